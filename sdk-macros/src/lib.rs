@@ -1,0 +1,1 @@
+//! The compile-time checked service DSL: `task_type!` and `#[service]`.

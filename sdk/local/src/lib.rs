@@ -1,0 +1,1 @@
+//! The embedded Mesos-compatible cluster: a v1 master with local agents that run real processes.

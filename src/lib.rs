@@ -1,0 +1,1 @@
+//! Support code shared by the examples and the end-to-end tests.
