@@ -1,1 +1,17 @@
-//! Stead: an SDK for running highly available stateful services on Mesos or on its embedded local cluster.
+//! Stead: an SDK for running highly available stateful services.
+//!
+//! A service author declares a service with [`task_type!`](crate::task_type) and
+//! [`#[service]`](crate::service); [`DefaultService`](crate::scheduler::DefaultService)
+//! deploys it on Apache Mesos or on the embedded [`local`] cluster and keeps it running.
+
+pub mod mesos;
+pub mod offer;
+pub mod plan;
+pub mod prelude;
+pub mod scheduler;
+pub mod spec;
+
+pub use stead_local as local;
+pub use stead_macros::{service, task_type};
+pub use stead_proto as proto;
+pub use stead_state as state;

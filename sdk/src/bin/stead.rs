@@ -1,0 +1,3 @@
+//! The `stead` command-line tool.
+
+fn main() {}

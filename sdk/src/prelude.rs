@@ -1,0 +1,1 @@
+//! Everything a service author needs: `use stead::prelude::*;`.
