@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Installs what the tests need where it is missing:
+# Debian's ZooKeeper (started and stopped by the tests themselves) and the
+# third-party Mesos client pymesos used by the interoperability test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -x /usr/share/zookeeper/bin/zkServer.sh ] || need_apt+=(zookeeperd)
+dpkg -s python3-http-parser >/dev/null 2>&1 || need_apt+=(python3-http-parser)
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! /usr/bin/python3 -c 'import pymesos' >/dev/null 2>&1; then
+  echo "installing pymesos"
+  /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps pymesos six addict
+fi
+
+cargo test --workspace "$@"
