@@ -1,1 +1,99 @@
-//! (in progress)
+//! Plans: the work the scheduler does, as phases of steps with statuses and strategies.
+//!
+//! Plans are never stored: the scheduler rebuilds them from the stored state at every
+//! start (see [`deploy_plan`]). Snapshots ([`PlanSnapshot`]) are what the operator API shows.
+
+mod coordinator;
+mod model;
+mod status;
+
+pub use coordinator::{Selected, select};
+pub use model::{
+    Phase, PhaseSnapshot, Plan, PlanSnapshot, Step, StepKind, StepRef, StepSnapshot, Strategy,
+};
+pub use status::Status;
+
+/// The name of the deploy plan.
+pub const DEPLOY: &str = "deploy";
+/// The name of the recovery plan.
+pub const RECOVERY: &str = "recovery";
+
+/// Builds the deploy plan: one phase per task type, one step per instance.
+///
+/// `phases` lists, per task type, its instances with their current status as derived
+/// from the stored state (e.g. COMPLETE for an instance known to be running).
+pub fn deploy_plan(strategy: Strategy, phases: Vec<(String, Vec<(String, Status)>)>) -> Plan {
+    let phases = phases
+        .into_iter()
+        .map(|(name, instances)| {
+            let steps = instances
+                .into_iter()
+                .map(|(instance, status)| {
+                    let mut step = Step::new(instance, StepKind::Launch);
+                    step.set_status(status);
+                    step
+                })
+                .collect();
+            Phase::new(name, strategy, steps)
+        })
+        .collect();
+    Plan::new(DEPLOY, strategy, phases)
+}
+
+/// An empty recovery plan; steps are added as instances fail.
+pub fn recovery_plan() -> Plan {
+    Plan::new(RECOVERY, Strategy::Parallel, Vec::new())
+}
+
+/// Adds a step for `instance` to a recovery plan (or resets the existing one to `kind`).
+pub fn add_recovery<'a>(plan: &'a mut Plan, instance: &str, kind: StepKind) -> &'a mut Step {
+    if let Some(at) = plan.find(instance) {
+        // Invariant: `find` returned a valid position.
+        let step = plan.step_mut(at).expect("position returned by find");
+        step.kind = kind;
+        return step;
+    }
+    let phase = Phase::new(instance, Strategy::Serial, vec![Step::new(instance, kind)]);
+    plan.phases.push(phase);
+    // Invariant: a phase with one step was just pushed.
+    plan.phases
+        .last_mut()
+        .and_then(|p| p.steps.last_mut())
+        .expect("just pushed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deploy_plan_from_state() {
+        let plan = deploy_plan(
+            Strategy::Serial,
+            vec![
+                (
+                    "meta-data".into(),
+                    vec![
+                        ("meta-data-0".into(), Status::Complete),
+                        ("meta-data-1".into(), Status::Starting),
+                    ],
+                ),
+                ("data".into(), vec![("data-0".into(), Status::Pending)]),
+            ],
+        );
+        assert_eq!(plan.name, DEPLOY);
+        assert_eq!(plan.status(), Status::InProgress);
+        assert!(plan.candidates().is_empty(), "meta-data-1 is in flight");
+    }
+
+    #[test]
+    fn recovery_steps_are_reused() {
+        let mut plan = recovery_plan();
+        assert!(plan.is_complete());
+        add_recovery(&mut plan, "data-0", StepKind::Recover);
+        add_recovery(&mut plan, "data-0", StepKind::Replace);
+        assert_eq!(plan.steps().count(), 1);
+        assert_eq!(plan.steps().next().unwrap().kind, StepKind::Replace);
+        assert_eq!(plan.candidates(), vec![(0, 0)]);
+    }
+}

@@ -1,0 +1,498 @@
+//! Plans, phases and steps, their strategies and serializable snapshots.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Status;
+
+/// How the children of a plan (its phases) or of a phase (its steps) proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// One child at a time, in order; each waits for the previous one to complete.
+    #[default]
+    Serial,
+    /// All children at once.
+    Parallel,
+}
+
+/// What a step does to its pod instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// Launch the instance (first launch, or relaunch in place where it already has resources).
+    Launch,
+    /// Relaunch a failed instance in place: same agent, same reservations and volume.
+    Recover,
+    /// Place the instance anew, abandoning its old reservations and volume.
+    Replace,
+}
+
+/// One unit of work on one pod instance (e.g. `data-2`).
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Stable id for this plan's lifetime.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// The pod instance this step acts on.
+    pub instance: String,
+    /// What the step does.
+    pub kind: StepKind,
+    status: Status,
+    /// A human explanation of the current state (e.g. why no offer fitted).
+    pub message: String,
+    /// Errors that put the step into [`Status::Error`].
+    pub errors: Vec<String>,
+    delayed_until: Option<Instant>,
+}
+
+impl Step {
+    /// A new pending step.
+    pub fn new(instance: impl Into<String>, kind: StepKind) -> Step {
+        let instance = instance.into();
+        Step {
+            id: Uuid::new_v4(),
+            name: instance.clone(),
+            instance,
+            kind,
+            status: Status::Pending,
+            message: String::new(),
+            errors: Vec::new(),
+            delayed_until: None,
+        }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Sets the status (clearing any delay) and returns whether it changed.
+    pub fn set_status(&mut self, status: Status) -> bool {
+        self.delayed_until = None;
+        let changed = self.status != status;
+        self.status = status;
+        changed
+    }
+
+    /// Puts the step into [`Status::Delayed`] until `until`.
+    pub fn delay_until(&mut self, until: Instant, message: impl Into<String>) {
+        self.status = Status::Delayed;
+        self.delayed_until = Some(until);
+        self.message = message.into();
+    }
+
+    /// When a delayed step becomes eligible again.
+    pub fn delayed_until(&self) -> Option<Instant> {
+        self.delayed_until
+    }
+
+    /// Marks the step failed for good with `error`.
+    pub fn fail(&mut self, error: impl Into<String>) {
+        let error = error.into();
+        self.message = error.clone();
+        self.errors.push(error);
+        self.set_status(Status::Error);
+    }
+
+    /// A serializable view of the step.
+    pub fn snapshot(&self) -> StepSnapshot {
+        StepSnapshot {
+            id: self.id,
+            name: self.name.clone(),
+            instance: self.instance.clone(),
+            kind: self.kind,
+            status: self.status,
+            message: self.message.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+/// An ordered group of steps (e.g. one task type).
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// Stable id for this plan's lifetime.
+    pub id: Uuid,
+    /// Display name (e.g. the task type).
+    pub name: String,
+    /// How the steps proceed.
+    pub strategy: Strategy,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Phase {
+    /// A phase with the given steps.
+    pub fn new(name: impl Into<String>, strategy: Strategy, steps: Vec<Step>) -> Phase {
+        Phase {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            strategy,
+            steps,
+        }
+    }
+
+    /// The aggregate status of the steps.
+    pub fn status(&self, interrupted: bool) -> Status {
+        Status::aggregate(self.steps.iter().map(Step::status), interrupted)
+    }
+
+    /// Indices of the steps the strategy lets proceed now.
+    fn candidates(&self, out: &mut Vec<usize>) {
+        match self.strategy {
+            Strategy::Serial => {
+                if let Some((i, step)) = self
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| !s.status().is_complete())
+                    && step.status().is_eligible()
+                {
+                    out.push(i);
+                }
+            }
+            Strategy::Parallel => out.extend(
+                self.steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.status().is_eligible())
+                    .map(|(i, _)| i),
+            ),
+        }
+    }
+
+    /// A serializable view of the phase.
+    pub fn snapshot(&self, interrupted: bool) -> PhaseSnapshot {
+        PhaseSnapshot {
+            id: self.id,
+            name: self.name.clone(),
+            strategy: self.strategy,
+            status: self.status(interrupted),
+            steps: self.steps.iter().map(Step::snapshot).collect(),
+        }
+    }
+}
+
+/// The position of a step in a plan: (phase index, step index).
+pub type StepRef = (usize, usize);
+
+/// A named list of phases (e.g. `deploy`, `recovery`).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Stable id for this plan's lifetime.
+    pub id: Uuid,
+    /// The plan's name.
+    pub name: String,
+    /// How the phases proceed.
+    pub strategy: Strategy,
+    /// The phases, in order.
+    pub phases: Vec<Phase>,
+    /// Plan-level errors (e.g. a rejected configuration).
+    pub errors: Vec<String>,
+    interrupted: bool,
+}
+
+impl Plan {
+    /// A plan with the given phases.
+    pub fn new(name: impl Into<String>, strategy: Strategy, phases: Vec<Phase>) -> Plan {
+        Plan {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            strategy,
+            phases,
+            errors: Vec::new(),
+            interrupted: false,
+        }
+    }
+
+    /// The aggregate status of the phases.
+    pub fn status(&self) -> Status {
+        if !self.errors.is_empty() {
+            return Status::Error;
+        }
+        Status::aggregate(
+            self.phases.iter().map(|p| p.status(self.interrupted)),
+            self.interrupted,
+        )
+    }
+
+    /// Whether every step is complete.
+    pub fn is_complete(&self) -> bool {
+        self.status().is_complete()
+    }
+
+    /// Stops handing out new work (steps in flight finish).
+    pub fn interrupt(&mut self) {
+        self.interrupted = true;
+    }
+
+    /// Resumes an interrupted plan.
+    pub fn proceed(&mut self) {
+        self.interrupted = false;
+    }
+
+    /// Whether the plan is interrupted.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Turns delayed steps whose delay has passed back into pending ones.
+    /// Returns whether any step became eligible.
+    pub fn wake_delayed(&mut self, now: Instant) -> bool {
+        let mut woke = false;
+        for step in self.phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+            if step.status() == Status::Delayed && step.delayed_until().is_none_or(|t| t <= now) {
+                step.set_status(Status::Pending);
+                woke = true;
+            }
+        }
+        woke
+    }
+
+    /// The earliest time a delayed step becomes eligible.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        self.steps()
+            .filter(|s| s.status() == Status::Delayed)
+            .filter_map(Step::delayed_until)
+            .min()
+    }
+
+    /// Steps the strategies let proceed now, in plan order.
+    pub fn candidates(&self) -> Vec<StepRef> {
+        let mut out = Vec::new();
+        if self.interrupted || !self.errors.is_empty() {
+            return out;
+        }
+        let mut steps = Vec::new();
+        for (pi, phase) in self.phases.iter().enumerate() {
+            if phase.status(false).is_complete() {
+                continue;
+            }
+            steps.clear();
+            phase.candidates(&mut steps);
+            out.extend(steps.iter().map(|&si| (pi, si)));
+            if self.strategy == Strategy::Serial {
+                break;
+            }
+        }
+        out
+    }
+
+    /// All steps, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.phases.iter().flat_map(|p| p.steps.iter())
+    }
+
+    /// The step at `at`.
+    pub fn step(&self, at: StepRef) -> Option<&Step> {
+        self.phases.get(at.0).and_then(|p| p.steps.get(at.1))
+    }
+
+    /// The step at `at`, mutably.
+    pub fn step_mut(&mut self, at: StepRef) -> Option<&mut Step> {
+        self.phases
+            .get_mut(at.0)
+            .and_then(|p| p.steps.get_mut(at.1))
+    }
+
+    /// The position of the (first) step acting on `instance`.
+    pub fn find(&self, instance: &str) -> Option<StepRef> {
+        self.phases.iter().enumerate().find_map(|(pi, p)| {
+            p.steps
+                .iter()
+                .position(|s| s.instance == instance)
+                .map(|si| (pi, si))
+        })
+    }
+
+    /// The (first) step acting on `instance`, mutably.
+    pub fn find_mut(&mut self, instance: &str) -> Option<&mut Step> {
+        let at = self.find(instance)?;
+        self.step_mut(at)
+    }
+
+    /// Removes steps that are complete (used by plans that grow, like recovery) and empty phases.
+    pub fn prune_complete(&mut self) {
+        for phase in &mut self.phases {
+            phase.steps.retain(|s| !s.status().is_complete());
+        }
+        self.phases.retain(|p| !p.steps.is_empty());
+    }
+
+    /// A serializable view of the plan.
+    pub fn snapshot(&self) -> PlanSnapshot {
+        PlanSnapshot {
+            id: self.id,
+            name: self.name.clone(),
+            strategy: self.strategy,
+            status: self.status(),
+            errors: self.errors.clone(),
+            phases: self
+                .phases
+                .iter()
+                .map(|p| p.snapshot(self.interrupted))
+                .collect(),
+        }
+    }
+}
+
+/// A serializable view of a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepSnapshot {
+    /// The step's id.
+    pub id: Uuid,
+    /// The step's name.
+    pub name: String,
+    /// The pod instance it acts on.
+    pub instance: String,
+    /// What it does.
+    pub kind: StepKind,
+    /// Its status.
+    pub status: Status,
+    /// Why it is in that status (e.g. why the last offers did not fit).
+    pub message: String,
+    /// Its errors.
+    pub errors: Vec<String>,
+}
+
+/// A serializable view of a phase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSnapshot {
+    /// The phase's id.
+    pub id: Uuid,
+    /// The phase's name.
+    pub name: String,
+    /// How its steps proceed.
+    pub strategy: Strategy,
+    /// Its aggregate status.
+    pub status: Status,
+    /// Its steps.
+    pub steps: Vec<StepSnapshot>,
+}
+
+/// A serializable view of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSnapshot {
+    /// The plan's id.
+    pub id: Uuid,
+    /// The plan's name.
+    pub name: String,
+    /// How its phases proceed.
+    pub strategy: Strategy,
+    /// Its aggregate status.
+    pub status: Status,
+    /// Plan-level errors.
+    pub errors: Vec<String>,
+    /// Its phases.
+    pub phases: Vec<PhaseSnapshot>,
+}
+
+impl PlanSnapshot {
+    /// The step acting on `instance`, if any.
+    pub fn step(&self, instance: &str) -> Option<&StepSnapshot> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.steps.iter())
+            .find(|s| s.instance == instance)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn plan(strategy: Strategy) -> Plan {
+        let phase = |name: &str, n: usize| {
+            Phase::new(
+                name,
+                strategy,
+                (0..n)
+                    .map(|i| Step::new(format!("{name}-{i}"), StepKind::Launch))
+                    .collect(),
+            )
+        };
+        Plan::new("deploy", strategy, vec![phase("a", 2), phase("b", 3)])
+    }
+
+    #[test]
+    fn serial_walks_one_step_at_a_time() {
+        let mut p = plan(Strategy::Serial);
+        assert_eq!(p.status(), Status::Pending);
+        assert_eq!(p.candidates(), vec![(0, 0)]);
+        p.step_mut((0, 0)).unwrap().set_status(Status::Starting);
+        assert!(
+            p.candidates().is_empty(),
+            "serial waits for the step in flight"
+        );
+        assert_eq!(p.status(), Status::InProgress);
+        p.step_mut((0, 0)).unwrap().set_status(Status::Complete);
+        assert_eq!(p.candidates(), vec![(0, 1)]);
+        p.step_mut((0, 1)).unwrap().set_status(Status::Complete);
+        assert_eq!(
+            p.candidates(),
+            vec![(1, 0)],
+            "next phase after the first completes"
+        );
+        for i in 0..3 {
+            p.step_mut((1, i)).unwrap().set_status(Status::Complete);
+        }
+        assert!(p.is_complete());
+        assert!(p.candidates().is_empty());
+    }
+
+    #[test]
+    fn parallel_offers_everything() {
+        let mut p = plan(Strategy::Parallel);
+        assert_eq!(p.candidates().len(), 5);
+        p.step_mut((1, 2)).unwrap().set_status(Status::Starting);
+        assert_eq!(p.candidates().len(), 4);
+    }
+
+    #[test]
+    fn interrupt_and_delay() {
+        let mut p = plan(Strategy::Serial);
+        p.interrupt();
+        assert!(p.candidates().is_empty());
+        assert_eq!(p.status(), Status::Waiting);
+        p.proceed();
+        let now = Instant::now();
+        p.step_mut((0, 0))
+            .unwrap()
+            .delay_until(now + Duration::from_secs(10), "backing off");
+        assert!(p.candidates().is_empty());
+        assert_eq!(p.next_wakeup(), Some(now + Duration::from_secs(10)));
+        assert!(!p.wake_delayed(now));
+        assert!(p.wake_delayed(now + Duration::from_secs(11)));
+        assert_eq!(p.candidates(), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn snapshot_serializes_with_upper_case_statuses() {
+        let mut p = plan(Strategy::Serial);
+        p.find_mut("b-1").unwrap().message = "no offer fits".into();
+        let snap = p.snapshot();
+        assert_eq!(snap.step("b-1").unwrap().message, "no offer fits");
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(json["status"], "PENDING");
+        assert_eq!(json["phases"][1]["steps"][1]["name"], "b-1");
+        assert_eq!(json["strategy"], "serial");
+    }
+
+    #[test]
+    fn prune_removes_finished_work() {
+        let mut p = plan(Strategy::Parallel);
+        for i in 0..2 {
+            p.step_mut((0, i)).unwrap().set_status(Status::Complete);
+        }
+        p.step_mut((1, 0)).unwrap().set_status(Status::Complete);
+        p.prune_complete();
+        assert_eq!(p.phases.len(), 1);
+        assert_eq!(p.phases[0].steps.len(), 2);
+    }
+}
