@@ -26,3 +26,9 @@ pub mod mesos {
 pub use mesos::v1;
 pub use mesos::v1::scheduler;
 pub use prost::{Message, Name};
+
+pub mod json;
+pub mod recordio;
+
+pub use json::JsonError;
+pub use recordio::RecordIoError;
