@@ -199,7 +199,7 @@ pub fn count_override(overrides: &[Override], task_type: &str) -> Option<u32> {
         .filter(|o| o.task_type == task_type && o.key == "count")
         .find_map(|o| {
             o.value
-                .parse::<u64>()
+                .parse::<i64>()
                 .ok()
                 .and_then(|n| rules::count(n).ok())
         })
@@ -220,7 +220,7 @@ fn apply_one(spec: &mut ServiceSpec, o: &Override) -> Result<(), RuleError> {
     match o.key.as_str() {
         "count" => {
             let n = v
-                .parse::<u64>()
+                .parse::<i64>()
                 .map_err(|_| RuleError::new(format!("count must be a whole number, got `{v}`")))?;
             let n = rules::count(n)?;
             if let Commands::PerInstance(list) = &mut t.command {

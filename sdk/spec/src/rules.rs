@@ -89,17 +89,19 @@ pub fn principal(principal: &str) -> Result<(), RuleError> {
 }
 
 /// The instance count: a whole number >= 1 that fits in a u32.
-pub fn count(count: u64) -> Result<u32, RuleError> {
-    match u32::try_from(count) {
-        Ok(0) => Err(RuleError::new(
-            "count must be at least 1, got 0 (remove the task type instead)",
-        )),
-        Ok(n) => Ok(n),
-        Err(_) => Err(RuleError::new(format!(
-            "count {count} is too large (at most {})",
-            u32::MAX
-        ))),
+pub fn count(count: i64) -> Result<u32, RuleError> {
+    if count < 1 {
+        let hint = if count == 0 {
+            " (remove the task type instead)"
+        } else {
+            ""
+        };
+        return Err(RuleError::new(format!(
+            "count must be at least 1, got {count}{hint}"
+        )));
     }
+    u32::try_from(count)
+        .map_err(|_| RuleError::new(format!("count {count} is too large (at most {})", u32::MAX)))
 }
 
 /// `cpus`: finite and > 0.
@@ -347,7 +349,7 @@ pub fn port_name(name: &str) -> Result<(), RuleError> {
 }
 
 /// A port number: 0 (any free port) up to 65535.
-pub fn port_number(port: u64) -> Result<u16, RuleError> {
+pub fn port_number(port: i64) -> Result<u16, RuleError> {
     u16::try_from(port).map_err(|_| {
         RuleError::new(format!(
             "port number must be between 0 (any free port) and 65535, got {port}"
@@ -369,12 +371,13 @@ pub fn positive_duration(what: &str, d: Duration) -> Result<(), RuleError> {
 }
 
 /// A check's maximum consecutive failures: >= 1.
-pub fn max_failures(n: u64) -> Result<u32, RuleError> {
-    match u32::try_from(n) {
-        Ok(0) => Err(RuleError::new("max_failures must be at least 1, got 0")),
-        Ok(n) => Ok(n),
-        Err(_) => Err(RuleError::new(format!("max_failures {n} is too large"))),
+pub fn max_failures(n: i64) -> Result<u32, RuleError> {
+    if n < 1 {
+        return Err(RuleError::new(format!(
+            "max_failures must be at least 1, got {n}"
+        )));
     }
+    u32::try_from(n).map_err(|_| RuleError::new(format!("max_failures {n} is too large")))
 }
 
 /// A goal state written as text: RUNNING, FINISHED or ONCE (any case).
@@ -470,7 +473,8 @@ mod tests {
             msg(count(0)),
             "count must be at least 1, got 0 (remove the task type instead)"
         );
-        assert!(msg(count(u64::MAX)).contains("too large"));
+        assert!(msg(count(i64::MAX)).contains("too large"));
+        assert_eq!(msg(count(-2)), "count must be at least 1, got -2");
     }
 
     #[test]
@@ -566,6 +570,7 @@ mod tests {
         assert_eq!(port_number(8080).unwrap(), 8080);
         assert_eq!(port_number(0).unwrap(), 0);
         assert!(msg(port_number(70000)).contains("got 70000"));
+        assert!(msg(port_number(-1)).contains("got -1"));
         assert!(env_name("JAVA_OPTS").is_ok());
         assert!(env_name("A=B").is_err());
         assert!(env_name("").is_err());

@@ -71,7 +71,7 @@ impl TaskTypeSpec {
             errors,
         };
         c.check(rules::task_name(&self.name));
-        c.check(rules::count(u64::from(self.count)));
+        c.check(rules::count(i64::from(self.count)));
 
         match &self.command {
             Commands::Template(command) => check_command(&mut c, command, ""),
@@ -221,7 +221,7 @@ fn check_check(c: &mut Collector<'_>, what: &str, check: &CheckSpec) {
         &format!("{what} timeout"),
         check.timeout,
     ));
-    c.check(rules::max_failures(u64::from(
+    c.check(rules::max_failures(i64::from(
         check.max_consecutive_failures,
     )));
 }
