@@ -125,3 +125,11 @@ impl StateError {
         }
     }
 }
+
+/// Treats `NotFound` as success (for idempotent deletes).
+pub(crate) fn ignore_missing(result: Result<()>) -> Result<()> {
+    match result {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
