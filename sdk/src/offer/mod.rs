@@ -1,1 +1,17 @@
-//! (in progress)
+//! Offer evaluation: which offer an instance goes to, what to reserve, create and
+//! launch there, and why nothing fits when nothing does.
+//!
+//! [`Evaluator`] is pure (no I/O) and works on a batch of offers: new placements reserve
+//! fresh resources under the placement rules; relaunches in place take exactly the
+//! resources carrying the task's `resource_id` labels. [`operations`] turns the result
+//! into Mesos operations.
+
+mod evaluate;
+pub mod operations;
+mod placement;
+mod view;
+
+pub use evaluate::{Evaluator, Fit, Need, NewFit, Placement, Requirement};
+pub use operations::{Launch, LaunchContext};
+pub use placement::{MatchCache, Peers};
+pub use view::{Location, OfferView, orphans};

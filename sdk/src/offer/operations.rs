@@ -1,0 +1,548 @@
+//! Turns placements into Mesos offer operations: RESERVE, CREATE and LAUNCH for a new
+//! instance, LAUNCH on the old reservations for a relaunch in place, DESTROY and
+//! UNRESERVE for reservations nobody owns.
+
+use stead_proto::v1::{
+    AgentId, CheckInfo, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Offer,
+    Resource, TaskId, TaskInfo, Volume, check_info, environment, health_check,
+    offer::{Operation, operation},
+    resource::{AllocationInfo, DiskInfo, disk_info},
+    volume,
+};
+use stead_spec::{CheckSpec, CommandSpec, ServiceSpec, TaskTypeSpec, VolumeType};
+use uuid::Uuid;
+
+use super::evaluate::NewFit;
+use crate::mesos::resources::{
+    self as res, dynamic_reservation, labels, names, ranges_from_values, reservation_labels,
+};
+
+/// Separates the instance name from the per-launch suffix in a Mesos task id.
+pub const TASK_ID_SEPARATOR: &str = "__";
+
+/// Task label keys.
+pub mod task_labels {
+    /// The task type name.
+    pub const TASK_TYPE: &str = "task_type";
+    /// The instance index.
+    pub const INDEX: &str = "index";
+    /// The id of the configuration the task was launched from.
+    pub const CONFIG_ID: &str = "config_id";
+}
+
+/// A fresh Mesos task id for `instance`: `<instance>__<uuid>`.
+pub fn new_task_id(instance: &str) -> TaskId {
+    TaskId {
+        value: format!("{instance}{TASK_ID_SEPARATOR}{}", Uuid::new_v4()),
+    }
+}
+
+/// The instance name a task id belongs to.
+pub fn instance_of(task_id: &str) -> Option<&str> {
+    task_id.split_once(TASK_ID_SEPARATOR).map(|(i, _)| i)
+}
+
+/// The `resource_id` labels of every resource of a task (what a relaunch in place needs).
+pub fn resource_ids(task: &TaskInfo) -> Vec<String> {
+    task.resources
+        .iter()
+        .filter_map(|r| res::resource_id(r).map(String::from))
+        .collect()
+}
+
+/// What every operation of one service needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchContext<'a> {
+    /// The service (name, role, principal).
+    pub service: &'a ServiceSpec,
+    /// The framework id.
+    pub framework_id: &'a str,
+    /// The target configuration id (recorded on tasks).
+    pub config_id: &'a str,
+}
+
+/// The operations of one placement and the task they launch.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// Operations for the ACCEPT call, in order.
+    pub operations: Vec<Operation>,
+    /// The task launched (to be stored before the ACCEPT is sent).
+    pub task: TaskInfo,
+}
+
+fn op_reserve(resources: Vec<Resource>) -> Operation {
+    Operation {
+        r#type: Some(operation::Type::Reserve as i32),
+        reserve: Some(operation::Reserve {
+            source: Vec::new(),
+            resources,
+        }),
+        ..Operation::default()
+    }
+}
+
+fn op_create(volumes: Vec<Resource>) -> Operation {
+    Operation {
+        r#type: Some(operation::Type::Create as i32),
+        create: Some(operation::Create { volumes }),
+        ..Operation::default()
+    }
+}
+
+fn op_launch(task: TaskInfo) -> Operation {
+    Operation {
+        r#type: Some(operation::Type::Launch as i32),
+        launch: Some(operation::Launch {
+            task_infos: vec![task],
+        }),
+        ..Operation::default()
+    }
+}
+
+/// Converts a command to its Mesos form, adding `extra_env` to its environment.
+pub fn command_info(command: &CommandSpec, extra_env: &[(String, String)]) -> CommandInfo {
+    let variables = command
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(extra_env.iter().cloned())
+        .map(|(name, value)| environment::Variable {
+            name,
+            r#type: Some(environment::variable::Type::Value as i32),
+            value: Some(value),
+            secret: None,
+        })
+        .collect();
+    CommandInfo {
+        uris: command
+            .uris
+            .iter()
+            .map(|u| stead_proto::v1::command_info::Uri {
+                value: u.value.clone(),
+                executable: Some(u.executable),
+                extract: Some(u.extract),
+                cache: None,
+                output_file: None,
+            })
+            .collect(),
+        environment: Some(Environment { variables }),
+        shell: Some(true),
+        value: Some(command.value.clone()),
+        ..CommandInfo::default()
+    }
+}
+
+fn shell(command: &str) -> CommandInfo {
+    CommandInfo {
+        shell: Some(true),
+        value: Some(command.to_string()),
+        ..CommandInfo::default()
+    }
+}
+
+fn readiness(check: &CheckSpec) -> CheckInfo {
+    CheckInfo {
+        r#type: Some(check_info::Type::Command as i32),
+        command: Some(check_info::Command {
+            command: shell(&check.command),
+        }),
+        http: None,
+        tcp: None,
+        delay_seconds: Some(check.delay.as_secs_f64()),
+        interval_seconds: Some(check.interval.as_secs_f64()),
+        timeout_seconds: Some(check.timeout.as_secs_f64()),
+    }
+}
+
+fn health(check: &CheckSpec) -> HealthCheck {
+    HealthCheck {
+        delay_seconds: Some(check.delay.as_secs_f64()),
+        interval_seconds: Some(check.interval.as_secs_f64()),
+        timeout_seconds: Some(check.timeout.as_secs_f64()),
+        consecutive_failures: Some(check.max_consecutive_failures),
+        grace_period_seconds: Some(check.grace_period.as_secs_f64()),
+        r#type: Some(health_check::Type::Command as i32),
+        command: Some(shell(&check.command)),
+        http: None,
+        tcp: None,
+    }
+}
+
+/// The environment variable naming a volume's path: `VOLUME_PATH` for the first,
+/// and `VOLUME_PATH_<PATH>` (upper-cased, non-alphanumerics as `_`) for each.
+fn volume_env(container_path: &str) -> String {
+    let suffix: String = container_path
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("VOLUME_PATH_{suffix}")
+}
+
+/// RESERVE + CREATE + LAUNCH for instance `index` of `task_type` placed in `offer`.
+///
+/// Returns `None` if the task type has no command for `index` (the spec validation
+/// rejects such specs before anything is launched).
+pub fn new_instance(
+    ctx: &LaunchContext<'_>,
+    offer: &Offer,
+    task_type: &TaskTypeSpec,
+    index: u32,
+    fit: &NewFit,
+) -> Option<Launch> {
+    let command = task_type.render_command(index)?;
+    let instance = task_type.instance_name(index);
+    let service = ctx.service;
+    let allocation = AllocationInfo {
+        role: Some(service.role.clone()),
+    };
+    let reserve = |mut r: Resource| {
+        let id = Uuid::new_v4().to_string();
+        r.allocation_info = Some(allocation.clone());
+        r.reservations.push(dynamic_reservation(
+            &service.role,
+            &service.principal,
+            reservation_labels(&id, ctx.framework_id, &service.name),
+        ));
+        r
+    };
+
+    let mut reserved = Vec::new();
+    for r in &task_type.resources {
+        reserved.push(reserve(res::scalar(&r.name, r.value)));
+    }
+    if !fit.ports.is_empty() {
+        let values: Vec<u64> = fit.ports.iter().map(|(_, p)| *p).collect();
+        reserved.push(reserve(res::ranges(
+            names::PORTS,
+            &ranges_from_values(&values),
+        )));
+    }
+    let mut volumes = Vec::new();
+    for (v, mount) in task_type.volumes.iter().zip(&fit.mounts) {
+        let disk = match (v.kind, mount) {
+            (VolumeType::Mount, Some(ri)) => match offer.resources.get(*ri) {
+                Some(r) => r.clone(),
+                None => continue,
+            },
+            _ => res::scalar(names::DISK, v.size_mib as f64),
+        };
+        let disk = reserve(disk);
+        reserved.push(disk.clone());
+        let mut volume = disk;
+        let source = volume.disk.take().and_then(|d| d.source);
+        volume.disk = Some(DiskInfo {
+            persistence: Some(disk_info::Persistence {
+                id: Uuid::new_v4().to_string(),
+                principal: Some(service.principal.clone()),
+            }),
+            volume: Some(Volume {
+                mode: volume::Mode::Rw as i32,
+                container_path: v.container_path.clone(),
+                ..Volume::default()
+            }),
+            source,
+        });
+        volumes.push(volume);
+    }
+
+    let mut env = vec![
+        ("TASK_NAME".to_string(), instance.clone()),
+        ("POD_INSTANCE_INDEX".to_string(), index.to_string()),
+        ("FRAMEWORK_NAME".to_string(), service.name.clone()),
+    ];
+    for (p, (_, port)) in task_type.ports.iter().zip(&fit.ports) {
+        env.push((p.env_name(), port.to_string()));
+    }
+    for (i, v) in task_type.volumes.iter().enumerate() {
+        if i == 0 {
+            env.push(("VOLUME_PATH".to_string(), v.container_path.clone()));
+        }
+        env.push((volume_env(&v.container_path), v.container_path.clone()));
+    }
+
+    let mut task_resources: Vec<Resource> = reserved
+        .iter()
+        .filter(|r| r.name != names::DISK || task_type.resource(names::DISK).is_some())
+        .filter(|r| {
+            // Volume disks are launched as volumes, not as plain disk.
+            !(r.name == names::DISK
+                && volumes
+                    .iter()
+                    .any(|v| res::resource_id(v) == res::resource_id(r)))
+        })
+        .cloned()
+        .collect();
+    task_resources.extend(volumes.iter().cloned());
+
+    let task = TaskInfo {
+        name: instance.clone(),
+        task_id: new_task_id(&instance),
+        agent_id: AgentId {
+            value: offer.agent_id.value.clone(),
+        },
+        resources: task_resources,
+        command: Some(command_info(&command, &env)),
+        check: task_type.readiness_check.as_ref().map(readiness),
+        health_check: task_type.health_check.as_ref().map(health),
+        kill_policy: task_type.kill_grace_period.map(|d| KillPolicy {
+            grace_period: Some(DurationInfo {
+                nanoseconds: i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            }),
+        }),
+        labels: Some(labels([
+            (task_labels::TASK_TYPE, task_type.name.as_str()),
+            (task_labels::INDEX, index.to_string().as_str()),
+            (task_labels::CONFIG_ID, ctx.config_id),
+        ])),
+        ..TaskInfo::default()
+    };
+    let mut operations = vec![op_reserve(reserved)];
+    if !volumes.is_empty() {
+        operations.push(op_create(volumes));
+    }
+    operations.push(op_launch(task.clone()));
+    Some(Launch { operations, task })
+}
+
+/// LAUNCH of `previous` again, in place, on the reserved `resources` (offer indices).
+pub fn relaunch(offer: &Offer, previous: &TaskInfo, resources: &[usize]) -> Launch {
+    let mut task = previous.clone();
+    task.task_id = new_task_id(&previous.name);
+    task.agent_id = AgentId {
+        value: offer.agent_id.value.clone(),
+    };
+    task.resources = resources
+        .iter()
+        .filter_map(|&i| offer.resources.get(i).cloned())
+        .collect();
+    Launch {
+        operations: vec![op_launch(task.clone())],
+        task,
+    }
+}
+
+/// DESTROY (for volumes) then UNRESERVE of reservations nobody owns.
+pub fn cleanup(resources: &[&Resource]) -> Vec<Operation> {
+    let volumes: Vec<Resource> = resources
+        .iter()
+        .filter(|r| res::persistence_id(r).is_some())
+        .map(|r| (*r).clone())
+        .collect();
+    let unreserve: Vec<Resource> = resources
+        .iter()
+        .map(|r| {
+            let mut r = (*r).clone();
+            if let Some(disk) = r.disk.as_mut()
+                && disk.persistence.is_some()
+            {
+                disk.persistence = None;
+                disk.volume = None;
+                if disk.source.is_none() {
+                    r.disk = None;
+                }
+            }
+            r
+        })
+        .collect();
+    let mut ops = Vec::new();
+    if !volumes.is_empty() {
+        ops.push(Operation {
+            r#type: Some(operation::Type::Destroy as i32),
+            destroy: Some(operation::Destroy { volumes }),
+            ..Operation::default()
+        });
+    }
+    if !unreserve.is_empty() {
+        ops.push(Operation {
+            r#type: Some(operation::Type::Unreserve as i32),
+            unreserve: Some(operation::Unreserve {
+                resources: unreserve,
+            }),
+            ..Operation::default()
+        });
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offer::evaluate::{Evaluator, Fit, Need, Requirement};
+    use stead_spec::{PortSpec, VolumeSpec};
+
+    fn spec() -> ServiceSpec {
+        let mut s = ServiceSpec::new("svc");
+        let mut t = TaskTypeSpec::new("data", 1, CommandSpec::new("./data {{index}}"));
+        t.set_resource("cpus", 1.0, "svc-role", "svc-principal");
+        t.set_resource("mem", 256.0, "svc-role", "svc-principal");
+        t.ports = vec![PortSpec {
+            name: "http".into(),
+            port: 0,
+        }];
+        t.volumes = vec![VolumeSpec {
+            size_mib: 100,
+            kind: VolumeType::Root,
+            container_path: "data-path".into(),
+            role: "svc-role".into(),
+            principal: "svc-principal".into(),
+        }];
+        s.task_types.push(t);
+        s
+    }
+
+    fn offer() -> Offer {
+        Offer {
+            id: stead_proto::v1::OfferId { value: "o1".into() },
+            framework_id: stead_proto::v1::FrameworkId { value: "fw".into() },
+            agent_id: AgentId { value: "a1".into() },
+            hostname: "h1".into(),
+            resources: vec![
+                res::scalar("cpus", 4.0),
+                res::scalar("mem", 4096.0),
+                res::scalar("disk", 4096.0),
+                res::ranges("ports", &[(31000, 31100)]),
+            ],
+            ..Offer::default()
+        }
+    }
+
+    fn env(task: &TaskInfo, name: &str) -> Option<String> {
+        task.command
+            .as_ref()?
+            .environment
+            .as_ref()?
+            .variables
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.value.clone())
+    }
+
+    #[test]
+    fn new_instance_reserves_creates_and_launches() {
+        let spec = spec();
+        let offers = vec![offer()];
+        let tt = &spec.task_types[0];
+        let mut ev = Evaluator::new(&offers, &spec.role);
+        let p = ev
+            .place(&Requirement {
+                instance: "data-0",
+                task_type: tt,
+                need: Need::New,
+            })
+            .unwrap();
+        let Fit::New(fit) = p.fit else { panic!("new") };
+        let ctx = LaunchContext {
+            service: &spec,
+            framework_id: "fw-1",
+            config_id: "cfg",
+        };
+        let launch = new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap();
+        let types: Vec<i32> = launch.operations.iter().filter_map(|o| o.r#type).collect();
+        assert_eq!(
+            types,
+            vec![
+                operation::Type::Reserve as i32,
+                operation::Type::Create as i32,
+                operation::Type::Launch as i32
+            ]
+        );
+        let reserved = &launch.operations[0].reserve.as_ref().unwrap().resources;
+        assert_eq!(reserved.len(), 4, "cpus, mem, ports, volume disk");
+        for r in reserved {
+            let rv = res::reservation(r).unwrap();
+            assert_eq!(rv.role.as_deref(), Some("svc-role"));
+            assert_eq!(res::service_of(r), Some("svc"));
+            assert_eq!(
+                res::label(rv.labels.as_ref(), res::FRAMEWORK_ID),
+                Some("fw-1")
+            );
+            assert!(res::resource_id(r).is_some());
+            assert_eq!(
+                r.allocation_info.as_ref().and_then(|a| a.role.as_deref()),
+                Some("svc-role")
+            );
+        }
+        let task = &launch.task;
+        assert_eq!(task.name, "data-0");
+        assert_eq!(instance_of(&task.task_id.value), Some("data-0"));
+        assert_eq!(task.agent_id.value, "a1");
+        assert_eq!(resource_ids(task).len(), 4);
+        assert_eq!(
+            task.command.as_ref().unwrap().value.as_deref(),
+            Some("./data 0")
+        );
+        assert_eq!(env(task, "TASK_NAME").as_deref(), Some("data-0"));
+        assert_eq!(env(task, "POD_INSTANCE_INDEX").as_deref(), Some("0"));
+        assert_eq!(env(task, "FRAMEWORK_NAME").as_deref(), Some("svc"));
+        assert_eq!(env(task, "PORT_HTTP").as_deref(), Some("31000"));
+        assert_eq!(env(task, "VOLUME_PATH").as_deref(), Some("data-path"));
+        let vol = task
+            .resources
+            .iter()
+            .find(|r| res::persistence_id(r).is_some());
+        assert!(vol.is_some(), "the task mounts its volume");
+        assert_eq!(task.resources.len(), 4);
+    }
+
+    #[test]
+    fn cleanup_destroys_then_unreserves() {
+        let mut vol = res::scalar("disk", 100.0);
+        vol.reservations.push(dynamic_reservation(
+            "svc-role",
+            "p",
+            reservation_labels("r1", "fw", "svc"),
+        ));
+        vol.disk = Some(DiskInfo {
+            persistence: Some(disk_info::Persistence {
+                id: "v1".into(),
+                principal: None,
+            }),
+            volume: Some(Volume {
+                mode: volume::Mode::Rw as i32,
+                container_path: "data".into(),
+                ..Volume::default()
+            }),
+            source: None,
+        });
+        let cpu = res::scalar("cpus", 1.0);
+        let ops = cleanup(&[&vol, &cpu]);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[0].destroy.as_ref().unwrap().volumes.len(), 1);
+        let un = &ops[1].unreserve.as_ref().unwrap().resources;
+        assert_eq!(un.len(), 2);
+        assert!(
+            un[0].disk.is_none(),
+            "the unreserved disk no longer carries the volume"
+        );
+    }
+
+    #[test]
+    fn relaunch_reuses_the_offered_reservations() {
+        let mut o = offer();
+        let mut r = res::scalar("cpus", 1.0);
+        r.reservations.push(dynamic_reservation(
+            "svc-role",
+            "p",
+            reservation_labels("r1", "fw", "svc"),
+        ));
+        o.resources.push(r);
+        let previous = TaskInfo {
+            name: "data-0".into(),
+            task_id: new_task_id("data-0"),
+            agent_id: AgentId { value: "a1".into() },
+            command: Some(shell("./data")),
+            ..TaskInfo::default()
+        };
+        let launch = relaunch(&o, &previous, &[4]);
+        assert_ne!(launch.task.task_id, previous.task_id);
+        assert_eq!(launch.task.resources, vec![o.resources[4].clone()]);
+        assert_eq!(launch.task.command, previous.command);
+        assert_eq!(launch.operations.len(), 1);
+    }
+}
