@@ -99,37 +99,18 @@ fn op_launch(task: TaskInfo) -> Operation {
     }
 }
 
-/// Converts a command to its Mesos form, adding `extra_env` to its environment.
-pub fn command_info(command: &CommandSpec, extra_env: &[(String, String)]) -> CommandInfo {
-    let variables = command
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .chain(extra_env.iter().cloned())
-        .map(|(name, value)| environment::Variable {
-            name,
+/// The Mesos form of `command` with `extra_env` added to its environment.
+fn command_with_env(command: &CommandSpec, extra_env: &[(String, String)]) -> CommandInfo {
+    let mut info = crate::spec::command_info(command);
+    let env = info.environment.get_or_insert_with(Environment::default);
+    env.variables
+        .extend(extra_env.iter().map(|(name, value)| environment::Variable {
+            name: name.clone(),
             r#type: Some(environment::variable::Type::Value as i32),
-            value: Some(value),
+            value: Some(value.clone()),
             secret: None,
-        })
-        .collect();
-    CommandInfo {
-        uris: command
-            .uris
-            .iter()
-            .map(|u| stead_proto::v1::command_info::Uri {
-                value: u.value.clone(),
-                executable: Some(u.executable),
-                extract: Some(u.extract),
-                cache: None,
-                output_file: None,
-            })
-            .collect(),
-        environment: Some(Environment { variables }),
-        shell: Some(true),
-        value: Some(command.value.clone()),
-        ..CommandInfo::default()
-    }
+        }));
+    info
 }
 
 fn shell(command: &str) -> CommandInfo {
@@ -287,7 +268,7 @@ pub fn new_instance(
             value: offer.agent_id.value.clone(),
         },
         resources: task_resources,
-        command: Some(command_info(&command, &env)),
+        command: Some(command_with_env(&command, &env)),
         check: task_type.readiness_check.as_ref().map(readiness),
         health_check: task_type.health_check.as_ref().map(health),
         kill_policy: task_type.kill_grace_period.map(|d| KillPolicy {
