@@ -34,6 +34,16 @@ pub enum StateError {
         /// Who holds it, when known (for example `pid 1234`).
         owner: Option<String>,
     },
+    /// An import target already holds state.
+    #[error(
+        "state at {location} is not empty (it holds {top}); import with replace to overwrite it"
+    )]
+    NotEmpty {
+        /// The target's location.
+        location: String,
+        /// The target's top-level nodes, comma-separated.
+        top: String,
+    },
     /// A value exceeds what the backend can store in one node.
     #[error("value at {path:?} is {size} bytes, over the backend's limit of {limit} bytes")]
     TooLarge {
@@ -52,6 +62,22 @@ pub enum StateError {
         location: String,
         /// What is known about the disconnection.
         reason: String,
+    },
+    /// A backend URL (for example `zk://host:2181/path`) is malformed.
+    #[error("invalid state URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL, with any password removed.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The backend refused access (for example wrong or missing ZooKeeper credentials).
+    #[error("access to state path {path:?} at {location} denied: wrong or missing credentials")]
+    Denied {
+        /// The path refused.
+        path: String,
+        /// The backend's location.
+        location: String,
     },
     /// The storage itself failed.
     #[error("state backend failure at {path:?}: {source}")]

@@ -1,10 +1,12 @@
 //! Persistent scheduler state: the [`Persister`] interface, its backends, and the stores
 //! built on it.
 //!
-//! The layout mirrors dcos-commons (see [`layout`]): `FrameworkID`, `ConfigTarget`,
-//! `Configurations/<id>`, `Tasks/<instance>/{TaskInfo,TaskStatus,Meta}`,
+//! Backends: [`MemPersister`] (tests), [`RedbPersister`] (the embedded default: one file)
+//! and [`ZkPersister`] (ZooKeeper, with the one-scheduler lock and Mesos master detection in
+//! [`zk`]). The layout mirrors dcos-commons (see [`layout`]): `FrameworkID`,
+//! `ConfigTarget`, `Configurations/<id>`, `Tasks/<instance>/{TaskInfo,TaskStatus,Meta}`,
 //! `Properties/<key>`. Mesos messages are stored as protobuf, the scheduler's own records
-//! as JSON.
+//! as JSON. [`dump`] copies a whole state between backends.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -18,6 +20,7 @@
 
 mod codec;
 pub mod config;
+pub mod dump;
 pub mod error;
 pub mod framework;
 pub mod layout;
@@ -26,12 +29,17 @@ pub mod path;
 pub mod persister;
 mod redb_backend;
 pub mod tasks;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tree;
+pub mod zk;
 
 pub use config::ConfigStore;
+pub use dump::{ImportMode, StateDump, export, import};
 pub use error::{Result, StateError};
 pub use framework::FrameworkStore;
 pub use mem::MemPersister;
 pub use persister::{Op, Persister};
 pub use redb_backend::RedbPersister;
 pub use tasks::{GoalOverride, StateBatch, StateStore, TaskMeta};
+pub use zk::{SessionState, ZkLock, ZkPersister};
