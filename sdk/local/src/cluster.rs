@@ -1,0 +1,168 @@
+//! [`LocalCluster`]: starting, driving and stopping the embedded cluster.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::LocalClusterConfig;
+use crate::master::{AgentAction, Master, Msg};
+use crate::state::State;
+use crate::{Error, fetcher};
+
+/// A running embedded Mesos-compatible cluster: a v1 master on a loopback port and its agents.
+///
+/// Dropping it without [`shutdown`](Self::shutdown) still kills every task process, but only
+/// `shutdown` waits until they are all reaped.
+#[derive(Debug)]
+pub struct LocalCluster {
+    addr: SocketAddr,
+    url: String,
+    work_dir: PathBuf,
+    master: mpsc::UnboundedSender<Msg>,
+    actor: Option<JoinHandle<()>>,
+    server: Option<JoinHandle<()>>,
+    stop_server: Option<oneshot::Sender<()>>,
+}
+
+impl LocalCluster {
+    /// Starts the cluster: recovers the work directory's checkpoints, binds the master's
+    /// listener and starts the agents.
+    pub async fn start(config: LocalClusterConfig) -> Result<Self, Error> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.work_dir).map_err(|e| Error::io(&config.work_dir, e))?;
+        let work_dir = config.work_dir.clone();
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let http = fetcher::http_client()?;
+        let (exec_tx, exec_rx) = mpsc::unbounded_channel();
+        let master = Master::new(config, addr, http, exec_tx)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let actor = tokio::spawn(master.run(rx, exec_rx));
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let app = crate::http::router(tx.clone());
+        let server = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(%e, "the local cluster's HTTP server failed");
+            }
+        });
+        let url = format!("http://{addr}");
+        tracing::info!(master = %url, work_dir = %work_dir.display(), "local cluster started");
+        Ok(Self {
+            addr,
+            url,
+            work_dir,
+            master: tx,
+            actor: Some(actor),
+            server: Some(server),
+            stop_server: Some(stop_tx),
+        })
+    }
+
+    /// The master's URL, e.g. `http://127.0.0.1:40123`.
+    pub fn master_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The master's socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The work directory (checkpoints, sandboxes, volumes).
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    async fn agent(&self, agent: &str, action: AgentAction) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.master
+            .send(Msg::Agent {
+                agent: agent.to_string(),
+                action,
+                reply,
+            })
+            .map_err(|_| Error::ShutDown)?;
+        rx.await.map_err(|_| Error::ShutDown)?
+    }
+
+    /// Stops an agent (by name, e.g. `agent-0`, or agent id): its tasks die and are reported
+    /// TASK_LOST (TASK_UNREACHABLE to partition-aware frameworks); its offers are rescinded.
+    pub async fn stop_agent(&self, agent: &str) -> Result<(), Error> {
+        self.agent(agent, AgentAction::Stop).await
+    }
+
+    /// Starts a stopped agent again, with its reservations and volumes.
+    pub async fn start_agent(&self, agent: &str) -> Result<(), Error> {
+        self.agent(agent, AgentAction::Start).await
+    }
+
+    /// Removes an agent for good (also across restarts of the cluster).
+    pub async fn remove_agent(&self, agent: &str) -> Result<(), Error> {
+        self.agent(agent, AgentAction::Remove).await
+    }
+
+    /// The cluster's state (the data of `GET /state`).
+    pub async fn state(&self) -> Result<State, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.master
+            .send(Msg::State { reply })
+            .map_err(|_| Error::ShutDown)?;
+        rx.await.map_err(|_| Error::ShutDown)
+    }
+
+    /// Stops the cluster: every task process is killed and reaped, subscribers' streams end,
+    /// the listener closes. Checkpoints stay, so a cluster started again on the same work
+    /// directory has the same agents, reservations and volumes.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        if self.master.send(Msg::Shutdown { reply }).is_ok() {
+            let _ = rx.await;
+        }
+        if let Some(actor) = self.actor.take() {
+            let _ = actor.await;
+        }
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            // Idle keep-alive connections of clients may hold graceful shutdown up: bound it.
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        tracing::info!(work_dir = %self.work_dir.display(), "local cluster stopped");
+        Ok(())
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        if self.actor.is_some() {
+            let (reply, _rx) = oneshot::channel();
+            let _ = self.master.send(Msg::Shutdown { reply });
+        }
+        if let Some(stop) = self.stop_server.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Configuration of the local cluster and of its agents.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How agents run tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutorMode {
+    /// Every task is a real process (the default).
+    #[default]
+    Process,
+    /// No process: a task is STARTING and RUNNING at once and ends only when killed
+    /// (for benchmarks of the scheduling path).
+    Simulated,
+}
+
+/// One agent of the local cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    /// Stable name of the agent in this cluster (e.g. `agent-0`); also names its directory.
+    pub id: String,
+    /// The hostname the agent reports (all agents run on this host).
+    pub hostname: String,
+    /// CPUs offered.
+    pub cpus: f64,
+    /// Memory offered, in MiB.
+    pub mem_mib: f64,
+    /// Disk offered, in MiB.
+    pub disk_mib: f64,
+    /// Port ranges offered, inclusive.
+    pub ports: Vec<(u64, u64)>,
+    /// Text attributes such as `("zone", "a")`.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl AgentConfig {
+    /// The `index`-th default agent: `agent-<i>`, hostname `agent-<i>.local`, 4 cpus,
+    /// 8192 MiB memory, 65536 MiB disk, a port range of its own (`31000 + 1000 i` and up,
+    /// so that agents sharing this host never hand out the same port) and zone `a`, `b`, `c`...
+    pub fn numbered(index: usize) -> Self {
+        let zone = char::from(b'a' + u8::try_from(index % 26).unwrap_or(0)).to_string();
+        let base = 31000 + 1000 * index as u64;
+        Self {
+            id: format!("agent-{index}"),
+            hostname: format!("agent-{index}.local"),
+            cpus: 4.0,
+            mem_mib: 8192.0,
+            disk_mib: 65536.0,
+            ports: vec![(base, base + 999)],
+            attributes: vec![("zone".to_string(), zone)],
+        }
+    }
+}
+
+/// Configuration of a [`LocalCluster`](crate::LocalCluster).
+#[derive(Debug, Clone)]
+pub struct LocalClusterConfig {
+    /// Directory holding the checkpoints, sandboxes and persistent volumes.
+    pub work_dir: PathBuf,
+    /// The agents.
+    pub agents: Vec<AgentConfig>,
+    /// Address of the master's HTTP listener (default `127.0.0.1:0`, an ephemeral port).
+    pub bind: SocketAddr,
+    /// Interval between HEARTBEAT events (default 15 s).
+    pub heartbeat_interval: Duration,
+    /// How tasks are executed.
+    pub executor: ExecutorMode,
+    /// First interval before an unacknowledged status update is resent (default 10 s,
+    /// doubling up to 10 minutes, as Mesos's agents do).
+    pub status_update_retry: Duration,
+    /// Kill grace period of tasks without a kill policy (default 3 s).
+    pub default_kill_grace: Duration,
+}
+
+impl LocalClusterConfig {
+    /// A configuration with three default agents (see [`AgentConfig::numbered`]).
+    pub fn new(work_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            work_dir: work_dir.into(),
+            agents: (0..3).map(AgentConfig::numbered).collect(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            heartbeat_interval: Duration::from_secs(15),
+            executor: ExecutorMode::Process,
+            status_update_retry: Duration::from_secs(10),
+            default_kill_grace: Duration::from_secs(3),
+        }
+    }
+
+    /// Replaces the agents with `n` default agents.
+    pub fn agents(mut self, n: usize) -> Self {
+        self.agents = (0..n).map(AgentConfig::numbered).collect();
+        self
+    }
+
+    /// Sets the listener address.
+    pub fn bind(mut self, bind: SocketAddr) -> Self {
+        self.bind = bind;
+        self
+    }
+
+    /// Sets the heartbeat interval.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Sets the executor mode.
+    pub fn executor(mut self, mode: ExecutorMode) -> Self {
+        self.executor = mode;
+        self
+    }
+
+    /// Sets the first resend interval of unacknowledged status updates.
+    pub fn status_update_retry(mut self, interval: Duration) -> Self {
+        self.status_update_retry = interval;
+        self
+    }
+
+    /// Checks the configuration.
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        let bad = |m: String| Err(crate::Error::Config(m));
+        if self.heartbeat_interval.is_zero() {
+            return bad("the heartbeat interval must be positive".into());
+        }
+        if self.status_update_retry.is_zero() {
+            return bad("the status update retry interval must be positive".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for a in &self.agents {
+            if a.id.is_empty()
+                || !a
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+            {
+                return bad(format!(
+                    "agent id '{}' must be non-empty and use only letters, digits, '-', '_' and '.'",
+                    a.id
+                ));
+            }
+            if !seen.insert(a.id.as_str()) {
+                return bad(format!("duplicate agent id '{}'", a.id));
+            }
+            for (what, v) in [("cpus", a.cpus), ("mem", a.mem_mib), ("disk", a.disk_mib)] {
+                if !v.is_finite() || v < 0.0 {
+                    return bad(format!("agent '{}': {what} must be finite and >= 0", a.id));
+                }
+            }
+            if a.ports.iter().any(|(b, e)| b > e) {
+                return bad(format!(
+                    "agent '{}': a port range ends before it begins",
+                    a.id
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,341 @@
+//! The master's HTTP endpoints: `POST /api/v1/scheduler` (Mesos's scheduler API, protobuf and
+//! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /health`, and fault injection
+//! `POST /cluster/agents/{agent}/{stop|start|remove}`.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use prost::Message as _;
+use stead_proto::recordio::{APPLICATION_JSON, APPLICATION_PROTOBUF};
+use stead_proto::scheduler::{Call, call};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::master::{AgentAction, ApiError, Msg, Wire};
+
+/// Header carrying the stream id of a subscription.
+pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
+
+type Master = mpsc::UnboundedSender<Msg>;
+
+/// The router of the master's endpoints.
+pub(crate) fn router(master: Master) -> Router {
+    Router::new()
+        .route("/api/v1/scheduler", post(scheduler))
+        .route("/version", get(version))
+        .route("/state", get(state))
+        .route("/master/state", get(state))
+        .route("/health", get(|| async { StatusCode::OK }))
+        .route("/cluster/agents/{agent}/{action}", post(agent_action))
+        .with_state(master)
+}
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, message.into()).into_response()
+}
+
+fn api_error(e: ApiError) -> Response {
+    text(
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+        e.message,
+    )
+}
+
+fn media_type(v: &str) -> String {
+    v.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn wire_of(media: &str) -> Option<Wire> {
+    match media {
+        APPLICATION_JSON => Some(Wire::Json),
+        APPLICATION_PROTOBUF => Some(Wire::Protobuf),
+        _ => None,
+    }
+}
+
+/// The response encoding from `Accept` (and `Message-Accept` for RecordIO), as Mesos does.
+/// Returns (wire, Content-Type of the response, whether it is `application/recordio`).
+fn negotiate(headers: &HeaderMap, request: Wire) -> Result<(Wire, bool), &'static str> {
+    let accept: Vec<String> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(media_type).collect::<Vec<_>>())
+        .collect();
+    if accept.is_empty() || accept.iter().any(|a| a == "*/*" || a == "application/*") {
+        return Ok((request, false));
+    }
+    for a in &accept {
+        if let Some(w) = wire_of(a) {
+            return Ok((w, false));
+        }
+        if a == stead_proto::recordio::RECORDIO {
+            let inner = headers
+                .get(stead_proto::recordio::MESSAGE_ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(media_type);
+            return match inner.as_deref() {
+                None | Some("*/*") => Ok((request, true)),
+                Some(m) => wire_of(m).map(|w| (w, true)).ok_or(
+                    "Expecting 'Message-Accept' to allow application/json or application/x-protobuf",
+                ),
+            };
+        }
+    }
+    Err(
+        "Expecting 'Accept' to allow application/json or application/x-protobuf or application/recordio",
+    )
+}
+
+fn content_type(w: Wire) -> &'static str {
+    match w {
+        Wire::Json => APPLICATION_JSON,
+        Wire::Protobuf => APPLICATION_PROTOBUF,
+    }
+}
+
+async fn scheduler(AxState(master): AxState<Master>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'Content-Type' to be present",
+        );
+    };
+    let Some(request_wire) = ct
+        .to_str()
+        .ok()
+        .map(media_type)
+        .as_deref()
+        .and_then(wire_of)
+    else {
+        return text(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expecting 'Content-Type' of application/json or application/x-protobuf",
+        );
+    };
+    let (wire, recordio) = match negotiate(&headers, request_wire) {
+        Ok(x) => x,
+        Err(m) => return text(StatusCode::NOT_ACCEPTABLE, m),
+    };
+    let call: Call = match request_wire {
+        Wire::Json => match stead_proto::json::from_json_slice(&body) {
+            Ok(c) => c,
+            Err(e) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("Failed to convert JSON into Call protobuf: {e}"),
+                );
+            }
+        },
+        Wire::Protobuf => match Call::decode(body) {
+            Ok(c) => c,
+            Err(e) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    format!("Failed to parse body into Call protobuf: {e}"),
+                );
+            }
+        },
+    };
+    let stream_id = headers
+        .get(STREAM_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let ty = call.r#type.and_then(|t| call::Type::try_from(t).ok());
+    match ty {
+        None | Some(call::Type::Unknown) => text(
+            StatusCode::BAD_REQUEST,
+            "Failed to validate scheduler::Call: Expecting 'type' to be present",
+        ),
+        Some(call::Type::Subscribe) => {
+            if stream_id.is_some() {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "Failed to validate scheduler::Call: Subscribe calls should not include the 'Mesos-Stream-Id' header",
+                );
+            }
+            subscribe(master, call, wire, recordio).await
+        }
+        Some(_) => {
+            let Some(stream_id) = stream_id else {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "All non-subscribe calls should include the 'Mesos-Stream-Id' header",
+                );
+            };
+            let (reply, rx) = oneshot::channel();
+            if master
+                .send(Msg::Call {
+                    call,
+                    stream_id,
+                    reply,
+                })
+                .is_err()
+            {
+                return text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The master is shutting down",
+                );
+            }
+            match rx.await {
+                Ok(Ok(None)) => StatusCode::ACCEPTED.into_response(),
+                Ok(Ok(Some(response))) => {
+                    let body = match wire {
+                        Wire::Protobuf => response.encode_to_vec(),
+                        Wire::Json => stead_proto::json::to_json_vec(&response).unwrap_or_default(),
+                    };
+                    ([(header::CONTENT_TYPE, content_type(wire))], body).into_response()
+                }
+                Ok(Err(e)) => api_error(e),
+                Err(_) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The master is shutting down",
+                ),
+            }
+        }
+    }
+}
+
+/// Tells the master when a subscriber's stream goes away.
+struct StreamGuard {
+    master: Master,
+    framework_id: String,
+    stream_id: String,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let _ = self.master.send(Msg::Disconnected {
+            framework_id: std::mem::take(&mut self.framework_id),
+            stream_id: std::mem::take(&mut self.stream_id),
+        });
+    }
+}
+
+async fn subscribe(master: Master, call: Call, wire: Wire, recordio: bool) -> Response {
+    let (reply, rx) = oneshot::channel();
+    if master.send(Msg::Subscribe { call, wire, reply }).is_err() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        );
+    }
+    let sub = match rx.await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return api_error(e),
+        Err(_) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The master is shutting down",
+            );
+        }
+    };
+    let guard = StreamGuard {
+        master,
+        framework_id: sub.framework_id,
+        stream_id: sub.stream_id.clone(),
+    };
+    let stream = futures::stream::unfold((sub.events, guard), |(mut events, guard)| async move {
+        events
+            .recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(b), (events, guard)))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    let h = response.headers_mut();
+    if recordio {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(stead_proto::recordio::RECORDIO),
+        );
+        h.insert(
+            stead_proto::recordio::MESSAGE_CONTENT_TYPE,
+            HeaderValue::from_static(content_type(wire)),
+        );
+    } else {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(wire)),
+        );
+    }
+    if let Ok(v) = HeaderValue::from_str(&sub.stream_id) {
+        h.insert(STREAM_ID_HEADER, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+async fn version() -> Response {
+    axum::Json(serde_json::json!({
+        "version": crate::MESOS_VERSION,
+        "build_user": "stead-local",
+        "stead_version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+async fn state(AxState(master): AxState<Master>) -> Response {
+    let (reply, rx) = oneshot::channel();
+    if master.send(Msg::State { reply }).is_err() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        );
+    }
+    match rx.await {
+        Ok(s) => axum::Json(s).into_response(),
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        ),
+    }
+}
+
+async fn agent_action(
+    AxState(master): AxState<Master>,
+    Path((agent, action)): Path<(String, String)>,
+) -> Response {
+    let action = match action.as_str() {
+        "stop" => AgentAction::Stop,
+        "start" => AgentAction::Start,
+        "remove" => AgentAction::Remove,
+        other => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("Unknown action '{other}' (expected stop, start or remove)"),
+            );
+        }
+    };
+    let (reply, rx) = oneshot::channel();
+    if master
+        .send(Msg::Agent {
+            agent,
+            action,
+            reply,
+        })
+        .is_err()
+    {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        );
+    }
+    match rx.await {
+        Ok(Ok(())) => axum::Json(serde_json::json!({"ok": true})).into_response(),
+        Ok(Err(e @ crate::Error::UnknownAgent(_))) => text(StatusCode::NOT_FOUND, e.to_string()),
+        Ok(Err(e @ crate::Error::AgentRemoved(_))) => text(StatusCode::GONE, e.to_string()),
+        Ok(Err(e)) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        ),
+    }
+}

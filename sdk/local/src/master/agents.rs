@@ -1,0 +1,350 @@
+//! Agents: recovery from checkpoints, checkpointing, and fault injection (stop, start, remove).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use stead_proto::v1::task_status::{Reason, Source};
+use stead_proto::v1::{FrameworkId, FrameworkInfo, TaskId, TaskInfo, TaskState, TaskStatus};
+
+use super::{Agent, AgentAction, AgentStatus, Framework, Master, Task, now_secs};
+use crate::Error;
+use crate::checkpoint::{AgentCheckpoint, TaskCheckpoint};
+use crate::config::AgentConfig;
+use crate::executor::ExecutorHandle;
+use crate::resources::{self, Resources};
+
+/// The resources a configuration declares (all unreserved).
+fn configured_resources(c: &AgentConfig) -> Resources {
+    let mut r = Resources::new();
+    r.add(&resources::scalar_resource("cpus", c.cpus));
+    r.add(&resources::scalar_resource("mem", c.mem_mib));
+    r.add(&resources::scalar_resource("disk", c.disk_mib));
+    if !c.ports.is_empty() {
+        r.add(&resources::ranges_resource("ports", &c.ports));
+    }
+    r
+}
+
+impl Master {
+    /// Creates the agents from the configuration, recovering checkpointed identities,
+    /// reservations and volumes; tasks that were live when the cluster stopped are reported
+    /// lost (TASK_GONE for partition-aware frameworks) once their framework subscribes.
+    pub(super) fn load_agents(&mut self) -> Result<(), Error> {
+        let removed: HashSet<String> = self.cluster.removed_agents.iter().cloned().collect();
+        let mut used_ids = HashSet::new();
+        let configs = self.config.agents.clone();
+        for (index, config) in configs.into_iter().enumerate() {
+            if removed.contains(&config.id) {
+                continue;
+            }
+            let path = self.layout.agent_file(&config.id);
+            let checkpoint = crate::checkpoint::read::<AgentCheckpoint>(&path)?;
+            let mut total = configured_resources(&config);
+            let (agent_id, lost) = match checkpoint {
+                Some(cp) => {
+                    let reserved: Resources = cp
+                        .reserved_resources(&path)?
+                        .into_iter()
+                        .map(resources::normalize)
+                        .collect();
+                    let flat = reserved.flattened();
+                    if !total.contains(&flat) {
+                        return Err(Error::Checkpoint {
+                            path,
+                            message: format!(
+                                "its reservations ({}) exceed the agent's configured resources ({})",
+                                resources::describe(&flat),
+                                resources::describe(&total)
+                            ),
+                        });
+                    }
+                    total.subtract_all(&flat);
+                    total.add_all(&reserved);
+                    (cp.agent_id, cp.tasks)
+                }
+                None => {
+                    let mut id = format!("{}-S{index}", self.cluster.cluster_id);
+                    if used_ids.contains(&id) {
+                        id = format!("{id}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+                    }
+                    (id, vec![])
+                }
+            };
+            used_ids.insert(agent_id.clone());
+            let agent = Agent {
+                name: config.id.clone(),
+                id: agent_id.clone(),
+                config,
+                total,
+                used: Resources::new(),
+                offered: Resources::new(),
+                status: AgentStatus::Active,
+                executors: HashMap::new(),
+            };
+            self.agents.insert(agent_id.clone(), agent);
+            for t in lost {
+                self.report_lost_at_restart(&agent_id, t);
+            }
+            self.checkpoint_agent(&agent_id);
+        }
+        Ok(())
+    }
+
+    fn report_lost_at_restart(&mut self, agent_id: &str, t: TaskCheckpoint) {
+        let fw = self
+            .frameworks
+            .entry(t.framework_id.clone())
+            .or_insert_with(|| Framework {
+                id: t.framework_id.clone(),
+                info: FrameworkInfo {
+                    id: Some(FrameworkId {
+                        value: t.framework_id.clone(),
+                    }),
+                    ..Default::default()
+                },
+                placeholder: true,
+                conn: None,
+                failover_deadline: None,
+                suppressed: HashSet::new(),
+                filters: Vec::new(),
+                tasks: HashMap::new(),
+                completed: VecDeque::new(),
+                registered_at: now_secs(),
+            });
+        let state = if t.partition_aware {
+            TaskState::TaskGone
+        } else {
+            TaskState::TaskLost
+        };
+        let status = TaskStatus {
+            task_id: TaskId {
+                value: t.task_id.clone(),
+            },
+            state: state as i32,
+            message: Some("The local cluster restarted; the task's process died with it".into()),
+            source: Some(Source::Agent as i32),
+            reason: Some(Reason::AgentRestarted as i32),
+            agent_id: Some(stead_proto::v1::AgentId {
+                value: agent_id.to_string(),
+            }),
+            timestamp: Some(now_secs()),
+            uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
+            ..Default::default()
+        };
+        fw.tasks.insert(
+            t.task_id.clone(),
+            Task {
+                info: TaskInfo {
+                    name: t.name,
+                    task_id: TaskId { value: t.task_id },
+                    agent_id: stead_proto::v1::AgentId {
+                        value: agent_id.to_string(),
+                    },
+                    ..Default::default()
+                },
+                agent_id: agent_id.to_string(),
+                latest: status.clone(),
+                pending: VecDeque::from([status]),
+                resend_at: None,
+                backoff: Duration::ZERO,
+                live: false,
+                executor_seq: 0,
+                sandbox: None,
+            },
+        );
+    }
+
+    /// Writes an agent's checkpoint: identity, reservations and volumes, and its tasks.
+    pub(super) fn checkpoint_agent(&self, agent_id: &str) {
+        let Some(agent) = self.agents.get(agent_id) else {
+            return;
+        };
+        let mut cp = AgentCheckpoint {
+            agent_id: agent.id.clone(),
+            hostname: agent.config.hostname.clone(),
+            reserved: vec![],
+            tasks: vec![],
+        };
+        let reserved: Vec<_> = agent
+            .total
+            .as_slice()
+            .iter()
+            .filter(|r| !r.reservations.is_empty() || r.disk.is_some())
+            .cloned()
+            .collect();
+        cp.set_reserved(&reserved);
+        for fw in self.frameworks.values() {
+            for (id, t) in &fw.tasks {
+                if t.agent_id == agent.id {
+                    cp.tasks.push(TaskCheckpoint {
+                        framework_id: fw.id.clone(),
+                        task_id: id.clone(),
+                        name: t.info.name.clone(),
+                        partition_aware: fw.partition_aware(),
+                    });
+                }
+            }
+        }
+        cp.tasks
+            .sort_by(|a, b| (&a.framework_id, &a.task_id).cmp(&(&b.framework_id, &b.task_id)));
+        if let Err(e) = crate::checkpoint::write(&self.layout.agent_file(&agent.name), &cp) {
+            tracing::error!(%e, agent = %agent.name, "cannot checkpoint the agent");
+        }
+    }
+
+    /// Finds an agent by name or agent id.
+    fn find_agent(&self, key: &str) -> Option<String> {
+        if self.agents.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.agents
+            .values()
+            .find(|a| a.name == key)
+            .map(|a| a.id.clone())
+    }
+
+    pub(super) fn agent_action(&mut self, key: &str, action: AgentAction) -> Result<(), Error> {
+        let Some(agent_id) = self.find_agent(key) else {
+            if self.cluster.removed_agents.iter().any(|r| r == key) {
+                return Err(Error::AgentRemoved(key.to_string()));
+            }
+            return Err(Error::UnknownAgent(key.to_string()));
+        };
+        match action {
+            AgentAction::Stop => self.stop_agent(&agent_id),
+            AgentAction::Start => self.start_agent(&agent_id),
+            AgentAction::Remove => {
+                self.stop_agent(&agent_id);
+                self.gone_tasks(
+                    &agent_id,
+                    TaskState::TaskGoneByOperator,
+                    Reason::AgentRemovedByOperator,
+                );
+                if let Some(agent) = self.agents.remove(&agent_id) {
+                    tracing::info!(agent = %agent.name, "agent removed");
+                    self.cluster.removed_agents.push(agent.name);
+                    crate::checkpoint::write(&self.layout.cluster_file(), &self.cluster)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops an agent: offers on it are rescinded, its task processes killed, its tasks reported
+    /// TASK_LOST (TASK_UNREACHABLE to partition-aware frameworks).
+    fn stop_agent(&mut self, agent_id: &str) {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        if agent.status == AgentStatus::Stopped {
+            return;
+        }
+        tracing::info!(agent = %agent.name, "agent stopped");
+        agent.status = AgentStatus::Stopped;
+        let handles: Vec<ExecutorHandle> = agent.executors.drain().map(|(_, h)| h).collect();
+        for h in handles {
+            self.dying.push(tokio::spawn(h.abort_and_wait()));
+        }
+        self.dying.retain(|d| !d.is_finished());
+        let offer_ids: Vec<String> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| o.agent_id == agent_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in offer_ids {
+            self.remove_offer(&id, true);
+        }
+        let mut lost = Vec::new();
+        for fw in self.frameworks.values() {
+            for (tid, t) in &fw.tasks {
+                if t.agent_id == agent_id && t.live {
+                    let state = if fw.partition_aware() {
+                        TaskState::TaskUnreachable
+                    } else {
+                        TaskState::TaskLost
+                    };
+                    lost.push((fw.id.clone(), tid.clone(), state));
+                }
+            }
+        }
+        for (fid, tid, state) in lost {
+            let mut s = agent_status(
+                agent_id,
+                &tid,
+                state,
+                Reason::AgentDisconnected,
+                "The agent was stopped",
+            );
+            if state == TaskState::TaskUnreachable {
+                s.unreachable_time = Some(stead_proto::v1::TimeInfo {
+                    nanoseconds: (now_secs() * 1e9) as i64,
+                });
+            }
+            self.record_update(&fid, &tid, s);
+        }
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.used = Resources::new();
+        }
+    }
+
+    /// Starts a stopped agent again: its unreachable tasks are reported TASK_GONE.
+    fn start_agent(&mut self, agent_id: &str) {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        if agent.status == AgentStatus::Active {
+            return;
+        }
+        tracing::info!(agent = %agent.name, "agent started");
+        agent.status = AgentStatus::Active;
+        self.gone_tasks(agent_id, TaskState::TaskGone, Reason::AgentRestarted);
+    }
+
+    /// Reports every unreachable task of the agent as gone.
+    fn gone_tasks(&mut self, agent_id: &str, state: TaskState, reason: Reason) {
+        let mut gone = Vec::new();
+        for fw in self.frameworks.values() {
+            for (tid, t) in &fw.tasks {
+                if t.agent_id == agent_id && t.latest.state == TaskState::TaskUnreachable as i32 {
+                    gone.push((fw.id.clone(), tid.clone()));
+                }
+            }
+        }
+        for (fid, tid) in gone {
+            let s = agent_status(
+                agent_id,
+                &tid,
+                state,
+                reason,
+                "The task's agent went away and its processes died",
+            );
+            self.record_update(&fid, &tid, s);
+        }
+    }
+}
+
+/// A reliable (uuid) status generated for an agent-level event.
+fn agent_status(
+    agent_id: &str,
+    task_id: &str,
+    state: TaskState,
+    reason: Reason,
+    message: &str,
+) -> TaskStatus {
+    TaskStatus {
+        task_id: TaskId {
+            value: task_id.to_string(),
+        },
+        state: state as i32,
+        message: Some(message.to_string()),
+        source: Some(Source::Master as i32),
+        reason: Some(reason as i32),
+        agent_id: Some(stead_proto::v1::AgentId {
+            value: agent_id.to_string(),
+        }),
+        timestamp: Some(now_secs()),
+        uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,691 @@
+//! Resource arithmetic with Mesos's semantics: scalars (3 decimal places), ranges and sets;
+//! reservations identified by their whole `reservations` stack (labels included); persistent
+//! volumes identified by their disk info (never split nor merged).
+//!
+//! Internally every resource is kept in the "post-refinement" format: the `reservations`
+//! stack only, no deprecated `role`/`reservation`, no `allocation_info`. [`normalize`] brings
+//! a framework's resources to that form and [`for_framework`] converts back to what the
+//! framework understands.
+
+use stead_proto::v1::resource::{AllocationInfo, ReservationInfo, reservation_info};
+use stead_proto::v1::value::{self, Range, Ranges};
+use stead_proto::v1::{Resource, Value};
+
+/// Fixed-point precision of scalars, as in Mesos (three decimal places).
+fn round(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+const SCALAR: i32 = value::Type::Scalar as i32;
+const RANGES: i32 = value::Type::Ranges as i32;
+const SET: i32 = value::Type::Set as i32;
+
+/// A multiset of resources.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resources(Vec<Resource>);
+
+/// Whether two resources are of the same kind (everything equal but the value).
+fn same_kind(a: &Resource, b: &Resource) -> bool {
+    a.name == b.name
+        && a.r#type == b.r#type
+        && a.reservations == b.reservations
+        && a.disk == b.disk
+        && a.shared == b.shared
+        && a.revocable == b.revocable
+        && a.provider_id == b.provider_id
+}
+
+/// Whether the resource is a persistent volume.
+pub fn is_persistent_volume(r: &Resource) -> bool {
+    r.disk.as_ref().is_some_and(|d| d.persistence.is_some())
+}
+
+/// The role the resource is reserved to (top of its stack), if any.
+pub fn reserved_role(r: &Resource) -> Option<&str> {
+    r.reservations.last().and_then(|ri| ri.role.as_deref())
+}
+
+/// Whether `role` may use resources reserved to `reserved` (same role or a descendant).
+pub fn role_may_use(role: &str, reserved: &str) -> bool {
+    role == reserved
+        || role
+            .strip_prefix(reserved)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether the resource may be offered to a framework acting as `role`.
+pub fn allocatable_to(r: &Resource, role: &str) -> bool {
+    match reserved_role(r) {
+        None => true,
+        Some(reserved) => role_may_use(role, reserved),
+    }
+}
+
+fn ranges_of(r: &Resource) -> Vec<(u64, u64)> {
+    r.ranges
+        .as_ref()
+        .map(|rs| rs.range.iter().map(|x| (x.begin, x.end)).collect())
+        .unwrap_or_default()
+}
+
+fn coalesce(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    v.retain(|(b, e)| b <= e);
+    v.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for (b, e) in v {
+        match out.last_mut() {
+            Some(last) if b <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+            _ => out.push((b, e)),
+        }
+    }
+    out
+}
+
+fn set_ranges(r: &mut Resource, v: Vec<(u64, u64)>) {
+    r.ranges = Some(Ranges {
+        range: v
+            .into_iter()
+            .map(|(begin, end)| Range { begin, end })
+            .collect(),
+    });
+}
+
+fn ranges_contain(outer: &[(u64, u64)], inner: &[(u64, u64)]) -> bool {
+    inner
+        .iter()
+        .all(|(b, e)| outer.iter().any(|(ob, oe)| ob <= b && e <= oe))
+}
+
+fn ranges_subtract(from: &[(u64, u64)], sub: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = from.to_vec();
+    for &(sb, se) in sub {
+        let mut next = Vec::with_capacity(out.len() + 1);
+        for (b, e) in out {
+            if se < b || sb > e {
+                next.push((b, e));
+                continue;
+            }
+            if b < sb {
+                next.push((b, sb - 1));
+            }
+            if se < e {
+                next.push((se + 1, e));
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+fn scalar(r: &Resource) -> f64 {
+    r.scalar.as_ref().map_or(0.0, |s| s.value)
+}
+
+fn set_items(r: &Resource) -> Vec<String> {
+    r.set.as_ref().map(|s| s.item.clone()).unwrap_or_default()
+}
+
+/// Whether the resource holds nothing.
+pub fn is_empty(r: &Resource) -> bool {
+    match r.r#type {
+        SCALAR => round(scalar(r)) <= 0.0,
+        RANGES => ranges_of(r).is_empty(),
+        SET => set_items(r).is_empty(),
+        _ => true,
+    }
+}
+
+/// Checks a resource's value the way Mesos validates resources; returns the problem.
+pub fn validate(r: &Resource) -> Result<(), String> {
+    if r.name.is_empty() {
+        return Err("Empty resource name".into());
+    }
+    match r.r#type {
+        SCALAR => {
+            let v = r
+                .scalar
+                .as_ref()
+                .ok_or_else(|| format!("Resource '{}' has no scalar value", r.name))?
+                .value;
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("Invalid scalar resource '{}': {v}", r.name));
+            }
+        }
+        RANGES => {
+            let rs = r
+                .ranges
+                .as_ref()
+                .ok_or_else(|| format!("Resource '{}' has no ranges", r.name))?;
+            if rs.range.iter().any(|x| x.begin > x.end) {
+                return Err(format!("Invalid ranges resource '{}'", r.name));
+            }
+        }
+        SET => {
+            if r.set.is_none() {
+                return Err(format!("Resource '{}' has no set", r.name));
+            }
+        }
+        _ => return Err(format!("Unsupported type of resource '{}'", r.name)),
+    }
+    for ri in &r.reservations {
+        if ri.role.as_deref().is_none_or(str::is_empty) {
+            return Err(format!(
+                "Resource '{}' has a reservation without a role",
+                r.name
+            ));
+        }
+    }
+    if let Some(disk) = &r.disk {
+        if r.name != "disk" {
+            return Err(format!(
+                "Resource '{}' has disk info but is not disk",
+                r.name
+            ));
+        }
+        if let Some(p) = &disk.persistence
+            && p.id.is_empty()
+        {
+            return Err("Persistent volume has an empty persistence id".into());
+        }
+    }
+    Ok(())
+}
+
+/// Brings a resource to the internal form: the deprecated `role` + `reservation` pair becomes a
+/// one-entry `reservations` stack; `allocation_info` is dropped.
+pub fn normalize(mut r: Resource) -> Resource {
+    r.allocation_info = None;
+    if r.reservations.is_empty() {
+        let role = r.role.take().unwrap_or_else(|| "*".to_string());
+        if role != "*" {
+            let old = r.reservation.take();
+            let ty = if old.is_some() {
+                reservation_info::Type::Dynamic
+            } else {
+                reservation_info::Type::Static
+            };
+            let old = old.unwrap_or_default();
+            r.reservations.push(ReservationInfo {
+                r#type: Some(ty as i32),
+                role: Some(role),
+                principal: old.principal,
+                labels: old.labels,
+            });
+        }
+    } else {
+        for ri in &mut r.reservations {
+            if ri.r#type.is_none() {
+                ri.r#type = Some(reservation_info::Type::Dynamic as i32);
+            }
+        }
+    }
+    r.role = None;
+    r.reservation = None;
+    r
+}
+
+/// How a framework wants to see resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format<'a> {
+    /// The framework has the RESERVATION_REFINEMENT capability (sees the `reservations` stack).
+    pub refinement: bool,
+    /// The role to put in `allocation_info` (MULTI_ROLE frameworks).
+    pub allocation_role: Option<&'a str>,
+}
+
+/// Converts an internal resource to the framework's format.
+pub fn for_framework(mut r: Resource, format: Format<'_>) -> Resource {
+    if let Some(role) = format.allocation_role {
+        r.allocation_info = Some(AllocationInfo {
+            role: Some(role.to_string()),
+        });
+    }
+    if !format.refinement {
+        match r.reservations.len() {
+            0 => r.role = Some("*".to_string()),
+            _ => {
+                // Pre-refinement frameworks see the top of the stack only.
+                let top = r.reservations.pop().unwrap_or_default();
+                r.role = top.role.clone();
+                if top.r#type == Some(reservation_info::Type::Dynamic as i32) {
+                    r.reservation = Some(ReservationInfo {
+                        r#type: None,
+                        role: None,
+                        principal: top.principal,
+                        labels: top.labels,
+                    });
+                }
+                r.reservations.clear();
+            }
+        }
+    }
+    r
+}
+
+/// The resource without its top reservation (what a RESERVE consumed / an UNRESERVE returns).
+pub fn pop_reservation(r: &Resource) -> Resource {
+    let mut out = r.clone();
+    out.reservations.pop();
+    out
+}
+
+/// The disk resource a persistent volume was made of (persistence and volume removed).
+pub fn strip_volume(r: &Resource) -> Resource {
+    let mut out = r.clone();
+    if let Some(disk) = out.disk.as_mut() {
+        disk.persistence = None;
+        disk.volume = None;
+        if disk.source.is_none() {
+            out.disk = None;
+        }
+    }
+    out
+}
+
+/// A scalar resource with no reservation.
+pub fn scalar_resource(name: &str, v: f64) -> Resource {
+    Resource {
+        name: name.to_string(),
+        r#type: SCALAR,
+        scalar: Some(value::Scalar { value: v }),
+        ..Default::default()
+    }
+}
+
+/// A ranges resource with no reservation.
+pub fn ranges_resource(name: &str, ranges: &[(u64, u64)]) -> Resource {
+    let mut r = Resource {
+        name: name.to_string(),
+        r#type: RANGES,
+        ..Default::default()
+    };
+    set_ranges(&mut r, coalesce(ranges.to_vec()));
+    r
+}
+
+impl Resources {
+    /// No resources.
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// The resources as a list.
+    pub fn as_slice(&self) -> &[Resource] {
+        &self.0
+    }
+
+    /// Consumes into a list.
+    pub fn into_vec(self) -> Vec<Resource> {
+        self.0
+    }
+
+    /// Whether there is nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds one resource, merging it with one of the same kind (persistent volumes stay apart).
+    pub fn add(&mut self, r: &Resource) {
+        if is_empty(r) {
+            return;
+        }
+        if !is_persistent_volume(r)
+            && let Some(existing) = self.0.iter_mut().find(|e| same_kind(e, r))
+        {
+            match r.r#type {
+                SCALAR => {
+                    existing.scalar = Some(value::Scalar {
+                        value: round(scalar(existing) + scalar(r)),
+                    })
+                }
+                RANGES => {
+                    let mut all = ranges_of(existing);
+                    all.extend(ranges_of(r));
+                    set_ranges(existing, coalesce(all));
+                }
+                _ => {
+                    let mut items = set_items(existing);
+                    for i in set_items(r) {
+                        if !items.contains(&i) {
+                            items.push(i);
+                        }
+                    }
+                    existing.set = Some(value::Set { item: items });
+                }
+            }
+            return;
+        }
+        let mut r = r.clone();
+        if r.r#type == SCALAR {
+            r.scalar = Some(value::Scalar {
+                value: round(scalar(&r)),
+            });
+        } else if r.r#type == RANGES {
+            let v = coalesce(ranges_of(&r));
+            set_ranges(&mut r, v);
+        }
+        self.0.push(r);
+    }
+
+    /// Adds all of `other`.
+    pub fn add_all(&mut self, other: &Resources) {
+        for r in &other.0 {
+            self.add(r);
+        }
+    }
+
+    /// Whether one resource is contained.
+    pub fn contains_one(&self, r: &Resource) -> bool {
+        if is_empty(r) {
+            return true;
+        }
+        self.0.iter().any(|e| {
+            if !same_kind(e, r) {
+                return false;
+            }
+            if is_persistent_volume(r) {
+                return e == r;
+            }
+            match r.r#type {
+                SCALAR => round(scalar(e)) + 1e-9 >= round(scalar(r)),
+                RANGES => ranges_contain(&ranges_of(e), &ranges_of(r)),
+                _ => {
+                    let items = set_items(e);
+                    set_items(r).iter().all(|i| items.contains(i))
+                }
+            }
+        })
+    }
+
+    /// Whether every resource of `other` is contained (with multiplicity).
+    pub fn contains(&self, other: &Resources) -> bool {
+        let mut left = self.clone();
+        for r in &other.0 {
+            if !left.contains_one(r) {
+                return false;
+            }
+            left.subtract(r);
+        }
+        true
+    }
+
+    /// Removes one resource (as much of it as is there).
+    pub fn subtract(&mut self, r: &Resource) {
+        if is_empty(r) {
+            return;
+        }
+        let Some(pos) = self
+            .0
+            .iter()
+            .position(|e| same_kind(e, r) && (!is_persistent_volume(r) || e == r))
+        else {
+            return;
+        };
+        let e = &mut self.0[pos];
+        match r.r#type {
+            SCALAR if !is_persistent_volume(r) => {
+                e.scalar = Some(value::Scalar {
+                    value: round(scalar(e) - scalar(r)).max(0.0),
+                })
+            }
+            RANGES => {
+                let v = ranges_subtract(&ranges_of(e), &ranges_of(r));
+                set_ranges(e, v);
+            }
+            SET => {
+                let remove = set_items(r);
+                let items = set_items(e)
+                    .into_iter()
+                    .filter(|i| !remove.contains(i))
+                    .collect();
+                e.set = Some(value::Set { item: items });
+            }
+            _ => {
+                self.0.remove(pos);
+                return;
+            }
+        }
+        if is_empty(&self.0[pos]) {
+            self.0.remove(pos);
+        }
+    }
+
+    /// Removes all of `other`.
+    pub fn subtract_all(&mut self, other: &Resources) {
+        for r in &other.0 {
+            self.subtract(r);
+        }
+    }
+
+    /// The resources matching a predicate.
+    pub fn filter(&self, mut keep: impl FnMut(&Resource) -> bool) -> Resources {
+        Resources(self.0.iter().filter(|r| keep(r)).cloned().collect())
+    }
+
+    /// The sum of the scalar resources named `name`.
+    pub fn scalar_sum(&self, name: &str) -> f64 {
+        round(
+            self.0
+                .iter()
+                .filter(|r| r.name == name && r.r#type == SCALAR)
+                .map(scalar)
+                .sum(),
+        )
+    }
+
+    /// The union of the ranges resources named `name`.
+    pub fn ranges_union(&self, name: &str) -> Vec<(u64, u64)> {
+        coalesce(
+            self.0
+                .iter()
+                .filter(|r| r.name == name && r.r#type == RANGES)
+                .flat_map(ranges_of)
+                .collect(),
+        )
+    }
+
+    /// The same resources with every reservation and disk info removed.
+    pub fn flattened(&self) -> Resources {
+        let mut out = Resources::new();
+        for r in &self.0 {
+            let mut plain = strip_volume(r);
+            plain.reservations.clear();
+            plain.disk = None;
+            out.add(&plain);
+        }
+        out
+    }
+}
+
+impl FromIterator<Resource> for Resources {
+    fn from_iter<I: IntoIterator<Item = Resource>>(iter: I) -> Self {
+        let mut out = Resources::new();
+        for r in iter {
+            out.add(&r);
+        }
+        out
+    }
+}
+
+/// The resource `Value` of a text attribute.
+pub fn text_value(s: &str) -> Value {
+    Value {
+        r#type: value::Type::Text as i32,
+        text: Some(value::Text {
+            value: s.to_string(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A short human description of resources, e.g. `cpus(role):1; mem:512; ports:[31000-31001]`.
+pub fn describe(rs: &Resources) -> String {
+    rs.as_slice()
+        .iter()
+        .map(|r| {
+            let roles: Vec<&str> = r
+                .reservations
+                .iter()
+                .filter_map(|ri| ri.role.as_deref())
+                .collect();
+            let mut s = r.name.clone();
+            if !roles.is_empty() {
+                s.push_str(&format!("(reservations: [{}])", roles.join(",")));
+            }
+            if let Some(p) = r.disk.as_ref().and_then(|d| d.persistence.as_ref()) {
+                s.push_str(&format!("[{}]", p.id));
+            }
+            match r.r#type {
+                SCALAR => format!("{s}:{}", round(scalar(r))),
+                RANGES => format!(
+                    "{s}:[{}]",
+                    ranges_of(r)
+                        .iter()
+                        .map(|(b, e)| format!("{b}-{e}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => format!("{s}:{{{}}}", set_items(r).join(",")),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stead_proto::v1::resource::{DiskInfo, disk_info::Persistence};
+
+    fn reserved(mut r: Resource, role: &str, label: &str) -> Resource {
+        r.reservations.push(ReservationInfo {
+            r#type: Some(reservation_info::Type::Dynamic as i32),
+            role: Some(role.into()),
+            principal: Some("p".into()),
+            labels: Some(stead_proto::v1::Labels {
+                labels: vec![stead_proto::v1::Label {
+                    key: "resource_id".into(),
+                    value: Some(label.into()),
+                }],
+            }),
+        });
+        r
+    }
+
+    #[test]
+    fn scalar_and_range_arithmetic() {
+        let mut rs: Resources = [
+            scalar_resource("cpus", 1.5),
+            scalar_resource("cpus", 0.25),
+            ranges_resource("ports", &[(31000, 31010)]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(rs.scalar_sum("cpus"), 1.75);
+        assert!(rs.contains_one(&scalar_resource("cpus", 1.75)));
+        assert!(!rs.contains_one(&scalar_resource("cpus", 1.751)));
+        rs.subtract(&ranges_resource("ports", &[(31003, 31004)]));
+        assert_eq!(
+            rs.ranges_union("ports"),
+            vec![(31000, 31002), (31005, 31010)]
+        );
+        rs.add(&ranges_resource("ports", &[(31003, 31004)]));
+        assert_eq!(rs.ranges_union("ports"), vec![(31000, 31010)]);
+        rs.subtract(&scalar_resource("cpus", 1.75));
+        assert_eq!(rs.scalar_sum("cpus"), 0.0);
+        assert_eq!(rs.as_slice().len(), 1);
+        // 0.1 + 0.2 style errors do not leak.
+        let mut x = Resources::new();
+        x.add(&scalar_resource("cpus", 0.1));
+        x.add(&scalar_resource("cpus", 0.2));
+        assert!(x.contains_one(&scalar_resource("cpus", 0.3)));
+    }
+
+    #[test]
+    fn reservations_are_distinct_by_stack_and_labels() {
+        let a = reserved(scalar_resource("cpus", 1.0), "r", "x");
+        let b = reserved(scalar_resource("cpus", 1.0), "r", "y");
+        let rs: Resources = [a.clone(), b.clone(), scalar_resource("cpus", 2.0)]
+            .into_iter()
+            .collect();
+        assert_eq!(rs.as_slice().len(), 3);
+        let mut two_a = a.clone();
+        two_a.scalar = Some(value::Scalar { value: 2.0 });
+        assert!(!rs.contains_one(&two_a));
+        assert_eq!(pop_reservation(&a), scalar_resource("cpus", 1.0));
+        assert!(allocatable_to(&a, "r"));
+        assert!(allocatable_to(&a, "r/child"));
+        assert!(!allocatable_to(&a, "rx"));
+        assert!(allocatable_to(&scalar_resource("mem", 1.0), "other"));
+    }
+
+    #[test]
+    fn volumes_never_merge_or_split() {
+        let mut disk = reserved(scalar_resource("disk", 100.0), "r", "v");
+        disk.disk = Some(DiskInfo {
+            persistence: Some(Persistence {
+                id: "vol-1".into(),
+                principal: Some("p".into()),
+            }),
+            volume: None,
+            source: None,
+        });
+        let mut rs = Resources::new();
+        rs.add(&disk);
+        let mut half = disk.clone();
+        half.scalar = Some(value::Scalar { value: 50.0 });
+        assert!(!rs.contains_one(&half));
+        assert!(rs.contains_one(&disk));
+        let plain = strip_volume(&disk);
+        assert!(plain.disk.is_none());
+        rs.subtract(&disk);
+        assert!(rs.is_empty());
+    }
+
+    #[test]
+    fn pre_refinement_format_round_trips() {
+        let mut old = scalar_resource("cpus", 1.0);
+        old.role = Some("r".into());
+        old.reservation = Some(ReservationInfo {
+            principal: Some("p".into()),
+            ..Default::default()
+        });
+        let n = normalize(old.clone());
+        assert_eq!(reserved_role(&n), Some("r"));
+        assert!(n.role.is_none());
+        let back = for_framework(
+            n.clone(),
+            Format {
+                refinement: false,
+                allocation_role: None,
+            },
+        );
+        assert_eq!(back.role.as_deref(), Some("r"));
+        assert_eq!(
+            back.reservation
+                .as_ref()
+                .and_then(|r| r.principal.as_deref()),
+            Some("p")
+        );
+        let unreserved = for_framework(
+            scalar_resource("mem", 1.0),
+            Format {
+                refinement: false,
+                allocation_role: None,
+            },
+        );
+        assert_eq!(unreserved.role.as_deref(), Some("*"));
+        let refined = for_framework(
+            n,
+            Format {
+                refinement: true,
+                allocation_role: Some("r"),
+            },
+        );
+        assert_eq!(refined.reservations.len(), 1);
+        assert_eq!(
+            refined.allocation_info.and_then(|a| a.role).as_deref(),
+            Some("r")
+        );
+    }
+}

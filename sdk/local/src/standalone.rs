@@ -1,0 +1,78 @@
+//! The standalone cluster (`stead local-cluster`): runs until SIGINT or SIGTERM, then shuts
+//! down cleanly with every task process reaped.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{AgentConfig, LocalClusterConfig};
+use crate::{Error, LocalCluster};
+
+/// Command-line arguments of the standalone local cluster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LocalClusterArgs {
+    /// Number of agents.
+    #[arg(long, default_value_t = 3)]
+    pub agents: usize,
+    /// Work directory (checkpoints, sandboxes, persistent volumes).
+    #[arg(long, default_value = ".stead/local-cluster")]
+    pub work_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Port of the master (0 picks a free one).
+    #[arg(long, default_value_t = 5050)]
+    pub port: u16,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 15)]
+    pub heartbeat_secs: u64,
+    /// CPUs per agent.
+    #[arg(long, default_value_t = 4.0)]
+    pub cpus: f64,
+    /// Memory per agent, in MiB.
+    #[arg(long, default_value_t = 8192.0)]
+    pub mem: f64,
+    /// Disk per agent, in MiB.
+    #[arg(long, default_value_t = 65536.0)]
+    pub disk: f64,
+}
+
+impl LocalClusterArgs {
+    /// The cluster configuration these arguments describe.
+    pub fn to_config(&self) -> LocalClusterConfig {
+        let mut config = LocalClusterConfig::new(self.work_dir.clone())
+            .bind(SocketAddr::new(self.host, self.port))
+            .heartbeat_interval(Duration::from_secs(self.heartbeat_secs.max(1)));
+        config.agents = (0..self.agents)
+            .map(|i| AgentConfig {
+                cpus: self.cpus,
+                mem_mib: self.mem,
+                disk_mib: self.disk,
+                ..AgentConfig::numbered(i)
+            })
+            .collect();
+        config
+    }
+}
+
+/// Runs a standalone local cluster until SIGINT (Ctrl-C) or SIGTERM, then shuts it down.
+pub async fn run_standalone(args: LocalClusterArgs) -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut sigterm = signal(SignalKind::terminate()).map_err(Error::Signal)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(Error::Signal)?;
+    let cluster = LocalCluster::start(args.to_config()).await?;
+    println!(
+        "Local Mesos-compatible cluster with {} agents: master at {} (work dir {}). Ctrl-C stops it.",
+        args.agents,
+        cluster.master_url(),
+        cluster.work_dir().display()
+    );
+    tokio::select! {
+        _ = sigint.recv() => {}
+        _ = sigterm.recv() => {}
+    }
+    println!("Stopping the local cluster...");
+    cluster.shutdown().await?;
+    println!("Local cluster stopped.");
+    Ok(())
+}
