@@ -1,1 +1,17 @@
-//! (in progress)
+//! The scheduler: [`DefaultService`] deploys a service specification on a Mesos master
+//! or the embedded cluster and keeps it running; [`ServiceHandle`] operates it.
+//!
+//! The event loop persists before acting (task infos before the ACCEPT that launches
+//! them, statuses before their acknowledgement), reconciles after every subscription,
+//! rebuilds its plans from the stored state at every start, relaunches failed tasks in
+//! place (with backoff) and replaces instances on request or when their agent is gone.
+
+mod core;
+mod instance;
+mod options;
+mod reconcile;
+mod service;
+
+pub use self::core::{InstanceSnapshot, ServiceSnapshot};
+pub use options::{Options, StateLocation};
+pub use service::{CLUSTER_DIR, DefaultService, STATE_FILE, ServiceHandle};

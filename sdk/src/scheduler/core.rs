@@ -1,0 +1,982 @@
+//! The scheduler's state machine: offers, status updates, reconciliation, recovery,
+//! suppress/revive and operator commands. I/O is limited to the state store (written
+//! before acting) and calls to the master.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use stead_proto::scheduler::{Call, Event, event};
+use stead_proto::v1::{
+    FrameworkId, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus, framework_info,
+    offer::Operation,
+};
+use stead_spec::{ServiceSpec, TaskTypeSpec};
+use stead_state::{FrameworkStore, GoalOverride, StateStore};
+use tokio::sync::watch;
+
+use super::Options;
+use super::instance::{Instance, Progress, agent_gone, is_terminal, now_ms, proves_launch};
+use super::reconcile::Reconciler;
+use crate::mesos::{MesosClient, calls, resources as res};
+use crate::offer::{
+    Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, operations, orphans,
+};
+use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind, StepRef};
+use crate::{Error, Result};
+
+/// How long offers keep flowing after a replacement so that old reservations get cleaned.
+const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
+
+/// A point-in-time view of the service, published after every event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceSnapshot {
+    /// The framework id, once subscribed.
+    pub framework_id: Option<String>,
+    /// Whether explicit reconciliation has finished since the last subscription.
+    pub reconciled: bool,
+    /// The plans (deploy, recovery).
+    pub plans: Vec<PlanSnapshot>,
+    /// Every instance, in spec order.
+    pub instances: Vec<InstanceSnapshot>,
+}
+
+impl ServiceSnapshot {
+    /// The plan called `name`.
+    pub fn plan(&self, name: &str) -> Option<&PlanSnapshot> {
+        self.plans.iter().find(|p| p.name == name)
+    }
+
+    /// The instance called `name`.
+    pub fn instance(&self, name: &str) -> Option<&InstanceSnapshot> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+}
+
+/// A view of one instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstanceSnapshot {
+    /// The instance name.
+    pub name: String,
+    /// The current Mesos task id.
+    pub task_id: Option<String>,
+    /// The latest task state, e.g. `TASK_RUNNING`.
+    pub state: Option<String>,
+    /// The agent of the current task.
+    pub agent_id: Option<String>,
+    /// The agent's hostname.
+    pub hostname: Option<String>,
+    /// How many times the instance was launched.
+    pub launch_count: u64,
+}
+
+/// An operator request.
+#[derive(Debug)]
+pub enum Command {
+    /// Move the instance elsewhere (new reservations, new volume).
+    Replace(String, tokio::sync::oneshot::Sender<Result<()>>),
+    /// Kill the instance and relaunch it in place.
+    Restart(String, tokio::sync::oneshot::Sender<Result<()>>),
+}
+
+/// The scheduler's state.
+pub struct Core {
+    opts: Options,
+    spec: ServiceSpec,
+    config_id: String,
+    store: StateStore,
+    frameworks: FrameworkStore,
+    client: Arc<MesosClient>,
+    framework_id: Option<String>,
+    instances: BTreeMap<String, Instance>,
+    deploy: Plan,
+    recovery: Plan,
+    reconciler: Reconciler,
+    subscribed: bool,
+    suppressed: Option<bool>,
+    revived_for: BTreeSet<String>,
+    gone_agents: HashMap<String, Instant>,
+    cleanup_until: Option<Instant>,
+    last_reasons: HashMap<String, String>,
+    last_statuses: HashMap<(String, String), Status>,
+    snapshots: watch::Sender<ServiceSnapshot>,
+}
+
+fn state_name(s: TaskState) -> &'static str {
+    s.as_str_name()
+}
+
+impl Core {
+    /// Loads the stored state and rebuilds the plans.
+    pub fn new(
+        opts: Options,
+        spec: ServiceSpec,
+        config_id: String,
+        store: StateStore,
+        frameworks: FrameworkStore,
+        client: Arc<MesosClient>,
+        snapshots: watch::Sender<ServiceSnapshot>,
+    ) -> Result<Core> {
+        let framework_id = frameworks.fetch_framework_id()?.map(|f| f.value);
+        let mut instances = BTreeMap::new();
+        for (ti, tt) in spec.task_types.iter().enumerate() {
+            for index in 0..tt.count {
+                let name = tt.instance_name(index);
+                let mut inst = Instance::new(name.clone(), ti, index);
+                inst.task = store.fetch_task(&name)?;
+                inst.status = store.fetch_status(&name)?;
+                inst.meta = store.fetch_task_meta(&name)?.unwrap_or_default();
+                if inst.status.as_ref().map(|s| &s.task_id.value)
+                    != inst.task_id().map(String::from).as_ref()
+                {
+                    // A status of an older launch says nothing about the current task.
+                    inst.status = None;
+                }
+                if inst.meta.goal_override == Some(GoalOverride::Restart)
+                    && matches!(inst.progress(tt), Progress::Ended(_))
+                {
+                    inst.meta.goal_override = None;
+                }
+                instances.insert(name, inst);
+            }
+        }
+        let reconcile_every = opts.reconcile_interval;
+        let mut core = Core {
+            opts,
+            spec,
+            config_id,
+            store,
+            frameworks,
+            client,
+            framework_id,
+            instances,
+            deploy: plan::deploy_plan(plan::Strategy::Serial, Vec::new()),
+            recovery: plan::recovery_plan(),
+            reconciler: Reconciler::new(reconcile_every),
+            subscribed: false,
+            suppressed: None,
+            revived_for: BTreeSet::new(),
+            gone_agents: HashMap::new(),
+            cleanup_until: None,
+            last_reasons: HashMap::new(),
+            last_statuses: HashMap::new(),
+            snapshots,
+        };
+        core.rebuild_plans();
+        core.publish();
+        Ok(core)
+    }
+
+    fn task_type(&self, inst: &Instance) -> &TaskTypeSpec {
+        &self.spec.task_types[inst.type_idx]
+    }
+
+    /// Rebuilds the deploy and recovery plans from the instances' stored state.
+    fn rebuild_plans(&mut self) {
+        let now = Instant::now();
+        let now_ms = now_ms();
+        let mut phases = Vec::new();
+        let mut recover = Vec::new();
+        for (ti, tt) in self.spec.task_types.iter().enumerate() {
+            let mut steps = Vec::new();
+            for inst in self.instances.values().filter(|i| i.type_idx == ti) {
+                let status = if inst.done(tt) {
+                    Status::Complete
+                } else {
+                    match inst.progress(tt) {
+                        Progress::Launching => Status::Starting,
+                        Progress::Running { .. } if !inst.replacing() => Status::Started,
+                        _ => Status::Pending,
+                    }
+                };
+                if inst.replacing() {
+                    recover.push(inst.name.clone());
+                }
+                steps.push((inst.name.clone(), status));
+            }
+            phases.push((tt.name.clone(), steps));
+        }
+        self.deploy = plan::deploy_plan(self.opts.strategy, phases);
+        // Restore backoff delays that were persisted.
+        for inst in self.instances.values() {
+            if let Some(until) = inst.meta.backoff_until_ms.filter(|u| *u > now_ms)
+                && let Some(step) = self.deploy.find_mut(&inst.name)
+                && step.status() == Status::Pending
+            {
+                let wait = Duration::from_millis(until - now_ms);
+                step.delay_until(now + wait, "backing off after repeated failures");
+            }
+        }
+        self.recovery = plan::recovery_plan();
+        for name in recover {
+            plan::add_recovery(&mut self.recovery, &name, StepKind::Replace);
+        }
+    }
+
+    /// The FrameworkInfo to subscribe with.
+    pub fn framework_info(&self) -> FrameworkInfo {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "root".into());
+        let capability = |t: framework_info::capability::Type| framework_info::Capability {
+            r#type: Some(t as i32),
+        };
+        FrameworkInfo {
+            user,
+            name: self.spec.name.clone(),
+            id: self.framework_id.as_ref().map(|value| FrameworkId {
+                value: value.clone(),
+            }),
+            failover_timeout: Some(self.opts.failover_timeout.as_secs_f64()),
+            checkpoint: Some(true),
+            roles: vec![self.spec.role.clone()],
+            principal: Some(self.spec.principal.clone()),
+            capabilities: vec![
+                capability(framework_info::capability::Type::MultiRole),
+                capability(framework_info::capability::Type::ReservationRefinement),
+            ],
+            ..FrameworkInfo::default()
+        }
+    }
+
+    /// Forgets the stored framework id (the master no longer knows it).
+    pub fn forget_framework(&mut self) -> Result<()> {
+        self.frameworks.clear_framework_id()?;
+        self.framework_id = None;
+        Ok(())
+    }
+
+    /// Marks the subscription lost.
+    pub fn disconnected(&mut self) {
+        self.subscribed = false;
+        self.publish();
+    }
+
+    /// Handles one event from the master.
+    pub async fn handle(&mut self, event: Event) -> Result<()> {
+        let kind = event.r#type.and_then(|t| event::Type::try_from(t).ok());
+        match kind {
+            Some(event::Type::Subscribed) => {
+                if let Some(s) = event.subscribed {
+                    self.on_subscribed(s.framework_id.value).await?;
+                }
+            }
+            Some(event::Type::Offers) => {
+                if let Some(o) = event.offers {
+                    self.on_offers(o.offers).await?;
+                }
+            }
+            Some(event::Type::Update) => {
+                if let Some(u) = event.update {
+                    self.on_update(u.status).await?;
+                }
+            }
+            Some(event::Type::Failure) => {
+                if let Some(f) = event.failure
+                    && f.executor_id.is_none()
+                    && let Some(agent) = f.agent_id
+                {
+                    tracing::warn!(agent = %agent.value, "the master reports an agent lost");
+                    self.gone_agents
+                        .entry(agent.value)
+                        .or_insert_with(Instant::now);
+                }
+            }
+            Some(event::Type::Rescind) | Some(event::Type::Heartbeat) | None => {}
+            Some(other) => tracing::debug!(event = ?other, "event ignored"),
+        }
+        self.after_event().await;
+        Ok(())
+    }
+
+    async fn on_subscribed(&mut self, framework_id: String) -> Result<()> {
+        if self.framework_id.as_deref() != Some(framework_id.as_str()) {
+            // Persist before acting: the id is stored before anything is launched under it.
+            self.frameworks.store_framework_id(&FrameworkId {
+                value: framework_id.clone(),
+            })?;
+            self.framework_id = Some(framework_id.clone());
+        }
+        tracing::info!(framework_id = %framework_id, service = %self.spec.name, "subscribed");
+        self.subscribed = true;
+        self.suppressed = None;
+        self.revived_for.clear();
+        let tasks: Vec<(String, Option<String>)> = self
+            .instances
+            .values()
+            .filter_map(|i| {
+                let t = i.task.as_ref()?;
+                Some((t.task_id.value.clone(), Some(t.agent_id.value.clone())))
+            })
+            .collect();
+        let n = tasks.len();
+        if let Some(call) = self.reconciler.start(&framework_id, tasks) {
+            tracing::info!(tasks = n, "reconciling known tasks");
+            self.send(&call).await;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, call: &Call) -> bool {
+        match self.client.call(call).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, call = ?call.r#type, "call to the master failed");
+                false
+            }
+        }
+    }
+
+    fn plan_mut(&mut self, recovery: bool) -> &mut Plan {
+        if recovery {
+            &mut self.recovery
+        } else {
+            &mut self.deploy
+        }
+    }
+
+    async fn on_offers(&mut self, offers: Vec<Offer>) -> Result<()> {
+        let ids: Vec<String> = offers.iter().map(|o| o.id.value.clone()).collect();
+        let Some(fw) = self.framework_id.clone() else {
+            return Ok(());
+        };
+        if !self.reconciler.is_done() {
+            let call = calls::decline(&fw, &ids, self.opts.decline_short.as_secs_f64());
+            self.send(&call).await;
+            return Ok(());
+        }
+        for o in &offers {
+            self.gone_agents.remove(&o.agent_id.value);
+        }
+        self.wake();
+        let selected = plan::select(&[&self.recovery, &self.deploy]);
+
+        let mut ops: Vec<Vec<Operation>> = vec![Vec::new(); offers.len()];
+        let mut launched: Vec<(bool, StepRef, Launch, Location, bool)> = Vec::new();
+        let mut failed: Vec<(bool, StepRef, String)> = Vec::new();
+        {
+            let mut ev = Evaluator::new(&offers, &self.spec.role);
+            for inst in self.instances.values() {
+                if let Some(loc) = inst.location()
+                    && !inst.replacing()
+                {
+                    ev.add_peer(self.task_type(inst), &inst.name, loc);
+                }
+            }
+            let ctx = LaunchContext {
+                service: &self.spec,
+                framework_id: &fw,
+                config_id: &self.config_id,
+            };
+            for (pi, at) in selected {
+                let recovery = pi == 0;
+                let plan = if recovery {
+                    &self.recovery
+                } else {
+                    &self.deploy
+                };
+                let Some(step) = plan.step(at) else { continue };
+                let Some(inst) = self.instances.get(&step.instance) else {
+                    continue;
+                };
+                let tt = self.task_type(inst);
+                if !inst.needs_launch(tt) {
+                    continue;
+                }
+                let in_place = inst.in_place();
+                let need = match &in_place {
+                    Some((agent_id, ids)) => Need::InPlace {
+                        agent_id,
+                        resource_ids: ids,
+                    },
+                    None => Need::New,
+                };
+                let req = Requirement {
+                    instance: &inst.name,
+                    task_type: tt,
+                    need,
+                };
+                match ev.place(&req) {
+                    Ok(p) => {
+                        let offer = &offers[p.offer];
+                        let launch = match (&p.fit, &inst.task) {
+                            (Fit::InPlace(idx), Some(prev)) => {
+                                Some(operations::relaunch(offer, prev, idx))
+                            }
+                            (Fit::New(fit), _) => {
+                                operations::new_instance(&ctx, offer, tt, inst.index, fit)
+                            }
+                            (Fit::InPlace(_), None) => None,
+                        };
+                        match launch {
+                            Some(l) => {
+                                ops[p.offer].extend(l.operations.iter().cloned());
+                                let loc = ev.views()[p.offer].location.clone();
+                                launched.push((recovery, at, l, loc, in_place.is_none()));
+                            }
+                            None => failed.push((
+                                recovery,
+                                at,
+                                format!("no command for instance {}", inst.name),
+                            )),
+                        }
+                    }
+                    Err(reason) => failed.push((recovery, at, reason)),
+                }
+            }
+        }
+
+        // Persist before acting: every task is stored before the ACCEPT that launches it.
+        if !launched.is_empty() {
+            let mut batch = self.store.batch();
+            let mut metas = Vec::with_capacity(launched.len());
+            for (_, _, l, loc, fresh) in &launched {
+                let inst = &self.instances[&l.task.name];
+                let mut meta = inst.meta.clone();
+                meta.launch_count += 1;
+                meta.last_launch_ms = Some(now_ms());
+                meta.backoff_until_ms = None;
+                if *fresh {
+                    meta.goal_override = None;
+                    Instance::set_location(&mut meta, &l.task.agent_id.value, loc);
+                    Instance::set_reserved(&mut meta, false);
+                } else if meta.goal_override == Some(GoalOverride::Restart) {
+                    meta.goal_override = None;
+                }
+                batch.task(&l.task)?;
+                batch.meta(&l.task.name, &meta)?;
+                metas.push(meta);
+            }
+            batch.commit()?;
+            for ((_, _, l, _, fresh), meta) in launched.iter().zip(metas) {
+                if let Some(inst) = self.instances.get_mut(&l.task.name) {
+                    if *fresh && let Some(old) = &inst.task {
+                        let n = operations::resource_ids(old).len();
+                        if n > 0 {
+                            tracing::info!(
+                                instance = %inst.name,
+                                "the instance moves; its old reservations and volume will be released"
+                            );
+                            self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
+                        }
+                    }
+                    inst.task = Some(l.task.clone());
+                    inst.status = None;
+                    inst.meta = meta;
+                    inst.running_since = None;
+                }
+            }
+        }
+
+        // Reservations of this service that no stored task owns are released.
+        let owned: HashSet<String> = self
+            .instances
+            .values()
+            .filter_map(|i| i.task.as_ref())
+            .flat_map(operations::resource_ids)
+            .chain(self.unknown_owned_ids()?)
+            .collect();
+        {
+            let ev_views: Vec<crate::offer::OfferView> = offers
+                .iter()
+                .zip(&ops)
+                .map(|(o, used)| {
+                    let mut v = crate::offer::OfferView::new(o, &self.spec.role);
+                    v.used = used_indices(o, used);
+                    v
+                })
+                .collect();
+            for (i, offer) in offers.iter().enumerate() {
+                let stale = orphans(
+                    offer,
+                    &ev_views[i],
+                    &self.spec.role,
+                    &self.spec.name,
+                    &|id| owned.contains(id),
+                );
+                if !stale.is_empty() {
+                    let resources: Vec<_> = stale.iter().map(|(_, r)| *r).collect();
+                    tracing::info!(
+                        agent = %offer.hostname,
+                        resources = resources.len(),
+                        "releasing reservations no task owns (destroy volumes, unreserve)"
+                    );
+                    let mut cleanup = operations::cleanup(&resources);
+                    cleanup.append(&mut ops[i]);
+                    ops[i] = cleanup;
+                }
+            }
+        }
+
+        // Send: ACCEPT each offer with operations, DECLINE the rest.
+        let refuse_short = self.opts.decline_short.as_secs_f64();
+        let mut declined = Vec::new();
+        let mut uncertain = Vec::new();
+        for (i, offer) in offers.iter().enumerate() {
+            if ops[i].is_empty() {
+                declined.push(offer.id.value.clone());
+                continue;
+            }
+            let call = calls::accept(
+                &fw,
+                std::slice::from_ref(&offer.id.value),
+                std::mem::take(&mut ops[i]),
+                refuse_short,
+            );
+            if !self.send(&call).await {
+                uncertain.extend(
+                    launched
+                        .iter()
+                        .filter(|(_, _, l, _, _)| l.task.agent_id == offer.agent_id)
+                        .map(|(_, _, l, _, _)| {
+                            (
+                                l.task.task_id.value.clone(),
+                                Some(l.task.agent_id.value.clone()),
+                            )
+                        }),
+                );
+            }
+        }
+        // Launches whose ACCEPT may not have arrived are reconciled.
+        self.reconciler.add(uncertain);
+
+        for (recovery, at, l, loc, _) in &launched {
+            let plan = self.plan_mut(*recovery);
+            if let Some(step) = plan.step_mut(*at) {
+                step.set_status(Status::Starting);
+                step.message = format!("launched {} on {}", l.task.task_id.value, loc.hostname);
+            }
+            self.last_reasons.remove(&l.task.name);
+        }
+        let unplaced = !failed.is_empty();
+        for (recovery, at, reason) in failed {
+            let plan = self.plan_mut(recovery);
+            let Some(step) = plan.step_mut(at) else {
+                continue;
+            };
+            step.set_status(Status::Prepared);
+            step.message = reason.clone();
+            let instance = step.instance.clone();
+            if self.last_reasons.get(&instance) != Some(&reason) {
+                tracing::info!(%instance, %reason, "waiting for a suitable offer");
+                self.last_reasons.insert(instance, reason);
+            }
+        }
+        if !declined.is_empty() {
+            let refuse = if unplaced {
+                refuse_short
+            } else {
+                self.opts.decline_long.as_secs_f64()
+            };
+            let call = calls::decline(&fw, &declined, refuse);
+            self.send(&call).await;
+        }
+        Ok(())
+    }
+
+    /// Resource ids of stored tasks of instances no longer in the spec (kept, never cleaned).
+    fn unknown_owned_ids(&self) -> Result<Vec<String>> {
+        // Only instances the spec declares are loaded; others keep their reservations
+        // until a decommission plan handles them.
+        let names = self.store.task_names()?;
+        let mut ids = Vec::new();
+        for name in names.iter().filter(|n| !self.instances.contains_key(*n)) {
+            if let Some(t) = self.store.fetch_task(name)? {
+                ids.extend(operations::resource_ids(&t));
+            }
+        }
+        Ok(ids)
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        if failures <= 1 {
+            return Duration::ZERO;
+        }
+        let exp = failures.saturating_sub(2).min(20);
+        self.opts
+            .backoff_base
+            .saturating_mul(1u32 << exp)
+            .min(self.opts.backoff_max)
+    }
+
+    async fn on_update(&mut self, status: TaskStatus) -> Result<()> {
+        let task_id = status.task_id.value.clone();
+        self.reconciler.answered(&task_id);
+        let state = status.state();
+        let fw = self.framework_id.clone().unwrap_or_default();
+        let name = operations::instance_of(&task_id).map(String::from);
+        let current = name
+            .as_ref()
+            .and_then(|n| self.instances.get(n))
+            .is_some_and(|i| i.task_id() == Some(task_id.as_str()));
+        if !current {
+            // An older launch (or a task this service does not know): nothing to record.
+            if !is_terminal(state) {
+                tracing::warn!(task = %task_id, "killing a task that is not the current launch of its instance");
+                let agent = status.agent_id.as_ref().map(|a| a.value.as_str());
+                self.send(&calls::kill(&fw, &task_id, agent)).await;
+            }
+            if let Some(ack) = calls::acknowledge(&fw, &status) {
+                self.send(&ack).await;
+            }
+            return Ok(());
+        }
+        // Invariant: `current` implies the instance exists.
+        let Some(name) = name else { return Ok(()) };
+        let Some(inst) = self.instances.get(&name) else {
+            return Ok(());
+        };
+        let tt = self.spec.task_types[inst.type_idx].clone();
+        let mut meta = inst.meta.clone();
+        if proves_launch(state) {
+            Instance::set_reserved(&mut meta, true);
+        }
+        let mut delay = Duration::ZERO;
+        let was_running_for = inst.running_since.map(|t| t.elapsed());
+        let terminal = is_terminal(state);
+        let goal_reached = terminal
+            && state == TaskState::TaskFinished
+            && tt.goal != stead_spec::GoalState::Running;
+        if terminal && !goal_reached {
+            if meta.goal_override == Some(GoalOverride::Restart) {
+                // The requested restart happened: relaunch at once, no failure counted.
+                meta.goal_override = None;
+                meta.consecutive_failures = 0;
+            } else {
+                if was_running_for.is_some_and(|d| d >= self.opts.stable_after) {
+                    meta.consecutive_failures = 0;
+                }
+                meta.consecutive_failures = meta.consecutive_failures.saturating_add(1);
+                delay = self.backoff(meta.consecutive_failures);
+                meta.backoff_until_ms = (!delay.is_zero())
+                    .then(|| now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+            }
+        }
+        // Persist, then acknowledge.
+        let mut batch = self.store.batch();
+        batch.status(&name, &status)?;
+        batch.meta(&name, &meta)?;
+        batch.commit()?;
+        if let Some(ack) = calls::acknowledge(&fw, &status) {
+            self.send(&ack).await;
+        }
+
+        let now = Instant::now();
+        let Some(inst) = self.instances.get_mut(&name) else {
+            return Ok(());
+        };
+        let previous = inst.status.as_ref().map(|s| s.state());
+        inst.status = Some(status.clone());
+        inst.meta = meta;
+        if state == TaskState::TaskRunning && inst.running_since.is_none() {
+            inst.running_since = Some(now);
+        }
+        if previous != Some(state) {
+            tracing::info!(
+                instance = %name,
+                task = %task_id,
+                state = state_name(state),
+                message = status.message.as_deref().unwrap_or(""),
+                "task status"
+            );
+        }
+        let progress = inst.progress(&tt);
+        let done = inst.done(&tt);
+        let replacing = inst.replacing();
+        if terminal
+            && agent_gone(&status)
+            && let Some(agent) = &status.agent_id
+        {
+            self.gone_agents.entry(agent.value.clone()).or_insert(now);
+        }
+        if done {
+            for plan in [&mut self.deploy, &mut self.recovery] {
+                if let Some(step) = plan.find_mut(&name) {
+                    step.set_status(Status::Complete);
+                    step.message = format!("{} is {}", task_id, state_name(state));
+                }
+            }
+            self.recovery.prune_complete();
+            return Ok(());
+        }
+        match progress {
+            Progress::Running { ready: false } => {
+                for plan in [&mut self.deploy, &mut self.recovery] {
+                    if let Some(step) = plan.find_mut(&name)
+                        && step.status().is_in_flight()
+                    {
+                        step.set_status(Status::Started);
+                        step.message = "running, waiting for the readiness check".into();
+                    }
+                }
+            }
+            Progress::Ended(_) => {
+                let deploy_done = self
+                    .deploy
+                    .find(&name)
+                    .and_then(|at| self.deploy.step(at))
+                    .is_none_or(|s| s.status().is_complete());
+                let message = format!(
+                    "{} {}{}",
+                    task_id,
+                    state_name(state),
+                    status
+                        .message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                );
+                let step = if deploy_done {
+                    let kind = if replacing {
+                        StepKind::Replace
+                    } else {
+                        StepKind::Recover
+                    };
+                    plan::add_recovery(&mut self.recovery, &name, kind)
+                } else {
+                    // Invariant: deploy_done is false only when the deploy step exists.
+                    match self.deploy.find_mut(&name) {
+                        Some(s) => s,
+                        None => return Ok(()),
+                    }
+                };
+                if delay.is_zero() {
+                    step.set_status(Status::Pending);
+                    step.message = message;
+                } else {
+                    step.delay_until(
+                        now + delay,
+                        format!(
+                            "{message}; relaunch delayed {}s after repeated failures",
+                            delay.as_secs()
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Periodic work: delayed steps, reconciliation, automatic replacement.
+    pub async fn tick(&mut self) -> Result<()> {
+        if !self.subscribed {
+            return Ok(());
+        }
+        let now = Instant::now();
+        self.wake();
+        if let Some(fw) = self.framework_id.clone()
+            && let Some(call) = self.reconciler.due(&fw, now)
+        {
+            self.send(&call).await;
+        }
+        if let Some(limit) = self.opts.replace_timeout {
+            let mut lost = Vec::new();
+            for inst in self.instances.values() {
+                let tt = self.task_type(inst);
+                if inst.replacing() || !inst.needs_launch(tt) {
+                    continue;
+                }
+                if let Some(agent) = inst.agent_id()
+                    && let Some(since) = self.gone_agents.get(agent)
+                    && now.duration_since(*since) >= limit
+                {
+                    lost.push(inst.name.clone());
+                }
+            }
+            for name in lost {
+                tracing::warn!(instance = %name, "its agent has been gone too long: replacing it");
+                self.mark_replace(&name, GoalOverride::PermanentlyFailed)?;
+            }
+        }
+        self.after_event().await;
+        Ok(())
+    }
+
+    fn wake(&mut self) {
+        let now = Instant::now();
+        self.deploy.wake_delayed(now);
+        self.recovery.wake_delayed(now);
+    }
+
+    fn mark_replace(&mut self, name: &str, why: GoalOverride) -> Result<()> {
+        let Some(inst) = self.instances.get_mut(name) else {
+            return Err(Error::Request(format!("unknown instance `{name}`")));
+        };
+        let mut meta = inst.meta.clone();
+        meta.goal_override = Some(why);
+        meta.consecutive_failures = 0;
+        meta.backoff_until_ms = None;
+        self.store.store_task_meta(name, &meta)?;
+        inst.meta = meta;
+        let step = plan::add_recovery(&mut self.recovery, name, StepKind::Replace);
+        if !step.status().is_in_flight() {
+            step.set_status(Status::Pending);
+            step.message = match why {
+                GoalOverride::Replace => "replace requested by the operator".into(),
+                _ => "agent lost: replacing the instance elsewhere".into(),
+            };
+        }
+        self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
+        Ok(())
+    }
+
+    /// Handles an operator request.
+    pub async fn command(&mut self, command: Command) {
+        match command {
+            Command::Replace(name, reply) => {
+                let r = self.replace(&name).await;
+                let _ = reply.send(r);
+            }
+            Command::Restart(name, reply) => {
+                let r = self.restart(&name).await;
+                let _ = reply.send(r);
+            }
+        }
+        self.after_event().await;
+    }
+
+    async fn kill_current(&self, name: &str) {
+        let Some(inst) = self.instances.get(name) else {
+            return;
+        };
+        let tt = self.task_type(inst);
+        if matches!(inst.progress(tt), Progress::Ended(_) | Progress::Absent) {
+            return;
+        }
+        if let (Some(fw), Some(task)) = (&self.framework_id, &inst.task) {
+            let call = calls::kill(fw, &task.task_id.value, Some(&task.agent_id.value));
+            self.send(&call).await;
+        }
+    }
+
+    async fn replace(&mut self, name: &str) -> Result<()> {
+        tracing::info!(instance = %name, "replace requested");
+        self.mark_replace(name, GoalOverride::Replace)?;
+        self.kill_current(name).await;
+        Ok(())
+    }
+
+    async fn restart(&mut self, name: &str) -> Result<()> {
+        let Some(inst) = self.instances.get_mut(name) else {
+            return Err(Error::Request(format!("unknown instance `{name}`")));
+        };
+        tracing::info!(instance = %name, "restart requested");
+        let mut meta = inst.meta.clone();
+        meta.goal_override = Some(GoalOverride::Restart);
+        meta.consecutive_failures = 0;
+        self.store.store_task_meta(name, &meta)?;
+        inst.meta = meta;
+        let ended = matches!(
+            inst.progress(&self.spec.task_types[inst.type_idx]),
+            Progress::Ended(_)
+        );
+        if ended {
+            let step = plan::add_recovery(&mut self.recovery, name, StepKind::Recover);
+            step.set_status(Status::Pending);
+        } else {
+            self.kill_current(name).await;
+        }
+        Ok(())
+    }
+
+    /// Suppress or revive offers as the pending work requires, then publish.
+    async fn after_event(&mut self) {
+        if self.subscribed
+            && self.reconciler.is_done()
+            && let Some(fw) = self.framework_id.clone()
+        {
+            let candidates: BTreeSet<String> = plan::select(&[&self.recovery, &self.deploy])
+                .into_iter()
+                .filter_map(|(pi, at)| {
+                    let plan = if pi == 0 {
+                        &self.recovery
+                    } else {
+                        &self.deploy
+                    };
+                    plan.step(at).map(|s| s.instance.clone())
+                })
+                .collect();
+            let cleaning = self.cleanup_until.is_some_and(|t| Instant::now() < t);
+            let want = !candidates.is_empty() || cleaning;
+            let new_work = candidates.iter().any(|c| !self.revived_for.contains(c));
+            if want && (self.suppressed != Some(false) || new_work) {
+                if self.send(&calls::revive(&fw, &self.spec.role)).await {
+                    self.suppressed = Some(false);
+                }
+            } else if !want
+                && self.suppressed != Some(true)
+                && self.send(&calls::suppress(&fw, &self.spec.role)).await
+            {
+                self.suppressed = Some(true);
+            }
+            self.revived_for = candidates;
+        }
+        self.publish();
+    }
+
+    fn publish(&mut self) {
+        let plans = vec![self.deploy.snapshot(), self.recovery.snapshot()];
+        for p in &plans {
+            for step in p.phases.iter().flat_map(|ph| ph.steps.iter()) {
+                let key = (p.name.clone(), step.instance.clone());
+                if self.last_statuses.get(&key) != Some(&step.status) {
+                    tracing::info!(
+                        plan = %p.name,
+                        step = %step.name,
+                        status = %step.status,
+                        plan_status = %p.status,
+                        message = %step.message,
+                        "plan progress"
+                    );
+                    self.last_statuses.insert(key, step.status);
+                }
+            }
+        }
+        let instances = self
+            .instances
+            .values()
+            .map(|i| InstanceSnapshot {
+                name: i.name.clone(),
+                task_id: i.task_id().map(String::from),
+                state: i.status.as_ref().map(|s| state_name(s.state()).to_string()),
+                agent_id: i.agent_id().map(String::from),
+                hostname: i.location().map(|l| l.hostname),
+                launch_count: i.meta.launch_count,
+            })
+            .collect();
+        let snapshot = ServiceSnapshot {
+            framework_id: self.framework_id.clone(),
+            reconciled: self.subscribed && self.reconciler.is_done(),
+            plans,
+            instances,
+        };
+        self.snapshots.send_if_modified(|old| {
+            if *old == snapshot {
+                false
+            } else {
+                *old = snapshot;
+                true
+            }
+        });
+    }
+}
+
+/// Indices of the offer's resources that `ops` LAUNCH with (so cleanup leaves them alone).
+fn used_indices(offer: &Offer, ops: &[Operation]) -> Vec<usize> {
+    let ids: HashSet<&str> = ops
+        .iter()
+        .filter_map(|o| o.launch.as_ref())
+        .flat_map(|l| l.task_infos.iter())
+        .flat_map(|t: &TaskInfo| t.resources.iter())
+        .filter_map(res::resource_id)
+        .collect();
+    offer
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| res::resource_id(r).is_some_and(|id| ids.contains(id)))
+        .map(|(i, _)| i)
+        .collect()
+}

@@ -1,0 +1,283 @@
+//! What the scheduler knows about one pod instance, derived from the stored state.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use stead_proto::v1::{TaskInfo, TaskState, TaskStatus, task_status::Reason};
+use stead_spec::{GoalState, TaskTypeSpec};
+use stead_state::{GoalOverride, TaskMeta};
+
+use crate::offer::{Location, operations};
+
+const AGENT_ID: &str = "agent_id";
+const HOSTNAME: &str = "hostname";
+const ATTRIBUTES: &str = "attributes";
+/// Set once Mesos reported the task launched: its reservations and volume exist.
+const RESERVED: &str = "reserved";
+
+/// Where an instance is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Never launched.
+    Absent,
+    /// Launched; not running yet (or no news since the launch).
+    Launching,
+    /// Running; `ready` once its readiness check passed (or it has none).
+    Running {
+        /// Whether the readiness check passed.
+        ready: bool,
+    },
+    /// Not running any more.
+    Ended(TaskState),
+}
+
+/// One pod instance (e.g. `data-2`).
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The instance name.
+    pub name: String,
+    /// Index of its task type in the spec.
+    pub type_idx: usize,
+    /// Its index within the task type.
+    pub index: u32,
+    /// The last launched task, as stored.
+    pub task: Option<TaskInfo>,
+    /// The latest status of that task, as stored.
+    pub status: Option<TaskStatus>,
+    /// The scheduler's record.
+    pub meta: TaskMeta,
+    /// When the current task was first seen running (this process's clock).
+    pub running_since: Option<Instant>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Whether a task in `state` is gone (not running and never will again).
+pub fn is_terminal(state: TaskState) -> bool {
+    !matches!(
+        state,
+        TaskState::TaskStaging
+            | TaskState::TaskStarting
+            | TaskState::TaskRunning
+            | TaskState::TaskKilling
+    )
+}
+
+/// Whether a status proves the task reached an agent (so its reservations exist).
+pub fn proves_launch(state: TaskState) -> bool {
+    matches!(
+        state,
+        TaskState::TaskStaging
+            | TaskState::TaskStarting
+            | TaskState::TaskRunning
+            | TaskState::TaskKilling
+            | TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+    )
+}
+
+/// Whether a status says the task's agent is gone.
+pub fn agent_gone(status: &TaskStatus) -> bool {
+    let state = status.state();
+    matches!(
+        state,
+        TaskState::TaskGone | TaskState::TaskGoneByOperator | TaskState::TaskUnreachable
+    ) || (state == TaskState::TaskLost
+        && matches!(
+            status.reason.and_then(|r| Reason::try_from(r).ok()),
+            Some(
+                Reason::AgentRemoved
+                    | Reason::AgentRemovedByOperator
+                    | Reason::AgentDisconnected
+                    | Reason::AgentUnknown
+            )
+        ))
+}
+
+impl Instance {
+    /// A never-launched instance.
+    pub fn new(name: String, type_idx: usize, index: u32) -> Instance {
+        Instance {
+            name,
+            type_idx,
+            index,
+            task: None,
+            status: None,
+            meta: TaskMeta::default(),
+            running_since: None,
+        }
+    }
+
+    /// The current Mesos task id.
+    pub fn task_id(&self) -> Option<&str> {
+        self.task.as_ref().map(|t| t.task_id.value.as_str())
+    }
+
+    /// The agent of the current task.
+    pub fn agent_id(&self) -> Option<&str> {
+        self.task.as_ref().map(|t| t.agent_id.value.as_str())
+    }
+
+    /// Where the instance was last placed.
+    pub fn location(&self) -> Option<Location> {
+        let hostname = self.meta.extra.get(HOSTNAME)?.as_str()?.to_string();
+        let attributes = self
+            .meta
+            .extra
+            .get(ATTRIBUTES)
+            .and_then(|a| serde_json::from_value(a.clone()).ok())
+            .unwrap_or_default();
+        Some(Location {
+            hostname,
+            attributes,
+        })
+    }
+
+    /// Records a new placement in the meta record.
+    pub fn set_location(meta: &mut TaskMeta, agent_id: &str, location: &Location) {
+        meta.extra
+            .insert(AGENT_ID.into(), Value::String(agent_id.to_string()));
+        meta.extra
+            .insert(HOSTNAME.into(), Value::String(location.hostname.clone()));
+        meta.extra.insert(
+            ATTRIBUTES.into(),
+            serde_json::to_value(&location.attributes).unwrap_or(Value::Null),
+        );
+    }
+
+    /// Whether the current task's reservations are known to exist.
+    pub fn reserved(&self) -> bool {
+        self.meta
+            .extra
+            .get(RESERVED)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Sets the "reservations exist" flag of a meta record.
+    pub fn set_reserved(meta: &mut TaskMeta, reserved: bool) {
+        meta.extra.insert(RESERVED.into(), Value::Bool(reserved));
+    }
+
+    /// Whether an operator or the scheduler decided to move this instance elsewhere.
+    pub fn replacing(&self) -> bool {
+        matches!(
+            self.meta.goal_override,
+            Some(GoalOverride::Replace | GoalOverride::PermanentlyFailed)
+        )
+    }
+
+    /// Where the instance is in its life.
+    pub fn progress(&self, task_type: &TaskTypeSpec) -> Progress {
+        if self.task.is_none() {
+            return Progress::Absent;
+        }
+        let Some(status) = &self.status else {
+            return Progress::Launching;
+        };
+        match status.state() {
+            TaskState::TaskRunning => Progress::Running {
+                ready: task_type.readiness_check.is_none()
+                    || status
+                        .check_status
+                        .as_ref()
+                        .and_then(|c| c.command.as_ref())
+                        .and_then(|c| c.exit_code)
+                        == Some(0),
+            },
+            s if is_terminal(s) => Progress::Ended(s),
+            _ => Progress::Launching,
+        }
+    }
+
+    /// Whether the instance has reached its goal.
+    pub fn done(&self, task_type: &TaskTypeSpec) -> bool {
+        match (task_type.goal, self.progress(task_type)) {
+            (GoalState::Running, Progress::Running { ready }) => ready && !self.replacing(),
+            (GoalState::Finished | GoalState::Once, Progress::Ended(TaskState::TaskFinished)) => {
+                !self.replacing()
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the instance needs a launch (never launched, ended short of its goal, or
+    /// being replaced).
+    pub fn needs_launch(&self, task_type: &TaskTypeSpec) -> bool {
+        match self.progress(task_type) {
+            Progress::Absent => true,
+            Progress::Ended(_) => !self.done(task_type),
+            _ => false,
+        }
+    }
+
+    /// The resource ids of the current task when a relaunch in place is possible.
+    pub fn in_place(&self) -> Option<(String, Vec<String>)> {
+        if self.replacing() || !self.reserved() {
+            return None;
+        }
+        let task = self.task.as_ref()?;
+        let ids = operations::resource_ids(task);
+        (!ids.is_empty()).then(|| (task.agent_id.value.clone(), ids))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stead_proto::v1::{AgentId, TaskId};
+    use stead_spec::CommandSpec;
+
+    fn status(state: TaskState) -> TaskStatus {
+        TaskStatus {
+            task_id: TaskId { value: "t".into() },
+            state: state as i32,
+            ..TaskStatus::default()
+        }
+    }
+
+    #[test]
+    fn progress_and_goal() {
+        let tt = TaskTypeSpec::new("data", 1, CommandSpec::new("x"));
+        let mut i = Instance::new("data-0".into(), 0, 0);
+        assert_eq!(i.progress(&tt), Progress::Absent);
+        assert!(i.needs_launch(&tt));
+        i.task = Some(TaskInfo {
+            name: "data-0".into(),
+            task_id: TaskId {
+                value: "data-0__1".into(),
+            },
+            agent_id: AgentId { value: "a".into() },
+            ..TaskInfo::default()
+        });
+        assert_eq!(i.progress(&tt), Progress::Launching);
+        assert!(!i.needs_launch(&tt));
+        i.status = Some(status(TaskState::TaskRunning));
+        assert!(i.done(&tt));
+        i.status = Some(status(TaskState::TaskFailed));
+        assert!(i.needs_launch(&tt));
+        assert_eq!(i.in_place(), None, "no reservation proven, no resource ids");
+    }
+
+    #[test]
+    fn location_round_trips_through_meta() {
+        let mut i = Instance::new("data-0".into(), 0, 0);
+        assert!(i.location().is_none());
+        let loc = Location {
+            hostname: "h".into(),
+            attributes: [("zone".to_string(), "a".to_string())].into(),
+        };
+        Instance::set_location(&mut i.meta, "agent", &loc);
+        assert_eq!(i.location(), Some(loc));
+        let mut lost = status(TaskState::TaskLost);
+        lost.reason = Some(Reason::AgentRemoved as i32);
+        assert!(agent_gone(&lost));
+        assert!(!agent_gone(&status(TaskState::TaskFailed)));
+    }
+}

@@ -1,0 +1,429 @@
+//! [`DefaultService`]: builds the canonical spec, opens the state, connects to a master
+//! (or starts the embedded cluster) and runs the scheduler; [`ServiceHandle`] is the
+//! Rust operator API of a running scheduler.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use stead_local::{LocalCluster, LocalClusterConfig};
+use stead_spec::ServiceSpec;
+use stead_state::{ConfigStore, FrameworkStore, Persister, RedbPersister, StateStore};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::core::{Command, Core, ServiceSnapshot};
+use super::options::{Options, StateLocation};
+use crate::mesos::{Backoff, MesosClient, MesosError};
+use crate::plan::{PlanSnapshot, Strategy};
+use crate::spec::{ServiceSpecification, build_spec};
+use crate::{Error, Result};
+
+/// The file holding the state inside the state directory.
+pub const STATE_FILE: &str = "state.redb";
+/// The embedded cluster's work directory inside the state directory.
+pub const CLUSTER_DIR: &str = "cluster";
+
+/// Deploys a service specification and keeps it running.
+///
+/// ```no_run
+/// # use stead::prelude::*;
+/// # async fn run(spec: impl ServiceSpecification) -> stead::Result<()> {
+/// DefaultService::new(8080).register(spec).await
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DefaultService {
+    api_port: u16,
+    options: Options,
+    env_error: Option<String>,
+}
+
+impl DefaultService {
+    /// A service whose operator API listens on `api_port` (0: none yet / ephemeral).
+    ///
+    /// Reads `--master`, `--state-dir`, `--agents` from the command line and
+    /// `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS` from the environment.
+    pub fn new(api_port: u16) -> DefaultService {
+        let mut options = Options::default();
+        let env_error = options
+            .apply_env_and_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
+            .err()
+            .map(|e| e.to_string());
+        DefaultService {
+            api_port,
+            options,
+            env_error,
+        }
+    }
+
+    /// A service with exactly these options (nothing read from the process).
+    pub fn with_options(api_port: u16, options: Options) -> DefaultService {
+        DefaultService {
+            api_port,
+            options,
+            env_error: None,
+        }
+    }
+
+    /// The operator API port.
+    pub fn api_port(&self) -> u16 {
+        self.api_port
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Uses the Mesos master at `url` instead of the embedded cluster.
+    pub fn master(mut self, url: impl Into<String>) -> Self {
+        self.options.master = Some(url.into());
+        self
+    }
+
+    /// Keeps the state in `dir` (file `state.redb`).
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.state = Some(StateLocation::Dir(dir.into()));
+        self
+    }
+
+    /// Keeps the state in `persister`.
+    pub fn persister(mut self, persister: Arc<dyn Persister>) -> Self {
+        self.options.state = Some(StateLocation::Persister(persister));
+        self
+    }
+
+    /// Number of agents of the embedded cluster.
+    pub fn agents(mut self, n: usize) -> Self {
+        self.options.agents = n;
+        self
+    }
+
+    /// How long Mesos keeps the tasks while the scheduler is away.
+    pub fn failover_timeout(mut self, d: Duration) -> Self {
+        self.options.failover_timeout = d;
+        self
+    }
+
+    /// Deploy strategy (serial by default).
+    pub fn strategy(mut self, s: Strategy) -> Self {
+        self.options.strategy = s;
+        self
+    }
+
+    /// Automatic replacement after an agent is gone this long (`None`: operator only).
+    pub fn replace_timeout(mut self, d: Option<Duration>) -> Self {
+        self.options.replace_timeout = d;
+        self
+    }
+
+    /// Changes any option.
+    pub fn configure(mut self, f: impl FnOnce(&mut Options)) -> Self {
+        f(&mut self.options);
+        self
+    }
+
+    /// Deploys `spec` and runs until Ctrl-C (SIGINT) or SIGTERM, or a fatal error.
+    pub async fn register<S: ServiceSpecification>(self, spec: S) -> Result<()> {
+        if let Some(e) = self.env_error.clone() {
+            return Err(Error::Config(e));
+        }
+        let spec = build_spec(&spec)?;
+        self.register_spec(spec).await
+    }
+
+    /// Like [`register`](Self::register), from a canonical spec (validated here too).
+    pub async fn register_spec(self, spec: ServiceSpec) -> Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut handle = self.start_spec(spec).await?;
+        tokio::select! {
+            r = handle.wait() => {
+                handle.shutdown().await?;
+                r
+            }
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted: stopping the scheduler (tasks keep running on a real master)");
+                handle.shutdown().await
+            }
+            _ = sigterm.recv() => handle.shutdown().await,
+        }
+    }
+
+    /// Validates `spec`, opens the state, connects and starts scheduling in the
+    /// background. Nothing is launched when the spec is invalid.
+    pub async fn start(self, spec: &dyn ServiceSpecification) -> Result<ServiceHandle> {
+        if let Some(e) = self.env_error {
+            return Err(Error::Config(e));
+        }
+        let spec = build_spec(spec)?;
+        self.start_spec(spec).await
+    }
+
+    /// Like [`start`](Self::start), from a canonical spec (validated here too).
+    pub async fn start_spec(self, mut spec: ServiceSpec) -> Result<ServiceHandle> {
+        if let Some(e) = self.env_error {
+            return Err(Error::Config(e));
+        }
+        spec.normalize();
+        spec.validate()?;
+        let opts = self.options;
+        let state_dir = match &opts.state {
+            Some(StateLocation::Dir(d)) => Some(d.clone()),
+            Some(StateLocation::Persister(_)) => None,
+            None => Some(PathBuf::from(".stead").join(&spec.name)),
+        };
+        let persister: Arc<dyn Persister> = match &opts.state {
+            Some(StateLocation::Persister(p)) => p.clone(),
+            _ => {
+                // Invariant: state_dir is Some unless a persister was given.
+                let dir = state_dir.clone().unwrap_or_default();
+                Arc::new(RedbPersister::open(dir.join(STATE_FILE))?)
+            }
+        };
+        let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
+        let config_id = spec.id().to_string();
+        if let Some((old_id, old)) = configs.fetch_target()?
+            && old_id != config_id
+        {
+            old.validate_update(&spec)?;
+            tracing::info!(from = %old_id, to = %config_id, "the configuration changed");
+        }
+        configs.store_target(&config_id, &spec)?;
+
+        let cluster = match &opts.master {
+            Some(_) => None,
+            None => {
+                let work_dir = match &state_dir {
+                    Some(d) => d.join(CLUSTER_DIR),
+                    None => std::env::temp_dir().join(format!(
+                        "stead-{}-{}",
+                        spec.name,
+                        uuid::Uuid::new_v4()
+                    )),
+                };
+                let config = LocalClusterConfig::new(work_dir)
+                    .agents(opts.agents)
+                    .heartbeat_interval(opts.local_heartbeat);
+                Some(LocalCluster::start(config).await?)
+            }
+        };
+        let master_url = match (&opts.master, &cluster) {
+            (Some(m), _) => m.clone(),
+            (None, Some(c)) => c.master_url().to_string(),
+            // Invariant: a cluster is started whenever no master is given.
+            (None, None) => return Err(Error::Config("no master".into())),
+        };
+        tracing::info!(service = %spec.name, master = %master_url, config = %config_id, "starting the scheduler");
+        let client = Arc::new(MesosClient::new(&master_url, opts.call_timeout)?);
+        let (snap_tx, snap_rx) = watch::channel(ServiceSnapshot::default());
+        let core = Core::new(
+            opts,
+            spec,
+            config_id,
+            StateStore::new(persister.clone()),
+            FrameworkStore::new(persister),
+            client.clone(),
+            snap_tx,
+        )?;
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(run(core, client, cmd_rx, stop_rx));
+        Ok(ServiceHandle {
+            api_port: self.api_port,
+            master_url,
+            commands: cmd_tx,
+            snapshots: snap_rx,
+            stop: Some(stop_tx),
+            task: Some(task),
+            cluster,
+        })
+    }
+}
+
+/// The event loop: subscribe, handle events, reconnect with backoff.
+async fn run(
+    mut core: Core,
+    client: Arc<MesosClient>,
+    mut commands: mpsc::Receiver<Command>,
+    mut stop: oneshot::Receiver<()>,
+) -> Result<()> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let subscribe = client.subscribe(core.framework_info());
+        let stream = tokio::select! {
+            r = subscribe => r,
+            _ = &mut stop => return Ok(()),
+        };
+        match stream {
+            Ok(mut events) => loop {
+                tokio::select! {
+                    ev = events.next() => match ev {
+                        Ok(ev) => {
+                            if ev.r#type == Some(stead_proto::scheduler::event::Type::Subscribed as i32) {
+                                backoff.reset();
+                            }
+                            core.handle(ev).await?;
+                        }
+                        Err(MesosError::Master(m)) if m.contains("removed") || m.contains("unknown") => {
+                            tracing::error!(error = %m, "the master no longer knows this framework: subscribing anew");
+                            core.forget_framework()?;
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "subscription lost; reconnecting");
+                            break;
+                        }
+                    },
+                    cmd = commands.recv() => match cmd {
+                        Some(c) => core.command(c).await,
+                        None => return Ok(()),
+                    },
+                    _ = tick.tick() => core.tick().await?,
+                    _ = &mut stop => return Ok(()),
+                }
+            },
+            Err(MesosError::Status { status, body, .. })
+                if status.is_client_error()
+                    && (body.contains("removed") || body.contains("nknown")) =>
+            {
+                tracing::error!(%status, %body, "the master refused the framework id: subscribing anew");
+                core.forget_framework()?;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot subscribe"),
+        }
+        core.disconnected();
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = &mut stop => return Ok(()),
+        }
+    }
+}
+
+/// A running scheduler: its state, and the operator actions (the Rust operator API).
+#[derive(Debug)]
+pub struct ServiceHandle {
+    api_port: u16,
+    master_url: String,
+    commands: mpsc::Sender<Command>,
+    snapshots: watch::Receiver<ServiceSnapshot>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<()>>>,
+    cluster: Option<LocalCluster>,
+}
+
+impl ServiceHandle {
+    /// The operator API port this service was built with.
+    pub fn api_port(&self) -> u16 {
+        self.api_port
+    }
+
+    /// The master this scheduler talks to.
+    pub fn master_url(&self) -> &str {
+        &self.master_url
+    }
+
+    /// The embedded cluster, when the scheduler started one.
+    pub fn cluster(&self) -> Option<&LocalCluster> {
+        self.cluster.as_ref()
+    }
+
+    /// The current state of the service.
+    pub fn snapshot(&self) -> ServiceSnapshot {
+        self.snapshots.borrow().clone()
+    }
+
+    /// A receiver of every new snapshot.
+    pub fn watch(&self) -> watch::Receiver<ServiceSnapshot> {
+        self.snapshots.clone()
+    }
+
+    /// The snapshots of every plan.
+    pub fn plans(&self) -> Vec<PlanSnapshot> {
+        self.snapshots.borrow().plans.clone()
+    }
+
+    /// The snapshot of plan `name` (`deploy`, `recovery`).
+    pub fn plan(&self, name: &str) -> Option<PlanSnapshot> {
+        self.snapshots.borrow().plan(name).cloned()
+    }
+
+    /// Waits until `pred` holds for the snapshot, up to `timeout`.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&ServiceSnapshot) -> bool,
+    ) -> Result<ServiceSnapshot> {
+        let mut rx = self.snapshots.clone();
+        let wait = async {
+            loop {
+                {
+                    let snap = rx.borrow_and_update();
+                    if pred(&snap) {
+                        return Ok(snap.clone());
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    return Err(Error::Stopped);
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Request(format!("condition not reached within {timeout:?}")))?
+    }
+
+    async fn request(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<()>>) -> Command,
+    ) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Replaces `instance` (e.g. `data-1`): it is placed anew and its old reservation and
+    /// volume are destroyed once offered.
+    pub async fn replace(&self, instance: &str) -> Result<()> {
+        let name = instance.to_string();
+        self.request(|tx| Command::Replace(name, tx)).await
+    }
+
+    /// Restarts `instance` in place (same agent, same volume).
+    pub async fn restart(&self, instance: &str) -> Result<()> {
+        let name = instance.to_string();
+        self.request(|tx| Command::Restart(name, tx)).await
+    }
+
+    /// Waits until the scheduler stops by itself (a fatal error).
+    pub async fn wait(&mut self) -> Result<()> {
+        match self.task.as_mut() {
+            Some(t) => {
+                let r = t.await;
+                self.task = None;
+                r.map_err(|e| Error::Request(format!("the scheduler task failed: {e}")))?
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the scheduler (tasks keep running on a real master) and the embedded
+    /// cluster, if this scheduler started one.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = self.wait().await;
+        if let Some(cluster) = self.cluster.take() {
+            cluster.shutdown().await?;
+        }
+        result
+    }
+}
