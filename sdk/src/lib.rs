@@ -4,6 +4,7 @@
 //! [`#[service]`](crate::service); [`DefaultService`](crate::scheduler::DefaultService)
 //! deploys it on Apache Mesos or on the embedded [`local`] cluster and keeps it running.
 
+mod error;
 pub mod mesos;
 pub mod offer;
 pub mod plan;
@@ -11,6 +12,7 @@ pub mod prelude;
 pub mod scheduler;
 pub mod spec;
 
+pub use error::{Error, Result};
 pub use stead_local as local;
 pub use stead_macros::{service, task_type};
 pub use stead_proto as proto;

@@ -1,5 +1,6 @@
 //! Everything a service author needs: `use stead::prelude::*;`.
 
+pub use crate::scheduler::DefaultService;
 pub use crate::spec::{
     CheckSpec, CommandSpec, DefaultResourceSpecification, DefaultVolumeSpecification, GoalState,
     NamedTaskType, PortSpec, ResourceSpecification, ServiceSpecification, TaskTypeSpecification,
