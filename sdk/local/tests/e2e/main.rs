@@ -1,9 +1,12 @@
 //! End-to-end tests of the local cluster over real HTTP.
 
 // Not every test module uses every helper.
+mod api;
 #[allow(dead_code)]
 mod client;
 mod lifecycle;
+mod offers;
+mod tasks;
 
 use stead_local::{LocalCluster, LocalClusterConfig};
 
