@@ -1,6 +1,8 @@
 //! Sustained durable writes of task statuses per second on the redb backend, one commit
-//! per status and batched (many statuses per commit), plus the in-memory backend for
-//! reference. Every redb commit is durable (fsync) before it returns.
+//! per status and batched (many statuses per commit), then the same against a local
+//! ZooKeeper (when installed; it runs on the same machine, so the numbers include its own
+//! fsyncs) and the in-memory backend for reference. Every redb commit is durable (fsync)
+//! before it returns.
 //!
 //! `cargo bench -p stead-state --bench state_store` (set `STEAD_BENCH_DIR` to choose the
 //! disk; by default the cargo target's temporary directory).
@@ -10,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stead_proto::v1::{AgentId, TaskId, TaskState, TaskStatus};
-use stead_state::{MemPersister, Persister, RedbPersister, StateStore};
+use stead_state::zk::{ZkOptions, ZkUrl};
+use stead_state::{MemPersister, Persister, RedbPersister, StateStore, ZkPersister};
 
 /// Each measurement stops after this many statuses or this long, whichever comes first.
 const MAX_WRITES: usize = 200_000;
@@ -75,6 +78,24 @@ fn main() {
         );
         let (n, rate) = run(&StateStore::new(redb), &names, &statuses, batch);
         println!("{:<10} {:>8} {:>12} {:>16.0}", "redb", batch, n, rate);
+    }
+    match stead_state::testing::ZkServer::start() {
+        Ok(server) => {
+            let url = ZkUrl::parse(&server.url("")).expect("ZooKeeper URL");
+            for batch in [1, 100, 1_000] {
+                let zk: Arc<dyn Persister> = Arc::new(
+                    ZkPersister::connect_with(
+                        &url,
+                        &format!("/bench/b{batch}"),
+                        ZkOptions::default(),
+                    )
+                    .expect("connect to ZooKeeper"),
+                );
+                let (n, rate) = run(&StateStore::new(zk), &names, &statuses, batch);
+                println!("{:<10} {:>8} {:>12} {:>16.0}", "zookeeper", batch, n, rate);
+            }
+        }
+        Err(e) => println!("zookeeper: skipped ({e})"),
     }
     for batch in [1, 1_000] {
         let mem: Arc<dyn Persister> = Arc::new(MemPersister::new());
