@@ -1,0 +1,177 @@
+//! A small client of the operator API: URLs, the bearer token, and errors worded for
+//! people.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::CliError;
+
+/// An answer of the API: its status code and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status code.
+    pub status: StatusCode,
+    /// The body, parsed as JSON.
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// The body as `T`.
+    pub fn into<T: DeserializeOwned>(self) -> Result<T, CliError> {
+        serde_json::from_value(self.body).map_err(|e| CliError::Decode(e.to_string()))
+    }
+}
+
+/// A client of one scheduler's operator API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the API at `base` (e.g. `http://127.0.0.1:8080`), sending `token`
+    /// with mutating requests.
+    pub fn new(base: &str, token: Option<String>) -> Result<Client, CliError> {
+        let base = base.trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&base).map_err(|e| CliError::Url {
+            url: base.clone(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(CliError::Url {
+                url: base,
+                reason: "the scheme must be http or https".into(),
+            });
+        }
+        // The workspace builds reqwest with rustls but without a default crypto provider;
+        // building the fetcher's client installs the process-wide one (once).
+        let _ = stead_local::fetcher::http_client();
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| CliError::Unreachable {
+                url: base.clone(),
+                reason: innermost(&e),
+            })?;
+        Ok(Client {
+            base,
+            token: token.filter(|t| !t.is_empty()),
+            http,
+        })
+    }
+
+    /// The API's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET path`; any 2xx (and 417, which carries a plan with errors) is an answer.
+    pub async fn get(&self, path: &str) -> Result<Answer, CliError> {
+        self.send(Method::GET, path, &[]).await
+    }
+
+    /// `GET path` expecting plain text (metrics).
+    pub async fn get_text(&self, path: &str) -> Result<String, CliError> {
+        let response = self.request(Method::GET, path, &[]).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        if !status.is_success() {
+            return Err(api_error(status, &bytes));
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `POST path?query` with the token.
+    pub async fn post(&self, path: &str, query: &[(&str, &str)]) -> Result<Answer, CliError> {
+        self.send(Method::POST, path, query).await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<reqwest::Response, CliError> {
+        let mut url =
+            reqwest::Url::parse(&format!("{}{path}", self.base)).map_err(|e| CliError::Url {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut request = self.http.request(method.clone(), url);
+        if method != Method::GET
+            && let Some(token) = &self.token
+        {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.map_err(|e| self.unreachable(&e))
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Answer, CliError> {
+        let response = self.request(method, path, query).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
+        if !(status.is_success() || status == StatusCode::EXPECTATION_FAILED) {
+            return Err(api_error(status, &bytes));
+        }
+        let body =
+            serde_json::from_slice(&bytes).map_err(|e| CliError::Decode(format!("{path}: {e}")))?;
+        Ok(Answer { status, body })
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> CliError {
+        CliError::Unreachable {
+            url: self.base.clone(),
+            reason: innermost(e),
+        }
+    }
+}
+
+/// The error an API answer with a failure status stands for.
+fn api_error(status: StatusCode, body: &[u8]) -> CliError {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
+        .unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(body).trim().to_string();
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                text
+            }
+        });
+    if status == StatusCode::UNAUTHORIZED {
+        CliError::Unauthorized
+    } else {
+        CliError::Api {
+            status: status.as_u16(),
+            message,
+        }
+    }
+}
+
+/// The most specific cause in an error's chain (e.g. `Connection refused`).
+fn innermost(e: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    if e.is_timeout() && !text.contains("timed out") {
+        format!("timed out ({text})")
+    } else {
+        text
+    }
+}

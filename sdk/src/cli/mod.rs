@@ -1,0 +1,512 @@
+//! The `stead` command-line tool: operator commands over the HTTP API of a running
+//! scheduler.
+//!
+//! `stead plan|pod|config|state ...` talk to the scheduler at `--url` (or `STEAD_URL`),
+//! sending the token from `STEAD_API_TOKEN` with mutating requests. Every read command
+//! takes `--json` to print the API's JSON instead of the human view.
+
+mod client;
+mod render;
+mod watch;
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+pub use client::{Answer, Client};
+
+use crate::http::{PlanHealth, PodInfo, PodSummary};
+use crate::plan::PlanSnapshot;
+
+/// The API URL used when neither `--url` nor `STEAD_URL` is given.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// The exit code of a failed command (unreachable scheduler, 401, unknown name, ...).
+pub const EXIT_ERROR: u8 = 1;
+/// The exit code of `stead plan watch` when the plan ends in error.
+pub const EXIT_PLAN_FAILED: u8 = 2;
+
+/// Why a command failed; the message is the one line the CLI prints.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The URL is not a usable http(s) URL.
+    #[error("invalid scheduler URL {url:?}: {reason}")]
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The scheduler could not be reached.
+    #[error("cannot reach the scheduler at {url}: {reason}")]
+    Unreachable {
+        /// The API URL.
+        url: String,
+        /// The underlying cause (e.g. `Connection refused`).
+        reason: String,
+    },
+    /// The scheduler wants a token that was missing or wrong.
+    #[error(
+        "unauthorized (401): set {} to the scheduler's API token",
+        crate::http::TOKEN_ENV
+    )]
+    Unauthorized,
+    /// The API answered with an error.
+    #[error("{message} ({status})")]
+    Api {
+        /// The HTTP status code.
+        status: u16,
+        /// The API's error message.
+        message: String,
+    },
+    /// The API answered with something this CLI does not understand.
+    #[error("unexpected answer from the scheduler: {0}")]
+    Decode(String),
+    /// A watched plan ended in error.
+    #[error("plan {plan} failed: {detail}")]
+    PlanFailed {
+        /// The plan's name.
+        plan: String,
+        /// Its status and errors.
+        detail: String,
+    },
+    /// `stead plan watch --timeout` ran out.
+    #[error("plan {plan} did not complete within {seconds} s (last status {status})")]
+    WatchTimeout {
+        /// The plan's name.
+        plan: String,
+        /// The timeout.
+        seconds: u64,
+        /// Its last status.
+        status: String,
+    },
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::PlanFailed { .. } => EXIT_PLAN_FAILED,
+            _ => EXIT_ERROR,
+        }
+    }
+}
+
+/// The `stead` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stead",
+    version,
+    about = "Operate Stead services and run the local cluster"
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the scheduler's API is.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// The scheduler's API URL.
+    #[arg(long, env = "STEAD_URL", default_value = DEFAULT_URL, global = true)]
+    pub url: String,
+}
+
+impl Target {
+    /// A client of this API, with the token from `STEAD_API_TOKEN`.
+    pub fn client(&self) -> Result<Client, CliError> {
+        Client::new(&self.url, std::env::var(crate::http::TOKEN_ENV).ok())
+    }
+}
+
+/// The `--json` flag of read commands.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print the API's JSON instead of the human view.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show and steer plans.
+    Plan {
+        /// The API location.
+        #[command(flatten)]
+        target: Target,
+        /// The plan command.
+        #[command(subcommand)]
+        command: PlanCmd,
+    },
+    /// Show, restart and replace pod instances.
+    Pod {
+        /// The API location.
+        #[command(flatten)]
+        target: Target,
+        /// The pod command.
+        #[command(subcommand)]
+        command: PodCmd,
+    },
+    /// Show stored configurations.
+    Config {
+        /// The API location.
+        #[command(flatten)]
+        target: Target,
+        /// The configuration command.
+        #[command(subcommand)]
+        command: ConfigCmd,
+    },
+    /// Show the scheduler's stored state.
+    State {
+        /// The API location.
+        #[command(flatten)]
+        target: Target,
+        /// The state command.
+        #[command(subcommand)]
+        command: StateCmd,
+    },
+}
+
+/// Which phase and step of a plan a command acts on.
+#[derive(Debug, Clone, Args)]
+pub struct StepTarget {
+    /// The phase (name or id); the whole plan when omitted.
+    #[arg(long)]
+    pub phase: Option<String>,
+    /// The step (name or id); the whole phase when omitted.
+    #[arg(long)]
+    pub step: Option<String>,
+}
+
+/// `stead plan ...`
+#[derive(Debug, Subcommand)]
+pub enum PlanCmd {
+    /// List the plans and their statuses.
+    List(#[command(flatten)] Output),
+    /// Show a plan's phases and steps.
+    Show {
+        /// The plan's name (e.g. `deploy`).
+        plan: String,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Follow a plan until it completes (exit 0) or fails (exit 2).
+    Watch {
+        /// The plan's name.
+        plan: String,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 0.5)]
+        interval: f64,
+        /// Give up (exit 1) after this many seconds.
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Stop the plan (or one phase) from starting new work.
+    Interrupt {
+        /// The plan's name.
+        plan: String,
+        /// The phase (name or id); the whole plan when omitted.
+        #[arg(long)]
+        phase: Option<String>,
+    },
+    /// Resume an interrupted plan (or phase).
+    Continue {
+        /// The plan's name.
+        plan: String,
+        /// The phase (name or id); the whole plan when omitted.
+        #[arg(long)]
+        phase: Option<String>,
+    },
+    /// Do the plan, a phase or a step again.
+    Restart {
+        /// The plan's name.
+        plan: String,
+        /// Which part of it.
+        #[command(flatten)]
+        at: StepTarget,
+    },
+    /// Mark the plan, a phase or a step complete without doing it.
+    ForceComplete {
+        /// The plan's name.
+        plan: String,
+        /// Which part of it.
+        #[command(flatten)]
+        at: StepTarget,
+    },
+}
+
+/// `stead pod ...`
+#[derive(Debug, Subcommand)]
+pub enum PodCmd {
+    /// List the pod instances.
+    List(#[command(flatten)] Output),
+    /// Show a pod instance's task, status, agent, resources and volumes.
+    Info {
+        /// The instance (e.g. `data-2`).
+        instance: String,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Relaunch an instance in place (same agent, same volume).
+    Restart {
+        /// The instance.
+        instance: String,
+    },
+    /// Replace a permanently failed instance: it moves and its volume is destroyed.
+    Replace {
+        /// The instance.
+        instance: String,
+    },
+}
+
+/// `stead config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// List the stored configuration ids (the target marked with `*`).
+    List(#[command(flatten)] Output),
+    /// Show one stored configuration.
+    Show {
+        /// The configuration id.
+        id: String,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show the target configuration.
+    Target(#[command(flatten)] Output),
+}
+
+/// `stead state ...`
+#[derive(Debug, Subcommand)]
+pub enum StateCmd {
+    /// Print the framework id.
+    FrameworkId(#[command(flatten)] Output),
+}
+
+/// Runs an operator command, writing its output to stdout.
+pub async fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Plan { target, command } => plan(&target.client()?, command).await,
+        Command::Pod { target, command } => pod(&target.client()?, command).await,
+        Command::Config { target, command } => config(&target.client()?, command).await,
+        Command::State { target, command } => state(&target.client()?, command).await,
+    }
+}
+
+/// Percent-encodes one path segment.
+fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn print_json(value: &Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Decode(e.to_string()))?;
+    render::emit(&text)
+}
+
+/// Fetches the snapshot of `plan` (any of 200, 202 and 417).
+pub async fn fetch_plan(client: &Client, plan: &str) -> Result<PlanSnapshot, CliError> {
+    client
+        .get(&format!("/v1/plans/{}", segment(plan)))
+        .await?
+        .into()
+}
+
+async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
+    let (name, verb, query) = match command {
+        PlanCmd::List(output) => {
+            let names: Vec<String> = client.get("/v1/plans").await?.into()?;
+            if output.json {
+                return print_json(&Value::from(names));
+            }
+            let mut rows = Vec::new();
+            for name in names {
+                let plan = fetch_plan(client, &name).await?;
+                rows.push(PlanHealth {
+                    errors: crate::http::plan_errors(&plan),
+                    name,
+                    status: plan.status,
+                });
+            }
+            return render::emit(&render::plan_list(&rows));
+        }
+        PlanCmd::Show { plan, output } => {
+            let answer = client.get(&format!("/v1/plans/{}", segment(&plan))).await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
+            let snapshot: PlanSnapshot = answer.into()?;
+            return render::emit(&render::plan(&snapshot));
+        }
+        PlanCmd::Watch {
+            plan,
+            interval,
+            timeout,
+        } => {
+            let interval = Duration::from_secs_f64(interval.clamp(0.05, 60.0));
+            return watch::watch(client, &plan, interval, timeout.map(Duration::from_secs)).await;
+        }
+        PlanCmd::Interrupt { plan, phase } => (plan, "interrupt", StepTarget { phase, step: None }),
+        PlanCmd::Continue { plan, phase } => (plan, "continue", StepTarget { phase, step: None }),
+        PlanCmd::Restart { plan, at } => (plan, "restart", at),
+        PlanCmd::ForceComplete { plan, at } => (plan, "forceComplete", at),
+    };
+    let mut params = Vec::new();
+    if let Some(phase) = &query.phase {
+        params.push(("phase", phase.as_str()));
+    }
+    if let Some(step) = &query.step {
+        params.push(("step", step.as_str()));
+    }
+    client
+        .post(&format!("/v1/plans/{}/{verb}", segment(&name)), &params)
+        .await?;
+    let what = match (&query.phase, &query.step) {
+        (_, Some(step)) => format!("step {step} of plan {name}"),
+        (Some(phase), None) => format!("phase {phase} of plan {name}"),
+        (None, None) => format!("plan {name}"),
+    };
+    render::emit(&format!("{verb}: {what}"))
+}
+
+async fn pod(client: &Client, command: PodCmd) -> Result<(), CliError> {
+    match command {
+        PodCmd::List(output) => {
+            let answer = client.get("/v1/pods").await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
+            let pods: Vec<PodSummary> = answer.into()?;
+            render::emit(&render::pod_list(&pods))
+        }
+        PodCmd::Info { instance, output } => {
+            let answer = client
+                .get(&format!("/v1/pods/{}/info", segment(&instance)))
+                .await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
+            let info: PodInfo = answer.into()?;
+            render::emit(&render::pod_info(&info))
+        }
+        PodCmd::Restart { instance } => pod_command(client, &instance, "restart").await,
+        PodCmd::Replace { instance } => pod_command(client, &instance, "replace").await,
+    }
+}
+
+async fn pod_command(client: &Client, instance: &str, verb: &str) -> Result<(), CliError> {
+    client
+        .post(&format!("/v1/pods/{}/{verb}", segment(instance)), &[])
+        .await?;
+    render::emit(&format!("{verb}: pod {instance}"))
+}
+
+async fn config(client: &Client, command: ConfigCmd) -> Result<(), CliError> {
+    match command {
+        ConfigCmd::List(output) => {
+            let answer = client.get("/v1/configurations").await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
+            let ids: Vec<String> = answer.into()?;
+            let target = match client.get("/v1/configurations/target").await {
+                Ok(answer) => answer
+                    .body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                Err(CliError::Api { status: 404, .. }) => None,
+                Err(e) => return Err(e),
+            };
+            render::emit(&render::config_list(&ids, target.as_deref()))
+        }
+        ConfigCmd::Show { id, output } => {
+            let answer = client
+                .get(&format!("/v1/configurations/{}", segment(&id)))
+                .await?;
+            config_output(answer, output)
+        }
+        ConfigCmd::Target(output) => {
+            let answer = client.get("/v1/configurations/target").await?;
+            config_output(answer, output)
+        }
+    }
+}
+
+fn config_output(answer: Answer, output: Output) -> Result<(), CliError> {
+    if output.json {
+        return print_json(&answer.body);
+    }
+    let id = answer.body.get("id").and_then(Value::as_str).unwrap_or("?");
+    let spec = answer.body.get("spec").cloned().unwrap_or(Value::Null);
+    let spec = serde_json::to_string_pretty(&spec).map_err(|e| CliError::Decode(e.to_string()))?;
+    render::emit(&format!("configuration {id}\n{spec}"))
+}
+
+async fn state(client: &Client, command: StateCmd) -> Result<(), CliError> {
+    match command {
+        StateCmd::FrameworkId(output) => {
+            let answer = client.get("/v1/state/frameworkId").await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
+            let id = answer
+                .body
+                .get("framework_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| CliError::Decode("no framework_id in the answer".into()))?;
+            render::emit(id)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(segment("data-0"), "data-0");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn parses_commands() {
+        let cli = Cli::try_parse_from([
+            "stead",
+            "plan",
+            "restart",
+            "deploy",
+            "--phase",
+            "data",
+            "--step",
+            "data-1",
+            "--url",
+            "http://h:1",
+        ])
+        .unwrap();
+        let Command::Plan { target, command } = cli.command else {
+            panic!("expected a plan command");
+        };
+        assert_eq!(target.url, "http://h:1");
+        assert!(
+            matches!(command, PlanCmd::Restart { at, .. } if at.step.as_deref() == Some("data-1"))
+        );
+        assert!(Cli::try_parse_from(["stead", "pod", "info"]).is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! Human views of API answers.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use super::CliError;
+use crate::http::{PlanHealth, PodInfo, PodSummary};
+use crate::plan::PlanSnapshot;
+
+/// Writes `text` and a newline to stdout (a closed pipe is not an error).
+pub fn emit(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (cell, w) in cells.zip(&widths) {
+            let _ = write!(text, "{cell:<w$}  ");
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out.trim_end().to_string()
+}
+
+fn or_dash(value: Option<&str>) -> String {
+    value.unwrap_or("-").to_string()
+}
+
+/// `stead plan list`.
+pub fn plan_list(plans: &[PlanHealth]) -> String {
+    let rows: Vec<Vec<String>> = plans
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.status.to_string(),
+                p.errors.len().to_string(),
+            ]
+        })
+        .collect();
+    table(&["PLAN", "STATUS", "ERRORS"], &rows)
+}
+
+/// `stead plan show`: the plan, its phases and their steps, then errors.
+pub fn plan(plan: &PlanSnapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}) {}",
+        plan.name,
+        serde_plain(&plan.strategy),
+        plan.status
+    );
+    for phase in &plan.phases {
+        let _ = writeln!(
+            out,
+            "  {} ({}) {}",
+            phase.name,
+            serde_plain(&phase.strategy),
+            phase.status
+        );
+        let width = phase.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        for step in &phase.steps {
+            let line = format!(
+                "    {:<width$}  {:<11}  {}",
+                step.name,
+                step.status.to_string(),
+                step.message
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    let errors = crate::http::plan_errors(plan);
+    if !errors.is_empty() {
+        let _ = writeln!(out, "errors:");
+        for e in errors {
+            let _ = writeln!(out, "  {e}");
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// A serde unit variant's name (e.g. a strategy's `serial`).
+fn serde_plain<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// `stead pod list`.
+pub fn pod_list(pods: &[PodSummary]) -> String {
+    let rows: Vec<Vec<String>> = pods
+        .iter()
+        .map(|p| {
+            vec![
+                p.instance.clone(),
+                or_dash(p.state.as_deref()),
+                or_dash(p.hostname.as_deref()),
+                or_dash(p.agent_id.as_deref()),
+                or_dash(p.task_id.as_deref()),
+            ]
+        })
+        .collect();
+    table(&["POD", "STATE", "HOST", "AGENT", "TASK"], &rows)
+}
+
+/// `stead pod info`.
+pub fn pod_info(info: &PodInfo) -> String {
+    let str_at = |value: &Option<serde_json::Value>, key: &str| {
+        value.as_ref().and_then(|v| v.get(key)).and_then(|v| {
+            v.as_str()
+                .map(String::from)
+                .or_else(|| v.get("value").and_then(|x| x.as_str()).map(String::from))
+        })
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "pod:        {}", info.instance);
+    let _ = writeln!(out, "type:       {} (index {})", info.task_type, info.index);
+    let _ = writeln!(
+        out,
+        "task:       {}",
+        or_dash(str_at(&info.task_info, "task_id").as_deref())
+    );
+    let _ = writeln!(
+        out,
+        "state:      {}",
+        or_dash(str_at(&info.last_status, "state").as_deref())
+    );
+    if let Some(message) = str_at(&info.last_status, "message") {
+        let _ = writeln!(out, "message:    {message}");
+    }
+    let _ = writeln!(
+        out,
+        "agent:      {} ({})",
+        or_dash(info.agent_id.as_deref()),
+        or_dash(info.hostname.as_deref())
+    );
+    let _ = writeln!(out, "config:     {}", or_dash(info.config_id.as_deref()));
+    let _ = writeln!(out, "resources:");
+    for r in &info.resources {
+        let amount = match (r.scalar, r.ranges.is_empty()) {
+            (Some(x), _) => format!("{x}"),
+            (None, false) => r
+                .ranges
+                .iter()
+                .map(|[a, b]| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            (None, true) => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<10} role={} resource_id={}",
+            r.name,
+            amount,
+            or_dash(r.role.as_deref()),
+            or_dash(r.resource_id.as_deref())
+        );
+    }
+    let _ = writeln!(out, "volumes:");
+    for v in &info.volumes {
+        let _ = writeln!(
+            out,
+            "  {} {} {} MiB persistence_id={}",
+            v.container_path,
+            v.kind,
+            v.size_mb,
+            or_dash(v.persistence_id.as_deref())
+        );
+    }
+    out.trim_end().to_string()
+}
+
+/// `stead config list`: ids, the target marked with `*`.
+pub fn config_list(ids: &[String], target: Option<&str>) -> String {
+    ids.iter()
+        .map(|id| {
+            let mark = if Some(id.as_str()) == target {
+                "*"
+            } else {
+                " "
+            };
+            format!("{mark} {id}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align() {
+        let text = table(
+            &["A", "LONGER"],
+            &[
+                vec!["xyz".into(), "1".into()],
+                vec!["q".into(), "22".into()],
+            ],
+        );
+        assert_eq!(text, "A    LONGER\nxyz  1\nq    22");
+    }
+
+    #[test]
+    fn config_list_marks_target() {
+        let ids = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(config_list(&ids, Some("b")), "  a\n* b");
+    }
+}

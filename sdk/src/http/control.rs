@@ -1,0 +1,486 @@
+//! The contract between the operator API and the scheduler: [`ServiceControl`] and the
+//! serializable types it answers with.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::plan::{PlanSnapshot, Status};
+
+/// Why a [`ServiceControl`] call failed; each variant maps to one HTTP status code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ControlError {
+    /// The named plan, phase, step, pod or configuration does not exist (404).
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked up, e.g. `pod "data-9"`.
+        what: String,
+    },
+    /// The request is malformed or makes no sense (400).
+    #[error("bad request: {message}")]
+    BadRequest {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The request is valid but conflicts with the current state (409).
+    #[error("conflict: {message}")]
+    Conflict {
+        /// Why it cannot be done now.
+        message: String,
+    },
+    /// The scheduler cannot answer yet, e.g. it has not subscribed (503).
+    #[error("unavailable: {message}")]
+    Unavailable {
+        /// Why it cannot answer.
+        message: String,
+    },
+    /// Something failed inside the scheduler, e.g. the state store (500).
+    #[error("internal error: {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl ControlError {
+    /// A [`ControlError::NotFound`] for `what`.
+    pub fn not_found(what: impl Into<String>) -> ControlError {
+        ControlError::NotFound { what: what.into() }
+    }
+
+    /// A [`ControlError::BadRequest`] with `message`.
+    pub fn bad_request(message: impl Into<String>) -> ControlError {
+        ControlError::BadRequest {
+            message: message.into(),
+        }
+    }
+
+    /// A [`ControlError::Conflict`] with `message`.
+    pub fn conflict(message: impl Into<String>) -> ControlError {
+        ControlError::Conflict {
+            message: message.into(),
+        }
+    }
+
+    /// A [`ControlError::Unavailable`] with `message`.
+    pub fn unavailable(message: impl Into<String>) -> ControlError {
+        ControlError::Unavailable {
+            message: message.into(),
+        }
+    }
+
+    /// A [`ControlError::Internal`] with `message`.
+    pub fn internal(message: impl Into<String>) -> ControlError {
+        ControlError::Internal {
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status code this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            ControlError::NotFound { .. } => 404,
+            ControlError::BadRequest { .. } => 400,
+            ControlError::Conflict { .. } => 409,
+            ControlError::Unavailable { .. } => 503,
+            ControlError::Internal { .. } => 500,
+        }
+    }
+}
+
+/// The result type of [`ServiceControl`] calls.
+pub type ControlResult<T> = Result<T, ControlError>;
+
+/// An operator command on a plan. Phase and step ids were checked against the plan's
+/// current snapshot by the API before the command reaches the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum PlanCommand {
+    /// Stop starting new work: the whole plan, or only `phase`.
+    Interrupt {
+        /// The phase to interrupt; the whole plan when `None`.
+        phase: Option<Uuid>,
+    },
+    /// Resume after [`PlanCommand::Interrupt`]: the whole plan, or only `phase`.
+    Continue {
+        /// The phase to resume; the whole plan when `None`.
+        phase: Option<Uuid>,
+    },
+    /// Reset to PENDING (so the work is done again): the plan, one phase or one step.
+    Restart {
+        /// The phase to restart (or the phase of `step`); the whole plan when `None`.
+        phase: Option<Uuid>,
+        /// The step to restart; the whole phase when `None`.
+        step: Option<Uuid>,
+    },
+    /// Mark COMPLETE without doing the work: the plan, one phase or one step.
+    ForceComplete {
+        /// The phase to complete (or the phase of `step`); the whole plan when `None`.
+        phase: Option<Uuid>,
+        /// The step to complete; the whole phase when `None`.
+        step: Option<Uuid>,
+    },
+}
+
+/// An operator command on a pod instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PodCommand {
+    /// Kill the instance's task and relaunch it in place (same agent, same volume).
+    Restart,
+    /// Treat the instance as permanently failed: kill it, destroy its reservations and
+    /// volume, and launch it anew wherever the placement rules allow.
+    Replace,
+}
+
+impl PodCommand {
+    /// The command's name as used in URLs (`restart`, `replace`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodCommand::Restart => "restart",
+            PodCommand::Replace => "replace",
+        }
+    }
+}
+
+/// One pod instance in the pod list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodSummary {
+    /// The instance name, `<type>-<index>` (e.g. `data-2`).
+    pub instance: String,
+    /// The task type (e.g. `data`).
+    pub task_type: String,
+    /// The instance's index within its type.
+    pub index: u32,
+    /// The current Mesos task id, once launched.
+    pub task_id: Option<String>,
+    /// The last known Mesos task state (e.g. `TASK_RUNNING`), once launched.
+    pub state: Option<String>,
+    /// The agent the instance lives on, once placed.
+    pub agent_id: Option<String>,
+    /// That agent's hostname, when known.
+    pub hostname: Option<String>,
+}
+
+/// One resource held by a pod instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSummary {
+    /// The resource name (`cpus`, `mem`, `disk`, `ports`, ...).
+    pub name: String,
+    /// The role it is reserved for, if reserved.
+    pub role: Option<String>,
+    /// The scalar amount, for scalar resources.
+    pub scalar: Option<f64>,
+    /// The inclusive ranges, for range resources (e.g. ports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<[u64; 2]>,
+    /// The `resource_id` reservation label that pins it to the instance.
+    pub resource_id: Option<String>,
+}
+
+/// One persistent volume held by a pod instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeSummary {
+    /// Where the task sees it, relative to its sandbox.
+    pub container_path: String,
+    /// `ROOT` or `MOUNT`.
+    pub kind: String,
+    /// Its size in MiB.
+    pub size_mb: f64,
+    /// The Mesos persistence id.
+    pub persistence_id: Option<String>,
+    /// The `resource_id` reservation label of its disk.
+    pub resource_id: Option<String>,
+}
+
+/// Everything known about one pod instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodInfo {
+    /// The instance name, `<type>-<index>`.
+    pub instance: String,
+    /// The task type.
+    pub task_type: String,
+    /// The instance's index within its type.
+    pub index: u32,
+    /// The stored Mesos `TaskInfo` in Mesos JSON form, once launched.
+    pub task_info: Option<serde_json::Value>,
+    /// The last Mesos `TaskStatus` in Mesos JSON form, once one arrived.
+    pub last_status: Option<serde_json::Value>,
+    /// The agent the instance lives on, once placed.
+    pub agent_id: Option<String>,
+    /// That agent's hostname, when known.
+    pub hostname: Option<String>,
+    /// The resources it holds.
+    pub resources: Vec<ResourceSummary>,
+    /// Its persistent volumes.
+    pub volumes: Vec<VolumeSummary>,
+    /// The id of the configuration it was launched with.
+    pub config_id: Option<String>,
+}
+
+/// The overall condition of the service, as told by `GET /v1/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HealthState {
+    /// The scheduler has not subscribed to the master yet (HTTP 503).
+    Starting,
+    /// The deploy plan is not complete: first deployment or an update (HTTP 202).
+    Deploying,
+    /// Every plan is complete: the service runs as declared (HTTP 200).
+    Running,
+    /// Deployed, but failed instances are being recovered (HTTP 206).
+    Recovering,
+    /// A plan has errors and needs an operator (HTTP 417).
+    Error,
+}
+
+impl HealthState {
+    /// The HTTP status code `GET /v1/health` answers with in this state.
+    pub fn status_code(self) -> u16 {
+        match self {
+            HealthState::Starting => 503,
+            HealthState::Deploying => 202,
+            HealthState::Running => 200,
+            HealthState::Recovering => 206,
+            HealthState::Error => 417,
+        }
+    }
+}
+
+/// One plan's status, as part of the [`Health`] summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanHealth {
+    /// The plan's name.
+    pub name: String,
+    /// Its aggregate status.
+    pub status: Status,
+    /// Its plan-level and step errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// The health summary: the state and the plan statuses it was derived from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// The overall state.
+    pub state: HealthState,
+    /// Each plan's status.
+    pub plans: Vec<PlanHealth>,
+}
+
+impl Health {
+    /// Derives the health from whether the scheduler is subscribed and its plans.
+    ///
+    /// Precedence: ERROR (a plan has errors or is in ERROR), STARTING (not subscribed),
+    /// DEPLOYING (the `deploy` plan is incomplete), RECOVERING (the `recovery` plan, or
+    /// any other plan, is incomplete), RUNNING.
+    pub fn from_plans(subscribed: bool, plans: &[PlanSnapshot]) -> Health {
+        let summaries: Vec<PlanHealth> = plans
+            .iter()
+            .map(|p| PlanHealth {
+                name: p.name.clone(),
+                status: p.status,
+                errors: plan_errors(p),
+            })
+            .collect();
+        let incomplete = |name: &str| {
+            summaries
+                .iter()
+                .any(|p| p.name == name && !p.status.is_complete())
+        };
+        let state = if summaries
+            .iter()
+            .any(|p| p.status == Status::Error || !p.errors.is_empty())
+        {
+            HealthState::Error
+        } else if !subscribed {
+            HealthState::Starting
+        } else if incomplete(crate::plan::DEPLOY) {
+            HealthState::Deploying
+        } else if summaries.iter().any(|p| !p.status.is_complete()) {
+            HealthState::Recovering
+        } else {
+            HealthState::Running
+        };
+        Health {
+            state,
+            plans: summaries,
+        }
+    }
+}
+
+/// A plan's own errors followed by its steps' errors (prefixed with the step name).
+pub fn plan_errors(plan: &PlanSnapshot) -> Vec<String> {
+    let steps = plan.phases.iter().flat_map(|p| p.steps.iter());
+    plan.errors
+        .iter()
+        .cloned()
+        .chain(steps.flat_map(|s| s.errors.iter().map(move |e| format!("{}: {e}", s.name))))
+        .collect()
+}
+
+/// A latency histogram with fixed cumulative buckets, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// The inclusive upper bounds of the buckets, ascending (`+Inf` is implied).
+    pub bounds: Vec<f64>,
+    /// Per bound, how many observations were at most that bound (cumulative).
+    pub cumulative: Vec<u64>,
+    /// The sum of all observations.
+    pub sum: f64,
+    /// The number of observations.
+    pub count: u64,
+}
+
+impl Histogram {
+    /// Bucket bounds suited to durable writes: 100 µs to 10 s.
+    pub const WRITE_LATENCY_BOUNDS: [f64; 12] = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0, 10.0,
+    ];
+
+    /// An empty histogram with the given ascending bounds.
+    pub fn new(bounds: &[f64]) -> Histogram {
+        Histogram {
+            bounds: bounds.to_vec(),
+            cumulative: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&mut self, value: std::time::Duration) {
+        let secs = value.as_secs_f64();
+        for (bound, n) in self.bounds.iter().zip(self.cumulative.iter_mut()) {
+            if secs <= *bound {
+                *n += 1;
+            }
+        }
+        self.sum += secs;
+        self.count += 1;
+    }
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram::new(&Histogram::WRITE_LATENCY_BOUNDS)
+    }
+}
+
+/// The scheduler's counters and gauges; plan and step statuses are added by the API
+/// from the plans themselves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSnapshot {
+    /// Offers received since the scheduler started.
+    pub offers_received: u64,
+    /// Offers declined.
+    pub offers_declined: u64,
+    /// Offers accepted with at least one operation.
+    pub offers_used: u64,
+    /// Offer operations sent, by type (`RESERVE`, `CREATE`, `LAUNCH`, `UNRESERVE`, ...).
+    pub operations: BTreeMap<String, u64>,
+    /// Current number of tasks per Mesos task state (`TASK_RUNNING`, ...).
+    pub tasks: BTreeMap<String, u64>,
+    /// State store write latency.
+    pub state_store_write_seconds: Histogram,
+}
+
+/// An offer as seen by the scheduler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferSummary {
+    /// The offer id.
+    pub offer_id: String,
+    /// The offering agent.
+    pub agent_id: String,
+    /// The agent's hostname.
+    pub hostname: String,
+    /// The offered resources.
+    pub resources: Vec<ResourceSummary>,
+}
+
+/// What the scheduler did with one offer for one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferOutcome {
+    /// The offer id.
+    pub offer_id: String,
+    /// Whether the step took (some of) the offer.
+    pub used: bool,
+    /// Why it did or did not fit (e.g. `insufficient mem: 256 < 1024`).
+    pub reason: String,
+}
+
+/// Offer outcomes for one pending step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepOffers {
+    /// The plan the step belongs to.
+    pub plan: String,
+    /// The step's name.
+    pub step: String,
+    /// The pod instance it acts on.
+    pub instance: String,
+    /// One outcome per offer considered.
+    pub outcomes: Vec<OfferOutcome>,
+}
+
+/// The latest offers and, per pending step, why each was or was not used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OffersDebug {
+    /// The latest batch of offers the scheduler evaluated.
+    pub offers: Vec<OfferSummary>,
+    /// One entry per step that was pending when the batch was evaluated.
+    pub steps: Vec<StepOffers>,
+}
+
+/// What the operator API needs from a running scheduler.
+///
+/// The API checks names and query values before calling: a [`PlanCommand`] only
+/// carries phase and step ids taken from the plan's current snapshot. Implementations
+/// return [`ControlError::NotFound`] for names that are unknown to them.
+pub trait ServiceControl: Send + Sync + 'static {
+    /// Snapshots of all plans (deploy first, then recovery, then any other).
+    fn plans(&self) -> BoxFuture<'_, ControlResult<Vec<PlanSnapshot>>>;
+
+    /// Applies an operator command to the plan named `plan`.
+    fn plan_command<'a>(
+        &'a self,
+        plan: &'a str,
+        command: PlanCommand,
+    ) -> BoxFuture<'a, ControlResult<()>>;
+
+    /// All pod instances of the target configuration, and any still being decommissioned.
+    fn pods(&self) -> BoxFuture<'_, ControlResult<Vec<PodSummary>>>;
+
+    /// Everything known about `instance`.
+    fn pod_info<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, ControlResult<PodInfo>>;
+
+    /// Restarts or replaces `instance`; returns once the decision is stored.
+    fn pod_command<'a>(
+        &'a self,
+        instance: &'a str,
+        command: PodCommand,
+    ) -> BoxFuture<'a, ControlResult<()>>;
+
+    /// The ids of all stored configurations.
+    fn configuration_ids(&self) -> BoxFuture<'_, ControlResult<Vec<String>>>;
+
+    /// The id of the target configuration (NotFound before one is stored).
+    fn target_configuration_id(&self) -> BoxFuture<'_, ControlResult<String>>;
+
+    /// The stored configuration `id`: the canonical `ServiceSpec` as JSON.
+    fn configuration<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ControlResult<serde_json::Value>>;
+
+    /// The framework id (NotFound before the master assigned one).
+    fn framework_id(&self) -> BoxFuture<'_, ControlResult<String>>;
+
+    /// The health summary (see [`Health::from_plans`]).
+    fn health(&self) -> BoxFuture<'_, ControlResult<Health>>;
+
+    /// The scheduler's counters and gauges.
+    fn metrics(&self) -> BoxFuture<'_, ControlResult<MetricsSnapshot>>;
+
+    /// The latest offers and per pending step why each was or was not used.
+    fn debug_offers(&self) -> BoxFuture<'_, ControlResult<OffersDebug>>;
+}

@@ -1,0 +1,34 @@
+//! The operator API: plans, pods, configurations, state, health, metrics and offer
+//! diagnostics over HTTP/JSON, served with axum on the scheduler's API port.
+//!
+//! The scheduler implements [`ServiceControl`]; [`serve`] exposes it:
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /v1/plans` | plan names |
+//! | `GET /v1/plans/{plan}` | [`PlanSnapshot`](crate::plan::PlanSnapshot); 200 complete, 202 in progress, 417 errors |
+//! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional |
+//! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional |
+//! | `GET /v1/pods`, `GET /v1/pods/{instance}/info` | [`PodSummary`] list, [`PodInfo`] |
+//! | `POST /v1/pods/{instance}/restart`, `/replace` | relaunch in place, replace elsewhere |
+//! | `GET /v1/configurations`, `/target`, `/{id}` | ids, `{id, spec}` |
+//! | `GET /v1/state/frameworkId` | `{framework_id}` |
+//! | `GET /v1/health` | [`Health`]; the code tells the [`HealthState`] |
+//! | `GET /v1/metrics` | Prometheus text |
+//! | `GET /v1/debug/offers` | [`OffersDebug`] |
+//!
+//! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code. With a token
+//! configured, every mutating request needs `Authorization: Bearer <token>` (else 401).
+
+mod control;
+pub mod prometheus;
+mod server;
+
+pub use control::{
+    ControlError, ControlResult, Health, HealthState, Histogram, MetricsSnapshot, OfferOutcome,
+    OfferSummary, OffersDebug, PlanCommand, PlanHealth, PodCommand, PodInfo, PodSummary,
+    ResourceSummary, ServiceControl, StepOffers, VolumeSummary, plan_errors,
+};
+pub use server::{
+    ApiArgs, ApiOptions, DEFAULT_BIND, TOKEN_ENV, router, serve, serve_with_shutdown,
+};

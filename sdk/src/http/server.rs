@@ -1,0 +1,483 @@
+//! The axum router of the operator API and the functions that serve it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use super::control::{ControlError, Health, PlanCommand, PodCommand, ServiceControl, plan_errors};
+use super::prometheus;
+use crate::plan::{PlanSnapshot, Status};
+
+/// The address the API binds to unless told otherwise: loopback only.
+pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// The environment variable holding the API token (for the scheduler and the CLI).
+pub const TOKEN_ENV: &str = "STEAD_API_TOKEN";
+
+/// How the API is served.
+#[derive(Debug, Clone, Default)]
+pub struct ApiOptions {
+    /// When set, every mutating request needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+/// Command-line flags of a scheduler's API (flatten into the scheduler's own flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// The address the operator API listens on.
+    #[arg(long, default_value_t = DEFAULT_BIND)]
+    pub bind: IpAddr,
+    /// The token mutating API requests must carry as `Authorization: Bearer <token>`.
+    #[arg(long, env = TOKEN_ENV, hide_env_values = true)]
+    pub api_token: Option<String>,
+}
+
+impl Default for ApiArgs {
+    fn default() -> ApiArgs {
+        ApiArgs {
+            bind: DEFAULT_BIND,
+            api_token: None,
+        }
+    }
+}
+
+impl ApiArgs {
+    /// The API options these flags describe (an empty token counts as none).
+    pub fn options(&self) -> ApiOptions {
+        ApiOptions {
+            token: self.api_token.clone().filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// The socket address to listen on for `port`.
+    pub fn socket_addr(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.bind, port)
+    }
+}
+
+/// Serves the API on `listener` until the process ends or the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    control: Arc<dyn ServiceControl>,
+    options: ApiOptions,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(control, options)).await
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes open requests.
+pub async fn serve_with_shutdown(
+    listener: TcpListener,
+    control: Arc<dyn ServiceControl>,
+    options: ApiOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(control, options))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[derive(Clone)]
+struct Api {
+    control: Arc<dyn ServiceControl>,
+    token: Option<Arc<str>>,
+}
+
+/// The API's routes, for embedding into another server or for tests.
+pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
+    let api = Api {
+        control,
+        token: options.token.filter(|t| !t.is_empty()).map(Arc::from),
+    };
+    Router::new()
+        .route("/v1/plans", get(list_plans))
+        .route("/v1/plans/{plan}", get(show_plan))
+        .route("/v1/plans/{plan}/{command}", post(plan_command))
+        .route("/v1/pods", get(list_pods))
+        .route("/v1/pods/{instance}/info", get(pod_info))
+        .route("/v1/pods/{instance}/{command}", post(pod_command))
+        .route("/v1/configurations", get(list_configurations))
+        .route("/v1/configurations/target", get(target_configuration))
+        .route("/v1/configurations/{id}", get(configuration))
+        .route("/v1/state/frameworkId", get(framework_id))
+        .route("/v1/health", get(health))
+        .route("/v1/metrics", get(metrics))
+        .route("/v1/debug/offers", get(debug_offers))
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route".into(),
+            )
+        })
+        .layer(middleware::from_fn_with_state(api.clone(), authorize))
+        .with_state(api)
+}
+
+/// An error answer: a status code and a JSON body `{"error", "message"}`.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: String) -> ApiError {
+        ApiError {
+            status,
+            kind,
+            message,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::from(ControlError::bad_request(message))
+    }
+
+    fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::from(ControlError::not_found(what))
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> ApiError {
+        let kind = match &e {
+            ControlError::NotFound { .. } => "not_found",
+            ControlError::BadRequest { .. } => "bad_request",
+            ControlError::Conflict { .. } => "conflict",
+            ControlError::Unavailable { .. } => "unavailable",
+            ControlError::Internal { .. } => "internal",
+        };
+        // Invariant: every code `status_code` returns is a valid HTTP status.
+        let status = StatusCode::from_u16(e.status_code()).expect("valid status code");
+        ApiError::new(status, kind, e.to_string())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> ApiError {
+        ApiError::bad_request(format!("malformed path: {}", e.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> ApiError {
+        ApiError::bad_request(format!("malformed query: {}", e.body_text()))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.kind, "message": self.message });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn ok<T: Serialize>(value: T) -> Response {
+    axum::Json(value).into_response()
+}
+
+async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Response {
+    let read_only = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if let (Some(token), false) = (&api.token, read_only)
+        && !bearer_matches(request.headers(), token)
+    {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this request needs `Authorization: Bearer <token>` with the API token".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((scheme, given)) = value.trim().split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer")
+        && constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+}
+
+/// Compares without an early exit so the time taken does not reveal the common prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn find_plan(api: &Api, name: &str) -> ApiResult<PlanSnapshot> {
+    api.control
+        .plans()
+        .await?
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("plan {name:?}")))
+}
+
+async fn list_plans(State(api): State<Api>) -> ApiResult<Response> {
+    let names: Vec<String> = api
+        .control
+        .plans()
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    Ok(ok(names))
+}
+
+/// 200 when complete, 417 with errors, 202 otherwise.
+fn plan_status_code(plan: &PlanSnapshot) -> StatusCode {
+    if plan.status == Status::Error || !plan_errors(plan).is_empty() {
+        StatusCode::EXPECTATION_FAILED
+    } else if plan.status.is_complete() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    }
+}
+
+async fn show_plan(
+    State(api): State<Api>,
+    plan: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path(name) = plan?;
+    let plan = find_plan(&api, &name).await?;
+    Ok((plan_status_code(&plan), axum::Json(plan)).into_response())
+}
+
+/// The query of a plan command, checked: only `phase` and `step`, each non-empty.
+fn target_query(
+    query: &BTreeMap<String, String>,
+    allow_step: bool,
+) -> ApiResult<(Option<&str>, Option<&str>)> {
+    for (key, value) in query {
+        let allowed = key == "phase" || (allow_step && key == "step");
+        if !allowed {
+            return Err(ApiError::bad_request(format!(
+                "unexpected query parameter {key:?}"
+            )));
+        }
+        if value.trim().is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "query parameter {key:?} is empty"
+            )));
+        }
+    }
+    Ok((
+        query.get("phase").map(String::as_str),
+        query.get("step").map(String::as_str),
+    ))
+}
+
+/// Whether `given` names `name` or is the text of `id`.
+fn names(given: &str, name: &str, id: Uuid) -> bool {
+    given == name || Uuid::parse_str(given).is_ok_and(|g| g == id)
+}
+
+/// Resolves `phase` and `step` (names or ids) to ids within `plan`.
+fn resolve(
+    plan: &PlanSnapshot,
+    phase: Option<&str>,
+    step: Option<&str>,
+) -> ApiResult<(Option<Uuid>, Option<Uuid>)> {
+    let phase = match phase {
+        None => None,
+        Some(given) => Some(
+            plan.phases
+                .iter()
+                .find(|p| names(given, &p.name, p.id))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("phase {given:?} in plan {:?}", plan.name))
+                })?,
+        ),
+    };
+    let Some(given) = step else {
+        return Ok((phase.map(|p| p.id), None));
+    };
+    let mut found = plan
+        .phases
+        .iter()
+        .filter(|p| phase.is_none_or(|wanted| wanted.id == p.id))
+        .flat_map(|p| p.steps.iter().map(move |s| (p.id, s)))
+        .filter(|(_, s)| names(given, &s.name, s.id));
+    let where_ = match phase {
+        Some(p) => format!("phase {:?} of plan {:?}", p.name, plan.name),
+        None => format!("plan {:?}", plan.name),
+    };
+    let (phase_id, found_step) = found
+        .next()
+        .ok_or_else(|| ApiError::not_found(format!("step {given:?} in {where_}")))?;
+    if found.next().is_some() {
+        return Err(ApiError::bad_request(format!(
+            "step {given:?} is in several phases of plan {:?}; name the phase with ?phase=",
+            plan.name
+        )));
+    }
+    Ok((Some(phase_id), Some(found_step.id)))
+}
+
+async fn plan_command(
+    State(api): State<Api>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Path((name, command)) = path?;
+    let Query(query) = query?;
+    let allow_step = matches!(command.as_str(), "restart" | "forceComplete");
+    if !allow_step && !matches!(command.as_str(), "interrupt" | "continue") {
+        return Err(ApiError::not_found(format!("plan command {command:?}")));
+    }
+    let (phase, step) = target_query(&query, allow_step)?;
+    let plan = find_plan(&api, &name).await?;
+    let (phase, step) = resolve(&plan, phase, step)?;
+    let command = match command.as_str() {
+        "interrupt" => PlanCommand::Interrupt { phase },
+        "continue" => PlanCommand::Continue { phase },
+        "restart" => PlanCommand::Restart { phase, step },
+        _ => PlanCommand::ForceComplete { phase, step },
+    };
+    api.control.plan_command(&name, command).await?;
+    let mut body = serde_json::to_value(command).unwrap_or_default();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("plan".into(), name.into());
+    }
+    Ok(ok(body))
+}
+
+async fn list_pods(State(api): State<Api>) -> ApiResult<Response> {
+    Ok(ok(api.control.pods().await?))
+}
+
+async fn pod_info(
+    State(api): State<Api>,
+    instance: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path(instance) = instance?;
+    Ok(ok(api.control.pod_info(&instance).await?))
+}
+
+async fn pod_command(
+    State(api): State<Api>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path((instance, command)) = path?;
+    let command = match command.as_str() {
+        "restart" => PodCommand::Restart,
+        "replace" => PodCommand::Replace,
+        other => return Err(ApiError::not_found(format!("pod command {other:?}"))),
+    };
+    api.control.pod_command(&instance, command).await?;
+    Ok(ok(json!({ "pod": instance, "command": command.as_str() })))
+}
+
+async fn list_configurations(State(api): State<Api>) -> ApiResult<Response> {
+    Ok(ok(api.control.configuration_ids().await?))
+}
+
+async fn target_configuration(State(api): State<Api>) -> ApiResult<Response> {
+    let id = api.control.target_configuration_id().await?;
+    let spec = api.control.configuration(&id).await?;
+    Ok(ok(json!({ "id": id, "spec": spec })))
+}
+
+async fn configuration(
+    State(api): State<Api>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path(id) = id?;
+    let spec = api.control.configuration(&id).await?;
+    Ok(ok(json!({ "id": id, "spec": spec })))
+}
+
+async fn framework_id(State(api): State<Api>) -> ApiResult<Response> {
+    let id = api.control.framework_id().await?;
+    Ok(ok(json!({ "framework_id": id })))
+}
+
+async fn health(State(api): State<Api>) -> ApiResult<Response> {
+    let health: Health = api.control.health().await?;
+    // Invariant: every code `HealthState::status_code` returns is a valid HTTP status.
+    let status = StatusCode::from_u16(health.state.status_code()).expect("valid status code");
+    Ok((status, axum::Json(health)).into_response())
+}
+
+async fn metrics(State(api): State<Api>) -> ApiResult<Response> {
+    let snapshot = api.control.metrics().await?;
+    let plans = api.control.plans().await?;
+    let text = prometheus::render(&snapshot, &plans);
+    Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response())
+}
+
+async fn debug_offers(State(api): State<Api>) -> ApiResult<Response> {
+    Ok(ok(api.control.debug_offers().await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens() {
+        let mut headers = HeaderMap::new();
+        assert!(!bearer_matches(&headers, "s3cret"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
+        assert!(bearer_matches(&headers, "s3cret"));
+        assert!(!bearer_matches(&headers, "s3cre"));
+        assert!(!bearer_matches(&headers, "s3crett"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer s3cret"),
+        );
+        assert!(bearer_matches(&headers, "s3cret"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic s3cret"),
+        );
+        assert!(!bearer_matches(&headers, "s3cret"));
+    }
+
+    #[test]
+    fn api_args_default_to_loopback() {
+        let args = ApiArgs::default();
+        assert_eq!(args.socket_addr(8080).to_string(), "127.0.0.1:8080");
+        let args = ApiArgs {
+            api_token: Some(String::new()),
+            ..ApiArgs::default()
+        };
+        assert!(args.options().token.is_none());
+    }
+}
