@@ -68,7 +68,8 @@ pub trait Persister: Send + Sync + fmt::Debug {
 
     /// Applies every operation in order, all or nothing: if one fails (for example deleting a
     /// missing node), none is applied and that operation's error is returned. An empty batch
-    /// is a no-op.
+    /// is a no-op. A batch is one transaction; ZooKeeper, whose requests are limited to
+    /// 1 MB, checks a larger batch completely before writing it as several transactions.
     fn multi(&self, ops: &[Op]) -> Result<()>;
 
     /// Sets the value at `path`, creating missing parents.

@@ -297,3 +297,23 @@ fn master_detection_follows_the_leader() {
     masters.delete("").unwrap();
     wait_for(None);
 }
+
+#[test]
+fn unreachable_ensemble_fails_with_not_connected() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = ZkUrl::parse(&format!("zk://127.0.0.1:{port}")).unwrap();
+    let options = ZkOptions {
+        session_timeout: Duration::from_secs(2),
+        ..ZkOptions::default()
+    };
+    let err = ZkPersister::connect_with(&url, "/stead/nowhere", options).unwrap_err();
+    assert!(matches!(err, StateError::NotConnected { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+}

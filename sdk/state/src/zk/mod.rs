@@ -70,6 +70,8 @@ pub(crate) struct Session {
     pub(crate) secured: bool,
     pub(crate) options: ZkOptions,
     pub(crate) state: watch::Receiver<SessionState>,
+    /// Serialises batches: each is planned against the tree as the previous one left it.
+    pub(crate) writes: tokio::sync::Mutex<()>,
     pub(crate) bridge: Bridge,
 }
 
@@ -204,6 +206,7 @@ impl ZkPersister {
                 secured: url.auth.is_some(),
                 options,
                 state,
+                writes: tokio::sync::Mutex::new(()),
                 bridge,
             }),
         })
@@ -346,7 +349,10 @@ impl Persister for ZkPersister {
         }
         s.check_ready()?;
         let session = self.session.clone();
-        s.run(async move { plan::apply(&session, owned, MAX_REQUEST_BYTES).await })
+        s.run(async move {
+            let _serial = session.writes.lock().await;
+            plan::apply(&session, owned, MAX_REQUEST_BYTES).await
+        })
     }
 
     fn is_ready(&self) -> bool {
