@@ -101,7 +101,7 @@ impl CliError {
 #[command(
     name = "stead",
     version,
-    about = "Operate Stead services and run the local cluster"
+    about = "Operate Stead services"
 )]
 pub struct Cli {
     /// The command.
