@@ -1,13 +1,23 @@
-//! The `stead` command-line tool: operate a running Stead service over its HTTP API.
+//! The `stead` command-line tool: operate a running Stead service over its HTTP API, or
+//! run the embedded local cluster.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use stead::cli::{Cli, run};
+use stead::cli::{Cli, Command, run};
+use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::LocalCluster(_)) {
+        // Operator commands keep stderr for their one-line errors; the cluster logs.
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

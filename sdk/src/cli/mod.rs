@@ -81,6 +81,9 @@ pub enum CliError {
         /// Its last status.
         status: String,
     },
+    /// The local cluster failed to start or to stop cleanly.
+    #[error("local cluster: {0}")]
+    LocalCluster(String),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -101,7 +104,7 @@ impl CliError {
 #[command(
     name = "stead",
     version,
-    about = "Operate Stead services"
+    about = "Operate Stead services and run the local cluster"
 )]
 pub struct Cli {
     /// The command.
@@ -171,6 +174,8 @@ pub enum Command {
         #[command(subcommand)]
         command: StateCmd,
     },
+    /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
+    LocalCluster(stead_local::LocalClusterArgs),
 }
 
 /// Which phase and step of a plan a command acts on.
@@ -291,13 +296,16 @@ pub enum StateCmd {
     FrameworkId(#[command(flatten)] Output),
 }
 
-/// Runs an operator command, writing its output to stdout.
+/// Runs a command, writing its output to stdout.
 pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Plan { target, command } => plan(&target.client()?, command).await,
         Command::Pod { target, command } => pod(&target.client()?, command).await,
         Command::Config { target, command } => config(&target.client()?, command).await,
         Command::State { target, command } => state(&target.client()?, command).await,
+        Command::LocalCluster(args) => stead_local::run_standalone(args)
+            .await
+            .map_err(|e| CliError::LocalCluster(e.to_string())),
     }
 }
 
