@@ -697,7 +697,6 @@ impl Core {
                     step.message = format!("{} is {}", task_id, state_name(state));
                 }
             }
-            self.recovery.prune_complete();
             return Ok(());
         }
         match progress {
@@ -728,6 +727,7 @@ impl Core {
                         .unwrap_or_default()
                 );
                 let step = if deploy_done {
+                    self.recovery.prune_complete();
                     let kind = if replacing {
                         StepKind::Replace
                     } else {
@@ -810,6 +810,7 @@ impl Core {
         meta.backoff_until_ms = None;
         self.store.store_task_meta(name, &meta)?;
         inst.meta = meta;
+        self.recovery.prune_complete();
         let step = plan::add_recovery(&mut self.recovery, name, StepKind::Replace);
         if !step.status().is_in_flight() {
             step.set_status(Status::Pending);

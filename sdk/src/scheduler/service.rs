@@ -203,6 +203,8 @@ impl DefaultService {
                         uuid::Uuid::new_v4()
                     )),
                 };
+                // Absolute, so that paths the agents derive from it stay valid in sandboxes.
+                let work_dir = std::path::absolute(&work_dir)?;
                 let config = LocalClusterConfig::new(work_dir)
                     .agents(opts.agents)
                     .heartbeat_interval(opts.local_heartbeat);
