@@ -23,6 +23,7 @@
 mod control;
 pub mod prometheus;
 mod server;
+mod summary;
 
 pub use control::{
     ControlError, ControlResult, Health, HealthState, Histogram, MetricsSnapshot, OfferOutcome,
