@@ -44,7 +44,7 @@ impl LocalCluster {
             addr: config.bind,
             source,
         })?;
-        let http = fetcher::http_client()?;
+        let http = fetcher::http_client();
         let (exec_tx, exec_rx) = mpsc::unbounded_channel();
         let master = Master::new(config, addr, http, exec_tx)?;
         let (tx, rx) = mpsc::unbounded_channel();

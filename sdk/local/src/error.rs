@@ -41,9 +41,6 @@ pub enum Error {
     /// The cluster has shut down (or its master task ended).
     #[error("the local cluster has shut down")]
     ShutDown,
-    /// The HTTP client used by the fetcher could not be built.
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(#[from] reqwest::Error),
     /// Installing the signal handlers of the standalone cluster failed.
     #[error("cannot install signal handlers: {0}")]
     Signal(std::io::Error),

@@ -59,7 +59,7 @@ pub(crate) struct LaunchSpec {
     pub default_grace: Duration,
     /// The framework understands TASK_KILLING.
     pub killing_state: bool,
-    pub http: reqwest::Client,
+    pub http: crate::fetcher::HttpClient,
 }
 
 /// A running executor.

@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use futures::StreamExt;
-use tokio::io::AsyncWriteExt;
+use std::time::Duration;
 
 /// One URI to fetch (the fields of Mesos's `CommandInfo.URI` that matter here).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,13 +35,17 @@ fn fail(uri: &str, cause: impl std::fmt::Display) -> FetchError {
     }
 }
 
-/// An HTTP(S) client for the fetcher, using rustls with the ring provider.
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    // Another part of the process may already have installed a provider: that is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(30))
+/// The fetcher's HTTP(S) client (rustls with the ring provider, redirects followed).
+pub type HttpClient = ureq::Agent;
+
+/// A new HTTP(S) client for the fetcher.
+pub fn http_client() -> HttpClient {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .max_redirects(10)
         .build()
+        .into()
 }
 
 /// The archive kinds the fetcher extracts, recognised by file name.
@@ -79,7 +82,7 @@ fn base_name(uri: &str) -> Option<String> {
 
 /// Fetches every URI into `sandbox`, in order; stops at the first failure.
 pub async fn fetch_all(
-    client: &reqwest::Client,
+    client: &HttpClient,
     uris: &[FetchUri],
     sandbox: &Path,
 ) -> Result<(), FetchError> {
@@ -91,7 +94,7 @@ pub async fn fetch_all(
 
 /// Fetches one URI into `sandbox`, then applies its `executable` / `extract` flags.
 pub async fn fetch_one(
-    client: &reqwest::Client,
+    client: &HttpClient,
     uri: &FetchUri,
     sandbox: &Path,
 ) -> Result<PathBuf, FetchError> {
@@ -145,22 +148,23 @@ pub async fn fetch_one(
     Ok(dest)
 }
 
-async fn download(client: &reqwest::Client, uri: &str, dest: &Path) -> Result<(), FetchError> {
-    let response = client.get(uri).send().await.map_err(|e| fail(uri, e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(fail(uri, format!("HTTP status {status}")));
-    }
-    let mut file = tokio::fs::File::create(dest)
-        .await
-        .map_err(|e| fail(uri, e))?;
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| fail(uri, e))?;
-        file.write_all(&chunk).await.map_err(|e| fail(uri, e))?;
-    }
-    file.flush().await.map_err(|e| fail(uri, e))?;
-    Ok(())
+async fn download(client: &HttpClient, uri: &str, dest: &Path) -> Result<(), FetchError> {
+    let client = client.clone();
+    let (u, d) = (uri.to_string(), dest.to_path_buf());
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let response = client.get(&u).call().map_err(|e| e.to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP status {status}"));
+        }
+        let mut file = std::fs::File::create(&d).map_err(|e| e.to_string())?;
+        let mut body = response.into_body().into_reader();
+        std::io::copy(&mut body, &mut file).map_err(|e| e.to_string())?;
+        file.sync_all().map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| fail(uri, e))?
+    .map_err(|e| fail(uri, e))
 }
 
 async fn copy_local(uri: &str, src: &Path, dest: &Path) -> Result<(), FetchError> {

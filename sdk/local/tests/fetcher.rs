@@ -74,7 +74,7 @@ async fn fetches_and_extracts_zip_tar_and_tgz_over_http_and_file() {
     std::fs::write(src.path().join("raw.zip"), "not really a zip").unwrap();
     let base = serve(src.path().to_path_buf()).await;
     let sandbox = tempfile::tempdir().unwrap();
-    let client = http_client().unwrap();
+    let client = http_client();
     let mut tool = uri(format!("{base}/tool"));
     tool.executable = true;
     let mut raw = uri(format!("file://{}", src.path().join("raw.zip").display()));
@@ -135,7 +135,7 @@ async fn failures_name_the_uri_and_the_cause() {
     std::fs::write(src.path().join("bad.zip"), "garbage").unwrap();
     let base = serve(src.path().to_path_buf()).await;
     let sandbox = tempfile::tempdir().unwrap();
-    let client = http_client().unwrap();
+    let client = http_client();
 
     let missing = format!("{base}/missing.tgz");
     let err = fetch_all(&client, &[uri(missing.clone())], sandbox.path())

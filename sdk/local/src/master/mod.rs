@@ -277,7 +277,7 @@ pub(crate) struct Master {
     layout: Layout,
     cluster: ClusterCheckpoint,
     master_info: MasterInfo,
-    http: reqwest::Client,
+    http: crate::fetcher::HttpClient,
     frameworks: BTreeMap<String, Framework>,
     removed_frameworks: HashSet<String>,
     /// By agent id.
@@ -305,7 +305,7 @@ impl Master {
     pub(crate) fn new(
         config: LocalClusterConfig,
         addr: std::net::SocketAddr,
-        http: reqwest::Client,
+        http: crate::fetcher::HttpClient,
         exec_tx: mpsc::UnboundedSender<ExecutorUpdate>,
     ) -> Result<Self, crate::Error> {
         let layout = Layout::new(config.work_dir.clone());

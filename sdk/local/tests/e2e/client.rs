@@ -57,6 +57,8 @@ pub struct Sched {
     events: mpsc::UnboundedReceiver<anyhow::Result<Event>>,
     /// OFFERS events skipped while waiting for something else.
     stashed_offers: std::collections::VecDeque<Event>,
+    /// Updates seen (and acknowledged) while waiting for another one.
+    stashed_updates: Vec<TaskStatus>,
     reader: tokio::task::JoinHandle<()>,
 }
 
@@ -164,6 +166,7 @@ impl Sched {
             heartbeat_interval: sub.heartbeat_interval_seconds.unwrap_or(0.0),
             events,
             stashed_offers: Default::default(),
+            stashed_updates: Vec::new(),
             reader,
         })
     }
@@ -275,8 +278,16 @@ impl Sched {
         }
     }
 
-    /// Waits for an update of `task_id` in `state` (acknowledging every update with a uuid).
+    /// Waits for an update of `task_id` in `state` (acknowledging every update with a uuid;
+    /// updates of other tasks seen meanwhile are kept for later calls).
     pub async fn update(&mut self, task_id: &str, state: TaskState) -> anyhow::Result<TaskStatus> {
+        if let Some(i) = self
+            .stashed_updates
+            .iter()
+            .position(|s| s.task_id.value == task_id && s.state == state as i32)
+        {
+            return Ok(self.stashed_updates.remove(i));
+        }
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -292,6 +303,7 @@ impl Sched {
                 if s.task_id.value == task_id && s.state == state as i32 {
                     return Ok(s);
                 }
+                self.stashed_updates.push(s);
             } else {
                 self.stash(ev);
             }

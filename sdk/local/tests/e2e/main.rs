@@ -4,8 +4,11 @@
 mod api;
 #[allow(dead_code)]
 mod client;
+mod failover;
 mod lifecycle;
 mod offers;
+mod pymesos;
+mod standalone;
 mod tasks;
 
 use stead_local::{LocalCluster, LocalClusterConfig};
