@@ -38,7 +38,7 @@ async fn local_cluster_serves_until_sigterm() {
         .expect("master URL in the banner")
         .to_string();
 
-    let http = stead::local::fetcher::http_client().unwrap();
+    let http = reqwest::Client::new();
     let health = http.get(format!("{url}/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let state: serde_json::Value = serde_json::from_slice(

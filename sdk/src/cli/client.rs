@@ -47,9 +47,6 @@ impl Client {
                 reason: "the scheme must be http or https".into(),
             });
         }
-        // The workspace builds reqwest with rustls but without a default crypto provider;
-        // building the fetcher's client installs the process-wide one (once).
-        let _ = stead_local::fetcher::http_client();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
