@@ -163,6 +163,19 @@ async fn failures_name_the_uri_and_the_cause() {
         "{err}"
     );
 
+    // https goes through TLS; an unreachable endpoint is reported with the URI.
+    let err = fetch_all(
+        &client,
+        &[uri("https://127.0.0.1:1/pkg.tgz".into())],
+        sandbox.path(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("https://127.0.0.1:1/pkg.tgz"),
+        "{err}"
+    );
+
     let err = fetch_all(&client, &[uri("ftp://h/x".into())], sandbox.path())
         .await
         .unwrap_err();

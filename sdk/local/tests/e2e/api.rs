@@ -224,3 +224,108 @@ async fn recordio_accept_and_failover_error() -> anyhow::Result<()> {
     cluster.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_remaining_call_types_are_answered() -> anyhow::Result<()> {
+    use stead_proto::scheduler::Call;
+    let dir = tempfile::tempdir()?;
+    let cluster = crate::cluster(dir.path(), 1).await;
+    let mut s = Sched::subscribe(
+        cluster.master_url(),
+        framework("calls", "old-role", 0.0, &[]),
+        Enc::Json,
+    )
+    .await?;
+    let agent_id = s.offers().await?.remove(0).agent_id;
+    let executor_id = stead_proto::v1::ExecutorId { value: "e".into() };
+    for c in [
+        Call {
+            r#type: Some(call::Type::Message as i32),
+            message: Some(call::Message {
+                agent_id: agent_id.clone(),
+                executor_id: executor_id.clone(),
+                data: b"hi".to_vec(),
+            }),
+            ..Default::default()
+        },
+        Call {
+            r#type: Some(call::Type::Request as i32),
+            request: Some(call::Request { requests: vec![] }),
+            ..Default::default()
+        },
+        Call {
+            r#type: Some(call::Type::AcceptInverseOffers as i32),
+            accept_inverse_offers: Some(call::AcceptInverseOffers {
+                inverse_offer_ids: vec![],
+                filters: None,
+            }),
+            ..Default::default()
+        },
+        Call {
+            r#type: Some(call::Type::DeclineInverseOffers as i32),
+            decline_inverse_offers: Some(call::DeclineInverseOffers {
+                inverse_offer_ids: vec![],
+                filters: None,
+            }),
+            ..Default::default()
+        },
+        Call {
+            r#type: Some(call::Type::AcknowledgeOperationStatus as i32),
+            acknowledge_operation_status: Some(call::AcknowledgeOperationStatus {
+                agent_id: Some(agent_id.clone()),
+                resource_provider_id: None,
+                uuid: uuid::Uuid::new_v4().as_bytes().to_vec(),
+                operation_id: stead_proto::v1::OperationId { value: "op".into() },
+            }),
+            ..Default::default()
+        },
+    ] {
+        let ty = c.r#type;
+        let (status, body) = s.call(c).await?;
+        assert_eq!(status, 202, "{ty:?}: {body}");
+    }
+    let (status, body) = s
+        .call(Call {
+            r#type: Some(call::Type::ReconcileOperations as i32),
+            reconcile_operations: Some(call::ReconcileOperations { operations: vec![] }),
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(status, 200);
+    let resp: stead_proto::scheduler::Response = stead_proto::json::from_json_str(&body)?;
+    assert_eq!(
+        resp.r#type,
+        Some(stead_proto::scheduler::response::Type::ReconcileOperations as i32)
+    );
+    // A call missing its payload is refused.
+    let (status, _) = s.call(simple(call::Type::Accept)).await?;
+    assert_eq!(status, 400);
+
+    // UPDATE_FRAMEWORK: outstanding offers are rescinded, the new role is in force.
+    let mut info = s.info.clone();
+    info.role = Some("new-role".into());
+    s.send(Call {
+        r#type: Some(call::Type::UpdateFramework as i32),
+        update_framework: Some(call::UpdateFramework {
+            framework_info: info,
+            suppressed_roles: vec![],
+        }),
+        ..Default::default()
+    })
+    .await?;
+    s.wait_for("rescind", |e| e.r#type == Some(event::Type::Rescind as i32))
+        .await?;
+    s.clear_stash();
+    let o = s.offers().await?.remove(0);
+    let r = reserved(scalar("cpus", 1.0), "new-role", &s.principal(), "n");
+    s.accept(&o, vec![reserve_op(vec![r])], 0.0).await?;
+    let st = cluster.state().await?;
+    assert_eq!(st.frameworks[0].roles, vec!["new-role".to_string()]);
+    assert!(
+        st.agents[0]
+            .reserved_resources_full
+            .contains_key("new-role")
+    );
+    cluster.shutdown().await?;
+    Ok(())
+}

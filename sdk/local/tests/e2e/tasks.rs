@@ -436,3 +436,34 @@ async fn health_and_readiness_checks_are_reported() -> anyhow::Result<()> {
     cluster.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn simulated_tasks_run_until_killed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cluster = stead_local::LocalCluster::start(
+        stead_local::LocalClusterConfig::new(dir.path())
+            .agents(1)
+            .executor(stead_local::ExecutorMode::Simulated),
+    )
+    .await?;
+    let mut s = Sched::subscribe(
+        cluster.master_url(),
+        framework("sim", "r", 0.0, &[]),
+        Enc::Protobuf,
+    )
+    .await?;
+    let o = s.offers().await?.remove(0);
+    let t = task(
+        "sim-1",
+        &o.agent_id,
+        "this command never runs",
+        vec![scalar("cpus", 1.0)],
+    );
+    s.accept(&o, vec![launch_op(vec![t])], 0.0).await?;
+    s.update("sim-1", TaskState::TaskStarting).await?;
+    s.update("sim-1", TaskState::TaskRunning).await?;
+    s.send(kill_call("sim-1", None)).await?;
+    s.update("sim-1", TaskState::TaskKilled).await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
