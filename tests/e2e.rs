@@ -1,0 +1,412 @@
+//! End-to-end tests: the data-store example's spec deployed on the embedded cluster,
+//! with real processes, failures and scheduler restarts.
+
+#[path = "../examples/data-store/spec.rs"]
+#[allow(dead_code)]
+mod spec;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use stead::local::state::TaskView;
+use stead::local::{LocalCluster, LocalClusterConfig, State};
+use stead::plan::Status;
+use stead::scheduler::{DefaultService, Options, ServiceHandle, ServiceSnapshot};
+use stead::spec::{CommandSpec, ServiceSpec, TaskTypeSpec};
+use stead_suite::{
+    ExampleProcess, eventually, hostname_of, init_logging, live_tasks, running_task, volume_ids,
+};
+
+const SERVICE: &str = "data-store";
+/// Generous: CI machines are slow and shared.
+const LONG: Duration = Duration::from_secs(180);
+
+fn options(master: &str) -> Options {
+    Options {
+        master: Some(master.to_string()),
+        decline_short: Duration::from_secs(1),
+        backoff_base: Duration::from_secs(1),
+        replace_timeout: None,
+        ..Options::default()
+    }
+}
+
+async fn cluster(dir: &Path, agents: usize) -> Result<LocalCluster> {
+    let config = LocalClusterConfig::new(dir.join("cluster"))
+        .agents(agents)
+        .heartbeat_interval(Duration::from_secs(2));
+    Ok(LocalCluster::start(config).await?)
+}
+
+async fn start(cluster: &LocalCluster, dir: &Path, spec: ServiceSpec) -> Result<ServiceHandle> {
+    Ok(
+        DefaultService::with_options(0, options(cluster.master_url()))
+            .state_dir(dir.join("state"))
+            .start_spec(spec)
+            .await?,
+    )
+}
+
+fn deploy_status(s: &ServiceSnapshot) -> Option<Status> {
+    s.plan("deploy").map(|p| p.status)
+}
+
+async fn deployed(handle: &ServiceHandle) -> Result<()> {
+    handle
+        .wait_for(LONG, |s| deploy_status(s) == Some(Status::Complete))
+        .await?;
+    Ok(())
+}
+
+async fn state(cluster: &LocalCluster) -> State {
+    // The cluster lives as long as the test; a failure here is a test failure.
+    cluster.state().await.expect("cluster state")
+}
+
+fn persistence_ids(task: &TaskView) -> Vec<String> {
+    task.resources
+        .iter()
+        .filter_map(|r| {
+            r.pointer("/disk/persistence/id")?
+                .as_str()
+                .map(String::from)
+        })
+        .collect()
+}
+
+fn agent_name(state: &State, agent_id: &str) -> Option<String> {
+    state
+        .agents
+        .iter()
+        .find(|a| a.id == agent_id)
+        .map(|a| a.name.clone())
+}
+
+fn launch_count(task: &TaskView) -> Result<u32> {
+    let sandbox: PathBuf = task.sandbox.clone().context("task has a sandbox")?;
+    let text = std::fs::read_to_string(sandbox.join("data-path").join("launch-count"))?;
+    Ok(text.trim().parse()?)
+}
+
+async fn running(cluster: &LocalCluster, instance: &str) -> Result<TaskView> {
+    let what = format!("{instance} running");
+    Ok(eventually(&what, LONG, || async {
+        running_task(&state(cluster).await, SERVICE, instance).cloned()
+    })
+    .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_data_store_with_unique_meta_data_hosts() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 3).await?;
+    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
+    deployed(&handle).await?;
+
+    let st = state(&cluster).await;
+    let live = live_tasks(&st, SERVICE);
+    let mut names: Vec<&str> = live.iter().map(|t| t.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"]
+    );
+    assert!(live.iter().all(|t| t.state == "TASK_RUNNING"));
+    let meta_hosts: Vec<&str> = live
+        .iter()
+        .filter(|t| t.name.starts_with("meta-data"))
+        .filter_map(|t| hostname_of(&st, &t.slave_id))
+        .collect();
+    assert_eq!(meta_hosts.len(), 2);
+    assert_ne!(meta_hosts[0], meta_hosts[1], "hostname:UNIQUE");
+    assert_eq!(
+        volume_ids(&st).len(),
+        5,
+        "one persistent volume per instance"
+    );
+    for t in live.iter().filter(|t| t.name.starts_with("data-")) {
+        assert_eq!(launch_count(t)?, 1);
+    }
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_data_node_is_relaunched_in_place_with_its_data() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 3).await?;
+    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
+    deployed(&handle).await?;
+
+    let before = running(&cluster, "data-1").await?;
+    let sandbox = before.sandbox.clone().context("sandbox")?;
+    let pid: i32 = std::fs::read_to_string(sandbox.join("data.pid"))?
+        .trim()
+        .parse()?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
+
+    let after = eventually("data-1 relaunched", LONG, || async {
+        running_task(&state(&cluster).await, SERVICE, "data-1")
+            .filter(|t| t.id != before.id)
+            .cloned()
+    })
+    .await?;
+    assert_eq!(after.slave_id, before.slave_id, "same agent");
+    assert_eq!(
+        persistence_ids(&after),
+        persistence_ids(&before),
+        "same volume"
+    );
+    assert_eq!(
+        launch_count(&after)?,
+        2,
+        "the volume kept the first launch's data"
+    );
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_killed_mid_deploy_finishes_with_exactly_five() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 3).await?;
+    let state_dir = dir.path().join("state");
+    let state_arg = state_dir.to_string_lossy().to_string();
+    let args = ["--master", cluster.master_url(), "--state-dir", &state_arg];
+    let log = dir.path().join("scheduler.log");
+
+    let first = ExampleProcess::spawn("data-store", &args, &log)?;
+    // Kill as soon as the first instance is up: the deploy is then under way.
+    let deadline = tokio::time::Instant::now() + LONG;
+    let live_at_kill = loop {
+        let n = live_tasks(&state(&cluster).await, SERVICE).len();
+        if n >= 1 {
+            break n;
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("no task started; see {}", log.display());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.kill9()?;
+    eprintln!("scheduler killed with -9 while {live_at_kill} task(s) were live");
+
+    let second = ExampleProcess::spawn("data-store", &args, &log)?;
+    let names = eventually("five running instances", LONG, || async {
+        let st = state(&cluster).await;
+        let live = live_tasks(&st, SERVICE);
+        let running = live.iter().filter(|t| t.state == "TASK_RUNNING").count();
+        (running == 5).then(|| {
+            let mut n: Vec<String> = live.iter().map(|t| t.name.clone()).collect();
+            n.sort();
+            n
+        })
+    })
+    .await?;
+    assert_eq!(
+        names,
+        ["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"]
+    );
+    // Watch a few heartbeats: no second copy of any instance appears.
+    for _ in 0..20 {
+        let st = state(&cluster).await;
+        let live = live_tasks(&st, SERVICE);
+        ensure!(
+            live.len() == 5,
+            "expected exactly 5 live tasks, found {}",
+            live.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ensure!(
+        volume_ids(&state(&cluster).await).len() == 5,
+        "one volume per instance"
+    );
+    second.kill9()?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarted_agent_gets_its_tasks_back_in_place() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 3).await?;
+    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
+    deployed(&handle).await?;
+
+    let before = running(&cluster, "data-2").await?;
+    let agent = agent_name(&state(&cluster).await, &before.slave_id).context("agent")?;
+    cluster.stop_agent(&agent).await?;
+    eventually("data-2 down", LONG, || async {
+        running_task(&state(&cluster).await, SERVICE, "data-2")
+            .is_none()
+            .then_some(())
+    })
+    .await?;
+    cluster.start_agent(&agent).await?;
+    let after = running(&cluster, "data-2").await?;
+    assert_ne!(after.id, before.id);
+    assert_eq!(
+        after.slave_id, before.slave_id,
+        "relaunched on the same agent"
+    );
+    assert_eq!(
+        persistence_ids(&after),
+        persistence_ids(&before),
+        "same volume"
+    );
+    assert_eq!(launch_count(&after)?, 2, "its data survived");
+    handle
+        .wait_for(LONG, |s| {
+            s.plan("recovery")
+                .is_some_and(|p| p.status == Status::Complete)
+        })
+        .await?;
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replace_moves_the_instance_and_destroys_its_old_volume() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 4).await?;
+    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
+    deployed(&handle).await?;
+
+    // An agent removed for good, then an operator replace of what ran there: it moves.
+    let lost = running(&cluster, "data-0").await?;
+    let st = state(&cluster).await;
+    let agent = agent_name(&st, &lost.slave_id).context("agent")?;
+    let on_lost_agent: Vec<TaskView> = live_tasks(&st, SERVICE)
+        .into_iter()
+        .filter(|t| t.slave_id == lost.slave_id)
+        .cloned()
+        .collect();
+    cluster.remove_agent(&agent).await?;
+    for t in &on_lost_agent {
+        handle.replace(&t.name).await?;
+    }
+    for t in &on_lost_agent {
+        let what = format!("{} moved", t.name);
+        let moved = eventually(&what, LONG, || async {
+            running_task(&state(&cluster).await, SERVICE, &t.name)
+                .filter(|n| n.slave_id != lost.slave_id)
+                .cloned()
+        })
+        .await?;
+        if t.name.starts_with("data-") {
+            assert_eq!(launch_count(&moved)?, 1, "a fresh volume");
+        }
+        let ids = volume_ids(&state(&cluster).await);
+        for old in persistence_ids(t) {
+            assert!(!ids.contains(&old), "old volume {old} is gone");
+        }
+    }
+
+    // A replace on a live agent: the old reservation and volume are destroyed when offered.
+    let st = state(&cluster).await;
+    let old = live_tasks(&st, SERVICE)
+        .into_iter()
+        .find(|t| t.state == "TASK_RUNNING")
+        .cloned()
+        .context("a running instance")?;
+    let name = old.name.clone();
+    let old_volumes = persistence_ids(&old);
+    assert!(!old_volumes.is_empty());
+    handle.replace(&name).await?;
+    let new = eventually("the instance replaced", LONG, || async {
+        running_task(&state(&cluster).await, SERVICE, &name)
+            .filter(|t| t.id != old.id)
+            .cloned()
+    })
+    .await?;
+    assert_ne!(persistence_ids(&new), old_volumes, "a new volume");
+    eventually("the old volume destroyed", LONG, || async {
+        let ids = volume_ids(&state(&cluster).await);
+        old_volumes.iter().all(|v| !ids.contains(v)).then_some(())
+    })
+    .await?;
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_meta_data_waits_with_a_reason_when_one_host_exists() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 1).await?;
+    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
+    let snap = handle
+        .wait_for(LONG, |s| {
+            s.plan("deploy")
+                .and_then(|p| p.step("meta-data-1"))
+                .is_some_and(|st| st.status == Status::Prepared && st.message.contains("UNIQUE"))
+        })
+        .await?;
+    assert_ne!(deploy_status(&snap), Some(Status::Error));
+    let st = state(&cluster).await;
+    let meta: Vec<_> = live_tasks(&st, SERVICE)
+        .into_iter()
+        .filter(|t| t.name.starts_with("meta-data"))
+        .collect();
+    assert_eq!(meta.len(), 1, "never two meta-data nodes on one host");
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_that_fits_no_agent_stays_pending_with_a_reason() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path(), 2).await?;
+    let mut spec = ServiceSpec::new("too-big");
+    let mut tt = TaskTypeSpec::new("big", 1, CommandSpec::new("sleep 1000"));
+    tt.set_resource("cpus", 0.1, &spec.role.clone(), &spec.principal.clone());
+    tt.set_resource(
+        "mem",
+        1024.0 * 1024.0,
+        &spec.role.clone(),
+        &spec.principal.clone(),
+    );
+    spec.task_types.push(tt);
+    let handle = start(&cluster, dir.path(), spec).await?;
+    let reason = |s: &ServiceSnapshot| {
+        s.plan("deploy")
+            .and_then(|p| p.step("big-0"))
+            .filter(|st| st.status == Status::Prepared)
+            .map(|st| st.message.clone())
+    };
+    let snap = handle
+        .wait_for(LONG, |s| {
+            reason(s).is_some_and(|m| m.contains("insufficient mem"))
+        })
+        .await?;
+    assert!(
+        reason(&snap).unwrap_or_default().contains("2 offers"),
+        "{:?}",
+        reason(&snap)
+    );
+    // Later offer cycles keep it waiting, not failing.
+    let again = handle
+        .wait_for(LONG, |s| s.framework_id.is_some() && reason(s).is_some())
+        .await?;
+    assert_ne!(deploy_status(&again), Some(Status::Error));
+    assert!(live_tasks(&state(&cluster).await, "too-big").is_empty());
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
