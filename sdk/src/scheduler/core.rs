@@ -355,6 +355,7 @@ impl Core {
         let mut ops: Vec<Vec<Operation>> = vec![Vec::new(); offers.len()];
         let mut launched: Vec<(bool, StepRef, Launch, Location, bool)> = Vec::new();
         let mut failed: Vec<(bool, StepRef, String)> = Vec::new();
+        let mut waiting = false;
         {
             let mut ev = Evaluator::new(&offers, &self.spec.role);
             for inst in self.instances.values() {
@@ -382,6 +383,8 @@ impl Core {
                 };
                 let tt = self.task_type(inst);
                 if !inst.needs_launch(tt) {
+                    // Still running (e.g. being killed for a replace): keep offers coming.
+                    waiting = true;
                     continue;
                 }
                 let in_place = inst.in_place();
@@ -549,7 +552,7 @@ impl Core {
             }
             self.last_reasons.remove(&l.task.name);
         }
-        let unplaced = !failed.is_empty();
+        let unplaced = !failed.is_empty() || waiting;
         for (recovery, at, reason) in failed {
             let plan = self.plan_mut(recovery);
             let Some(step) = plan.step_mut(at) else {
@@ -711,6 +714,8 @@ impl Core {
                 }
             }
             Progress::Ended(_) => {
+                // New work: make sure offers flow again (filters from earlier declines).
+                self.revived_for.remove(&name);
                 let deploy_done = self
                     .deploy
                     .find(&name)
