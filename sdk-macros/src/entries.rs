@@ -110,16 +110,24 @@ pub fn check_keys<'a>(
 }
 
 /// Reports the `required` keys absent from `found`, in one error spanning `at`.
+/// A key already suggested for a mistyped one (`cout` -> `count`) is not repeated.
 pub fn check_required(
+    entries: &[Entry],
     found: &BTreeMap<&'static str, &Entry>,
+    known: &[&'static str],
     required: &[&str],
     what: &str,
     at: impl ToTokens,
     errors: &mut Errors,
 ) {
+    let suggested: Vec<&str> = entries
+        .iter()
+        .filter(|e| !known.contains(&e.key.as_str()))
+        .filter_map(|e| did_you_mean(&e.key, known.iter().copied()))
+        .collect();
     let missing: Vec<String> = required
         .iter()
-        .filter(|k| !found.contains_key(**k))
+        .filter(|k| !found.contains_key(**k) && !suggested.contains(*k))
         .map(|k| format!("`{k}`"))
         .collect();
     match missing.as_slice() {
@@ -148,10 +156,13 @@ mod tests {
         assert!(errors.is_empty());
         assert_eq!(entries.len(), 5);
         assert_eq!(entries[3].value.len(), 2);
-        let found = check_keys(&entries, &["name", "count", "mem"], &mut errors);
+        let known = ["name", "count", "mem"];
+        let found = check_keys(&entries, &known, &mut errors);
         assert_eq!(found.len(), 2);
         check_required(
+            &entries,
             &found,
+            &known,
             &["name", "count", "cpus"],
             "task type `X`",
             quote!(X),
@@ -163,7 +174,7 @@ mod tests {
                 "unknown key `cout`; did you mean `count`?",
                 "duplicate key `name`: it is already set above",
                 "unknown key `A`; expected one of: name, count, mem",
-                "task type `X` is missing the required keys `count`, `cpus`",
+                "task type `X` is missing the required key `cpus`",
             ]
         );
     }

@@ -119,6 +119,17 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
+    // Only a struct with named fields gets `Default`; for any other shape the error
+    // above is the one to read, not a follow-on "missing field".
+    let default_impl = matches!(item.fields, Fields::Named(_)).then(|| {
+        quote! {
+            impl #impl_generics ::core::default::Default for #ident #ty_generics #where_clause {
+                fn default() -> Self {
+                    Self { #(#field_names: ::core::default::Default::default()),* }
+                }
+            }
+        }
+    });
     out.extend(quote! {
         #item
 
@@ -127,11 +138,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             pub const NAME: &'static str = #name;
         }
 
-        impl #impl_generics ::core::default::Default for #ident #ty_generics #where_clause {
-            fn default() -> Self {
-                Self { #(#field_names: ::core::default::Default::default()),* }
-            }
-        }
+        #default_impl
 
         impl #impl_generics ::stead::spec::ServiceSpecification for #ident #ty_generics #where_clause {
             fn name(&self) -> ::std::string::String {

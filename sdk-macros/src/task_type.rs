@@ -159,7 +159,9 @@ pub fn check(decl: &Decl, errors: &mut Errors) -> TaskType {
     let found = check_keys(&entries, KEYS, errors);
     let ident = &decl.ident;
     check_required(
+        &entries,
         &found,
+        KEYS,
         REQUIRED,
         &format!("task type `{ident}`"),
         ident,
@@ -308,7 +310,15 @@ fn uris(e: &Entry, errors: &mut Errors) -> Vec<UriSpec> {
             continue;
         };
         let found = check_keys(&entries, URI_KEYS, errors);
-        check_required(&found, &["uri"], "this URI", stream(&item), errors);
+        check_required(
+            &entries,
+            &found,
+            URI_KEYS,
+            &["uri"],
+            "this URI",
+            stream(&item),
+            errors,
+        );
         let mut spec = UriSpec::new("");
         if let Some(u) = found.get("uri") {
             let Some(v) = string(u, "uri: \"https://example.com/app.tgz\"", errors) else {
@@ -509,7 +519,9 @@ fn check_block(e: &Entry, what: &str, errors: &mut Errors) -> Option<CheckSpec> 
     )?;
     let found = check_keys(&entries, CHECK_KEYS, errors);
     check_required(
+        &entries,
         &found,
+        CHECK_KEYS,
         &["command"],
         &format!("the {what}"),
         &e.key_token,
@@ -817,7 +829,7 @@ mod tests {
                 "volume container path `a/../b` must not contain `..`",
                 "duplicate port name `http`",
                 "duplicate port number `1`",
-                "invalid placement rule `hostname:UNIQ`: unknown operator `UNIQ`; did you mean `UNIQUE`?; expected one of UNIQUE, MAX_PER, LIKE, UNLIKE, IS, GROUP_BY",
+                "invalid placement rule `hostname:UNIQ`: unknown operator `UNIQ` (did you mean `UNIQUE`?); expected one of UNIQUE, MAX_PER, LIKE, UNLIKE, IS, GROUP_BY",
                 "command must not be empty",
                 "health check interval must be greater than 0",
             ]

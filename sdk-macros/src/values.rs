@@ -263,7 +263,7 @@ mod tests {
         assert!(size_of(quote!(mem: 512)).unwrap_err()[0].contains("size `512` needs a unit"));
         assert!(
             size_of(quote!(mem: 512 Mb)).unwrap_err()[0]
-                .contains("unknown size unit `Mb`; did you mean `MB`?")
+                .contains("unknown size unit `Mb` (did you mean `MB`?)")
         );
         assert!(size_of(quote!(mem: -1 MiB)).unwrap_err()[0].contains(">= 0, got -1"));
         assert!(size_of(quote!(mem: big)).unwrap_err()[0].contains("expects a size with a unit"));

@@ -176,9 +176,9 @@ where
 fn unknown_task(spec: &ServiceSpec, name: &str) -> RuleError {
     let names: Vec<&str> = spec.task_types.iter().map(|t| t.name.as_str()).collect();
     RuleError::new(format!(
-        "no task type `{name}` in service `{}`{}; task types are: {}",
-        spec.name,
+        "no task type `{name}`{} in service `{}`; task types are: {}",
         suggestion(name, names.iter().copied()),
+        spec.name,
         names.join(", ")
     ))
 }

@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn rejects_bad_rules() {
         assert!(e("hostname").contains("expected `<field>:<OPERATOR>"));
-        assert!(e("hostname:UNIQ").contains("unknown operator `UNIQ`; did you mean `UNIQUE`?"));
+        assert!(e("hostname:UNIQ").contains("unknown operator `UNIQ` (did you mean `UNIQUE`?)"));
         assert!(e("hostname:UNIQUE:3").contains("UNIQUE takes no argument"));
         assert!(e("hostname:MAX_PER").contains("MAX_PER needs a maximum"));
         assert!(e("hostname:MAX_PER:0").contains("whole number >= 1, got `0`"));

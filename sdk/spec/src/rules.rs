@@ -35,12 +35,9 @@ pub fn dns_label(what: &str, name: &str) -> Result<(), RuleError> {
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        let hint = if c.is_ascii_uppercase() {
-            format!(" (use lowercase: `{}`)", name.to_ascii_lowercase())
-        } else if c == '_' {
-            format!(" (use `-`: `{}`)", name.replace('_', "-"))
-        } else {
-            String::new()
+        let hint = match dns_suggestion(name) {
+            Some(fixed) => format!(" (try `{fixed}`)"),
+            None => String::new(),
         };
         return err(format!(
             "{what} `{name}` contains `{c}`; only lowercase letters, digits and `-` are allowed{hint}"
@@ -52,6 +49,22 @@ pub fn dns_label(what: &str, name: &str) -> Result<(), RuleError> {
         ));
     }
     Ok(())
+}
+
+/// A valid label close to `name` (lowercased, other characters turned into `-`),
+/// if there is one.
+fn dns_suggestion(name: &str) -> Option<String> {
+    let mut fixed = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            fixed.push(c);
+        } else if !fixed.ends_with('-') {
+            fixed.push('-');
+        }
+    }
+    let fixed = fixed.trim_matches('-').to_string();
+    (fixed != name && dns_label("", &fixed).is_ok()).then_some(fixed)
 }
 
 /// A service name (a DNS-1123 label).
@@ -440,13 +453,15 @@ mod tests {
         assert_eq!(msg(service_name("")), "service name must not be empty");
         assert_eq!(
             msg(task_name("Data")),
-            "task type name `Data` contains `D`; only lowercase letters, digits and `-` are allowed (use lowercase: `data`)"
+            "task type name `Data` contains `D`; only lowercase letters, digits and `-` are allowed (try `data`)"
         );
         assert_eq!(
             msg(task_name("a__b")),
             "task type name `a__b` must not contain `__`"
         );
-        assert!(msg(task_name("a_b")).contains("(use `-`: `a-b`)"));
+        assert!(msg(task_name("a_b")).contains("(try `a-b`)"));
+        assert!(msg(task_name("Meta_Data")).contains("(try `meta-data`)"));
+        assert!(!msg(task_name("_")).contains("try"));
         assert!(msg(task_name("-ab")).contains("must start and end"));
         assert!(msg(task_name("ab-")).contains("must start and end"));
         assert!(msg(task_name(&"a".repeat(64))).contains("64 characters long; at most 63"));
@@ -509,7 +524,7 @@ mod tests {
         assert_eq!(volume_type("mount").unwrap(), VolumeType::Mount);
         assert_eq!(
             msg(volume_type("rot")),
-            "volume type must be ROOT or MOUNT, got `rot`; did you mean `ROOT`?"
+            "volume type must be ROOT or MOUNT, got `rot` (did you mean `ROOT`?)"
         );
         assert!(volume_size(1).is_ok());
         assert!(volume_size(0).is_err());
@@ -533,7 +548,7 @@ mod tests {
         assert_eq!(msg(command("  ")), "command must not be empty");
         assert_eq!(
             msg(command("./x {{idx}}")),
-            "command uses unknown placeholder `{{idx}}`; did you mean `index`?; known placeholders are {{index}}, {{name}} and {{instance}}"
+            "command uses unknown placeholder `{{idx}}` (did you mean `index`?); known placeholders are {{index}}, {{name}} and {{instance}}"
         );
         assert!(msg(command("./x {{index")).contains("unclosed `{{`"));
     }

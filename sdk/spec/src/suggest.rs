@@ -39,13 +39,13 @@ where
         .map(|(_, c)| c)
 }
 
-/// "; did you mean `x`?" when a close candidate exists, else "".
+/// " (did you mean `x`?)" when a close candidate exists, else "".
 pub fn suggestion<'a, I>(word: &str, candidates: I) -> String
 where
     I: IntoIterator<Item = &'a str>,
 {
     match did_you_mean(word, candidates) {
-        Some(c) => format!("; did you mean `{c}`?"),
+        Some(c) => format!(" (did you mean `{c}`?)"),
         None => String::new(),
     }
 }
@@ -76,7 +76,7 @@ mod tests {
             Some("index")
         );
         assert_eq!(did_you_mean("sec", ["ms", "s", "m", "h"]), Some("s"));
-        assert_eq!(suggestion("comand", keys), "; did you mean `command`?");
+        assert_eq!(suggestion("comand", keys), " (did you mean `command`?)");
         assert_eq!(suggestion("xyz", keys), "");
     }
 }

@@ -280,8 +280,8 @@ fn override_errors_are_clear_and_all_reported() {
     assert_eq!(
         errors,
         vec![
-            "--set dat.count=5: no task type `dat` in service `data-store`; did you mean `data`?; task types are: meta-data, data",
-            "--set data.cont=5: `cont` cannot be overridden; did you mean `count`?; keys are: count, cpus, mem, disk, command, allow_decommission, placement, goal",
+            "--set dat.count=5: no task type `dat` (did you mean `data`?) in service `data-store`; task types are: meta-data, data",
+            "--set data.cont=5: `cont` cannot be overridden (did you mean `count`?); keys are: count, cpus, mem, disk, command, allow_decommission, placement, goal",
             "--set data.count=0: count must be at least 1, got 0 (remove the task type instead)",
             "--set data.mem=512: size `512` needs a unit: KiB, MiB, GiB, TiB (binary) or KB, MB, GB, TB (decimal), e.g. `512 MiB`",
             "--set data.cpus=x: cpus must be a number, got `x`",
@@ -339,12 +339,12 @@ fn env_overrides() {
     assert_eq!(errors.len(), 2);
     assert!(
         errors[0]
-            .starts_with("STEAD_DATA_CONT: `cont` cannot be overridden; did you mean `count`?"),
+            .starts_with("STEAD_DATA_CONT: `cont` cannot be overridden (did you mean `count`?)"),
         "{errors:?}"
     );
     assert!(
         errors[1].starts_with(
-            "STEAD_DAT_COUNT: no task type `dat` in service `data-store`; did you mean `data`?"
+            "STEAD_DAT_COUNT: no task type `dat` (did you mean `data`?) in service `data-store`"
         ),
         "{errors:?}"
     );

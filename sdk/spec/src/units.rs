@@ -235,7 +235,7 @@ mod tests {
         let e = parse_size("512 Mib").unwrap_err();
         assert_eq!(
             e.message,
-            "unknown size unit `Mib`; did you mean `MiB`?; expected KiB, MiB, GiB, TiB (binary) or KB, MB, GB, TB (decimal)"
+            "unknown size unit `Mib` (did you mean `MiB`?); expected KiB, MiB, GiB, TiB (binary) or KB, MB, GB, TB (decimal)"
         );
         assert!(parse_size("MiB").is_err());
         assert!(parse_size("1.2.3 MiB").is_err());

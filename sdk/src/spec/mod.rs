@@ -48,7 +48,8 @@ mod tests {
     #[test]
     fn const_string_equality() {
         const SAME: bool = str_eq("data", "data");
-        assert!(SAME);
+        const _: () = assert!(SAME, "str_eq works in constants");
+        assert!(str_eq("data", "data"));
         assert!(!str_eq("data", "date"));
         assert!(!str_eq("data", "data-2"));
         assert!(str_eq("", ""));

@@ -1,0 +1,14 @@
+use stead::prelude::*;
+
+task_type! {
+    Web {
+        name: "web",
+        count: 1,
+        command: "./web",
+        cpus: 1.0,
+        mem: 1 GiB,
+        ports: [http = 70000, admin = -1, 8080],
+    }
+}
+
+fn main() {}

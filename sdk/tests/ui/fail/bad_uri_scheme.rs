@@ -1,0 +1,14 @@
+use stead::prelude::*;
+
+task_type! {
+    Data {
+        name: "data",
+        count: 3,
+        command: "./data",
+        uris: ["http://storage/data.zip", "ftp://storage/data.zip"],
+        cpus: 1.0,
+        mem: 1 GiB,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use stead::prelude::*;
+
+task_type! {
+    MetaData {
+        name: "meta__data",
+        count: 2,
+        command: "./meta-data",
+        cpus: 1.0,
+        mem: 512 MiB,
+    }
+}
+
+fn main() {}
