@@ -1,5 +1,5 @@
 //! The validation rules, one small function each. The DSL macros call them at
-//! compile time (attaching the message to a span) and [`crate::validate`] calls them
+//! compile time (attaching the message to a span) and [`ServiceSpec::validate`](crate::ServiceSpec::validate) calls them
 //! at run time (attaching the message to a location), so every rule exists once.
 
 use crate::error::RuleError;
