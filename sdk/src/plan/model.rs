@@ -16,6 +16,9 @@ pub enum Strategy {
     Serial,
     /// All children at once.
     Parallel,
+    /// The first child alone; then the plan waits for the operator's `continue`
+    /// before the rest proceed one at a time (serially).
+    Canary,
 }
 
 /// What a step does to its pod instance.
@@ -28,6 +31,14 @@ pub enum StepKind {
     Recover,
     /// Place the instance anew, abandoning its old reservations and volume.
     Replace,
+    /// Relaunch the instance in place under the target configuration (kill it first if
+    /// it runs an older one), resizing its reservations on the same agent.
+    Update,
+    /// Remove the instance for good: kill it, destroy its volume, unreserve its
+    /// resources and erase it from the state store.
+    Decommission,
+    /// Deregister the framework (TEARDOWN) and wipe the service's state.
+    Teardown,
 }
 
 /// One unit of work on one pod instance (e.g. `data-2`).
@@ -123,6 +134,9 @@ pub struct Phase {
     pub strategy: Strategy,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    interrupted: bool,
+    /// Whether the operator let a canary phase go on after its first step.
+    canary_approved: bool,
 }
 
 impl Phase {
@@ -133,18 +147,63 @@ impl Phase {
             name: name.into(),
             strategy,
             steps,
+            interrupted: false,
+            canary_approved: false,
         }
     }
 
-    /// The aggregate status of the steps.
+    /// The aggregate status of the steps (WAITING when this phase or, via
+    /// `interrupted`, its plan is interrupted).
     pub fn status(&self, interrupted: bool) -> Status {
-        Status::aggregate(self.steps.iter().map(Step::status), interrupted)
+        Status::aggregate(
+            self.steps.iter().map(Step::status),
+            interrupted || self.interrupted || self.awaits_canary_approval(),
+        )
     }
 
-    /// Indices of the steps the strategy lets proceed now.
+    /// Whether this is a canary phase whose first step is done and which waits for the
+    /// operator's `continue` before its other steps may start.
+    pub fn awaits_canary_approval(&self) -> bool {
+        self.strategy == Strategy::Canary
+            && !self.canary_approved
+            && self.steps.len() > 1
+            && self.steps[0].status().is_complete()
+            && self.steps[1..].iter().any(|s| !s.status().is_complete())
+    }
+
+    /// Lets a canary phase that waits for approval go on with the rest of its steps.
+    pub fn approve_canary(&mut self) {
+        if self.awaits_canary_approval() {
+            self.canary_approved = true;
+        }
+    }
+
+    /// Stops handing out this phase's steps (steps in flight finish).
+    pub fn interrupt(&mut self) {
+        self.interrupted = true;
+    }
+
+    /// Resumes an interrupted phase (and lets a waiting canary phase go on).
+    pub fn proceed(&mut self) {
+        self.interrupted = false;
+        self.approve_canary();
+    }
+
+    /// Whether the phase is interrupted.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Indices of the steps the strategy lets proceed now (none while interrupted).
     fn candidates(&self, out: &mut Vec<usize>) {
+        if self.interrupted {
+            return;
+        }
+        if self.awaits_canary_approval() {
+            return;
+        }
         match self.strategy {
-            Strategy::Serial => {
+            Strategy::Serial | Strategy::Canary => {
                 if let Some((i, step)) = self
                     .steps
                     .iter()
@@ -230,9 +289,13 @@ impl Plan {
         self.interrupted = true;
     }
 
-    /// Resumes an interrupted plan.
+    /// Resumes an interrupted plan, and lets every canary phase that waits for
+    /// approval go on.
     pub fn proceed(&mut self) {
         self.interrupted = false;
+        for phase in &mut self.phases {
+            phase.approve_canary();
+        }
     }
 
     /// Whether the plan is interrupted.
@@ -275,7 +338,7 @@ impl Plan {
             steps.clear();
             phase.candidates(&mut steps);
             out.extend(steps.iter().map(|&si| (pi, si)));
-            if self.strategy == Strategy::Serial {
+            if self.strategy != Strategy::Parallel {
                 break;
             }
         }
@@ -470,6 +533,42 @@ mod tests {
         assert!(!p.wake_delayed(now));
         assert!(p.wake_delayed(now + Duration::from_secs(11)));
         assert_eq!(p.candidates(), vec![(0, 0)]);
+    }
+
+    #[test]
+    fn interrupt_one_phase() {
+        let mut p = plan(Strategy::Parallel);
+        p.phases[0].interrupt();
+        assert_eq!(p.candidates(), vec![(1, 0), (1, 1), (1, 2)]);
+        let snap = p.snapshot();
+        assert_eq!(snap.phases[0].status, Status::Waiting);
+        assert_eq!(snap.phases[1].status, Status::Pending);
+        p.phases[0].proceed();
+        assert_eq!(p.candidates().len(), 5);
+        let mut serial = plan(Strategy::Serial);
+        serial.phases[0].interrupt();
+        assert!(
+            serial.candidates().is_empty(),
+            "a serial plan waits for its interrupted phase"
+        );
+    }
+
+    #[test]
+    fn canary_waits_for_continue_after_the_first_step() {
+        let mut p = plan(Strategy::Canary);
+        assert_eq!(p.candidates(), vec![(0, 0)]);
+        p.step_mut((0, 0)).unwrap().set_status(Status::Complete);
+        assert!(p.candidates().is_empty(), "the canary waits for the operator");
+        assert_eq!(p.status(), Status::Waiting);
+        assert_eq!(p.snapshot().phases[0].status, Status::Waiting);
+        p.proceed();
+        assert_eq!(p.candidates(), vec![(0, 1)]);
+        p.step_mut((0, 1)).unwrap().set_status(Status::Complete);
+        assert_eq!(p.candidates(), vec![(1, 0)], "the next phase has its own canary");
+        p.step_mut((1, 0)).unwrap().set_status(Status::Complete);
+        assert!(p.candidates().is_empty());
+        p.phases[1].proceed();
+        assert_eq!(p.candidates(), vec![(1, 1)], "then serially");
     }
 
     #[test]
