@@ -3,10 +3,12 @@
 //!
 //! `stead plan|pod|config|state ...` talk to the scheduler at `--url` (or `STEAD_URL`),
 //! sending the token from `STEAD_API_TOKEN` with mutating requests. Every read command
-//! takes `--json` to print the API's JSON instead of the human view.
+//! takes `--json` to print the API's JSON instead of the human view. `stead state
+//! export|import` work on the stored state itself (see [`state_io`]).
 
 mod client;
 mod render;
+pub mod state_io;
 mod watch;
 
 use std::time::Duration;
@@ -87,6 +89,9 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// Reading or writing a stored state failed (`stead state export|import`).
+    #[error("{0}")]
+    State(#[from] stead_state::StateError),
 }
 
 impl CliError {
@@ -165,7 +170,7 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCmd,
     },
-    /// Show the scheduler's stored state.
+    /// Show the scheduler's stored state; export and import it between backends.
     State {
         /// The API location.
         #[command(flatten)]
@@ -294,6 +299,12 @@ pub enum ConfigCmd {
 pub enum StateCmd {
     /// Print the framework id.
     FrameworkId(#[command(flatten)] Output),
+    /// Print a service's whole stored state as JSON (from redb or ZooKeeper; stop the
+    /// scheduler of a redb state first).
+    Export(state_io::ExportArgs),
+    /// Write a dump made by `export` into a redb or ZooKeeper state (empty unless
+    /// --replace), e.g. to move a service from one machine to a ZooKeeper cluster.
+    Import(state_io::ImportArgs),
 }
 
 /// Runs a command, writing its output to stdout.
@@ -302,7 +313,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Plan { target, command } => plan(&target.client()?, command).await,
         Command::Pod { target, command } => pod(&target.client()?, command).await,
         Command::Config { target, command } => config(&target.client()?, command).await,
-        Command::State { target, command } => state(&target.client()?, command).await,
+        Command::State { target, command } => state(&target, command).await,
         Command::LocalCluster(args) => stead_local::run_standalone(args)
             .await
             .map_err(|e| CliError::LocalCluster(e.to_string())),
@@ -466,10 +477,10 @@ fn config_output(answer: Answer, output: Output) -> Result<(), CliError> {
     render::emit(&format!("configuration {id}\n{spec}"))
 }
 
-async fn state(client: &Client, command: StateCmd) -> Result<(), CliError> {
+async fn state(target: &Target, command: StateCmd) -> Result<(), CliError> {
     match command {
         StateCmd::FrameworkId(output) => {
-            let answer = client.get("/v1/state/frameworkId").await?;
+            let answer = target.client()?.get("/v1/state/frameworkId").await?;
             if output.json {
                 return print_json(&answer.body);
             }
@@ -480,6 +491,8 @@ async fn state(client: &Client, command: StateCmd) -> Result<(), CliError> {
                 .ok_or_else(|| CliError::Decode("no framework_id in the answer".into()))?;
             render::emit(id)
         }
+        StateCmd::Export(args) => state_io::export(args),
+        StateCmd::Import(args) => state_io::import(args),
     }
 }
 

@@ -1,7 +1,9 @@
-//! The Mesos v1 scheduler API: the HTTP client, call builders and resource helpers.
+//! The Mesos v1 scheduler API: the HTTP client, call builders, resource helpers and
+//! leading-master detection through ZooKeeper.
 
 pub mod calls;
 mod client;
+pub mod detect;
 pub mod resources;
 
 pub use client::{

@@ -240,6 +240,11 @@ impl Core {
         }
     }
 
+    /// Talks to another master from now on (the detected leader changed).
+    pub fn set_client(&mut self, client: Arc<MesosClient>) {
+        self.client = client;
+    }
+
     /// Forgets the stored framework id (the master no longer knows it).
     pub fn forget_framework(&mut self) -> Result<()> {
         self.frameworks.clear_framework_id()?;
@@ -319,6 +324,12 @@ impl Core {
     }
 
     async fn send(&self, call: &Call) -> bool {
+        // Never act on state that may be stale: with ZooKeeper's session away another
+        // scheduler may hold the lock. The event loop pauses until it is back.
+        if !self.store.persister().is_ready() {
+            tracing::warn!(call = ?call.r#type, "state backend not ready: call held back");
+            return false;
+        }
         match self.client.call(call).await {
             Ok(()) => true,
             Err(e) => {

@@ -11,6 +11,7 @@ mod instance;
 mod options;
 mod reconcile;
 mod service;
+mod zk;
 
 pub use self::core::{InstanceSnapshot, ServiceSnapshot};
 pub use options::{Options, StateLocation};

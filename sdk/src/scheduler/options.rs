@@ -1,5 +1,6 @@
-//! Scheduler options: builder values, with `--master`, `--state-dir` and `--agents`
-//! (or `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS`) read from the process.
+//! Scheduler options: builder values, with `--master`, `--state-dir`, `--agents`, `--zk`
+//! and `--zk-lock` (or `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS`, `STEAD_ZK`,
+//! `STEAD_ZK_LOCK`) read from the process.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,10 +23,18 @@ pub enum StateLocation {
 /// Everything that tunes a [`DefaultService`](super::DefaultService).
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The Mesos master (`http://host:port`); `None` starts the embedded cluster in-process.
+    /// The Mesos master (`http://host:port`, or `zk://host:2181/mesos` to follow the
+    /// leading master); `None` starts the embedded cluster in-process.
     pub master: Option<String>,
-    /// Where state lives; `None` means `.stead/<service>`.
+    /// Where state lives; `None` means `.stead/<service>`. With [`Options::zk`], a
+    /// directory given here only holds the embedded cluster's files.
     pub state: Option<StateLocation>,
+    /// Keep the state in ZooKeeper (`zk://[user:password@]host:2181[,host:2181][/path]`,
+    /// root `/stead/<service>` when the URL has no path), guarded by the service lock.
+    pub zk: Option<String>,
+    /// When another scheduler holds the service's ZooKeeper lock: wait for it (`true`, the
+    /// default) or fail at once naming the holder.
+    pub zk_lock_wait: bool,
     /// Number of agents of the embedded cluster.
     pub agents: usize,
     /// How long Mesos keeps the tasks running while the scheduler is away.
@@ -57,6 +66,8 @@ impl Default for Options {
         Options {
             master: None,
             state: None,
+            zk: None,
+            zk_lock_wait: true,
             agents: 3,
             failover_timeout: Duration::from_secs(7 * 24 * 3600),
             strategy: Strategy::Serial,
@@ -74,9 +85,10 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Applies `STEAD_MASTER`, `STEAD_STATE_DIR` and `STEAD_AGENTS` from `env`, then
-    /// `--master URL`, `--state-dir DIR` and `--agents N` (or `--flag=value`) from `args`.
-    /// Other arguments are left alone.
+    /// Applies `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS`, `STEAD_ZK` and
+    /// `STEAD_ZK_LOCK` from `env`, then `--master URL`, `--state-dir DIR`, `--agents N`,
+    /// `--zk URL` and `--zk-lock wait|exit` (or `--flag=value`) from `args`. Other
+    /// arguments are left alone.
     pub fn apply_env_and_args(
         &mut self,
         env: impl Fn(&str) -> Option<String>,
@@ -91,13 +103,22 @@ impl Options {
         if let Some(n) = env("STEAD_AGENTS").filter(|n| !n.is_empty()) {
             self.agents = parse_agents(&n)?;
         }
+        if let Some(z) = env("STEAD_ZK").filter(|z| !z.is_empty()) {
+            self.zk = Some(z);
+        }
+        if let Some(w) = env("STEAD_ZK_LOCK").filter(|w| !w.is_empty()) {
+            self.zk_lock_wait = parse_lock_wait(&w)?;
+        }
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
                 _ => (arg.clone(), None),
             };
-            if !matches!(flag.as_str(), "--master" | "--state-dir" | "--agents") {
+            if !matches!(
+                flag.as_str(),
+                "--master" | "--state-dir" | "--agents" | "--zk" | "--zk-lock"
+            ) {
                 continue;
             }
             let value = match inline.or_else(|| args.next()) {
@@ -107,6 +128,8 @@ impl Options {
             match flag.as_str() {
                 "--master" => self.master = Some(value),
                 "--state-dir" => self.state = Some(StateLocation::Dir(value.into())),
+                "--zk" => self.zk = Some(value),
+                "--zk-lock" => self.zk_lock_wait = parse_lock_wait(&value)?,
                 _ => self.agents = parse_agents(&value)?,
             }
         }
@@ -119,6 +142,16 @@ fn parse_agents(n: &str) -> Result<usize> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(Error::Config(format!(
             "--agents must be a whole number >= 1, got `{n}`"
+        ))),
+    }
+}
+
+fn parse_lock_wait(mode: &str) -> Result<bool> {
+    match mode.trim() {
+        "wait" => Ok(true),
+        "exit" => Ok(false),
+        other => Err(Error::Config(format!(
+            "--zk-lock must be `wait` or `exit`, got `{other}`"
         ))),
     }
 }
@@ -154,5 +187,31 @@ mod tests {
         let bad = o.apply_env_and_args(|_| None, args(&["--agents", "zero"]));
         assert!(bad.unwrap_err().to_string().contains("--agents"));
         assert!(o.apply_env_and_args(|_| None, args(&["--master"])).is_err());
+    }
+
+    #[test]
+    fn zookeeper_flags_and_env() {
+        let mut o = Options::default();
+        assert!(
+            o.zk.is_none() && o.zk_lock_wait,
+            "no ZooKeeper, waiting by default"
+        );
+        let env = |k: &str| match k {
+            "STEAD_ZK" => Some("zk://env:2181".to_string()),
+            "STEAD_ZK_LOCK" => Some("exit".to_string()),
+            _ => None,
+        };
+        o.apply_env_and_args(env, args(&["prog"])).unwrap();
+        assert_eq!(o.zk.as_deref(), Some("zk://env:2181"));
+        assert!(!o.zk_lock_wait);
+        o.apply_env_and_args(
+            |_| None,
+            args(&["--zk", "zk://a:2181,b:2181/svc", "--zk-lock=wait"]),
+        )
+        .unwrap();
+        assert_eq!(o.zk.as_deref(), Some("zk://a:2181,b:2181/svc"));
+        assert!(o.zk_lock_wait);
+        let bad = o.apply_env_and_args(|_| None, args(&["--zk-lock", "maybe"]));
+        assert!(bad.unwrap_err().to_string().contains("--zk-lock"));
     }
 }

@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::core::{Command, Core, ServiceSnapshot};
 use super::options::{Options, StateLocation};
+use super::zk::{self, SessionGate};
+use crate::mesos::detect::{self, MasterDetector};
 use crate::mesos::{Backoff, MesosClient, MesosError};
 use crate::plan::{PlanSnapshot, Strategy};
 use crate::spec::{ServiceSpecification, build_spec};
@@ -94,6 +96,13 @@ impl DefaultService {
         self
     }
 
+    /// Keeps the state in ZooKeeper (`zk://host:2181[,host:2181][/path]`, root
+    /// `/stead/<service>` without a path) under the service's lock; see [`Options::zk`].
+    pub fn zookeeper(mut self, url: impl Into<String>) -> Self {
+        self.options.zk = Some(url.into());
+        self
+    }
+
     /// Number of agents of the embedded cluster.
     pub fn agents(mut self, n: usize) -> Self {
         self.options.agents = n;
@@ -137,7 +146,15 @@ impl DefaultService {
     pub async fn register_spec(self, spec: ServiceSpec) -> Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut sigterm = signal(SignalKind::terminate())?;
-        let mut handle = self.start_spec(spec).await?;
+        // A scheduler waiting for the service lock or a leading master can be stopped too.
+        let mut handle = tokio::select! {
+            h = self.start_spec(spec) => h?,
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted before the scheduler started");
+                return Ok(());
+            }
+            _ = sigterm.recv() => return Ok(()),
+        };
         tokio::select! {
             r = handle.wait() => {
                 handle.shutdown().await?;
@@ -174,8 +191,11 @@ impl DefaultService {
             Some(StateLocation::Persister(_)) => None,
             None => Some(PathBuf::from(".stead").join(&spec.name)),
         };
-        let persister: Arc<dyn Persister> = match &opts.state {
-            Some(StateLocation::Persister(p)) => p.clone(),
+        // With --zk, the state is in ZooKeeper and this scheduler holds the service's lock.
+        let (zk_state, gate) = zk::open_for(&opts, &spec.name).await?.unzip();
+        let persister: Arc<dyn Persister> = match (&opts.state, zk_state) {
+            (_, Some(zk_state)) => zk_state,
+            (Some(StateLocation::Persister(p)), None) => p.clone(),
             _ => {
                 // Invariant: state_dir is Some unless a persister was given.
                 let dir = state_dir.clone().unwrap_or_default();
@@ -211,11 +231,18 @@ impl DefaultService {
                 Some(LocalCluster::start(config).await?)
             }
         };
-        let master_url = match (&opts.master, &cluster) {
-            (Some(m), _) => m.clone(),
-            (None, Some(c)) => c.master_url().to_string(),
+        let mut detector = match &opts.master {
+            Some(m) if detect::is_zk_url(m) => {
+                Some(MasterDetector::start(m, opts.call_timeout).await?)
+            }
+            _ => None,
+        };
+        let master_url = match (&opts.master, &cluster, detector.as_mut()) {
+            (_, _, Some(d)) => d.leader().await,
+            (Some(m), _, None) => m.clone(),
+            (None, Some(c), None) => c.master_url().to_string(),
             // Invariant: a cluster is started whenever no master is given.
-            (None, None) => return Err(Error::Config("no master".into())),
+            (None, None, None) => return Err(Error::Config("no master".into())),
         };
         tracing::info!(service = %spec.name, master = %master_url, config = %config_id, "starting the scheduler");
         let client = Arc::new(MesosClient::new(&master_url, opts.call_timeout)?);
@@ -231,7 +258,7 @@ impl DefaultService {
         )?;
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let (stop_tx, stop_rx) = oneshot::channel();
-        let task = tokio::spawn(run(core, client, cmd_rx, stop_rx));
+        let task = tokio::spawn(run(core, client, cmd_rx, stop_rx, gate, detector));
         Ok(ServiceHandle {
             api_port: self.api_port,
             master_url,
@@ -244,17 +271,34 @@ impl DefaultService {
     }
 }
 
-/// The event loop: subscribe, handle events, reconnect with backoff.
+/// The event loop: subscribe, handle events, reconnect with backoff. With a `gate` it
+/// pauses while the ZooKeeper session is away; with a `detector` it follows the leader.
 async fn run(
     mut core: Core,
-    client: Arc<MesosClient>,
+    mut client: Arc<MesosClient>,
     mut commands: mpsc::Receiver<Command>,
     mut stop: oneshot::Receiver<()>,
+    mut gate: Option<SessionGate>,
+    mut detector: Option<MasterDetector>,
 ) -> Result<()> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // Act only on a live ZooKeeper session, and only with the leading master.
+        tokio::select! {
+            r = zk::ready(&mut gate) => r?,
+            _ = &mut stop => return Ok(()),
+        }
+        if let Some(d) = detector.as_mut() {
+            tokio::select! {
+                c = d.next_client() => if let Some(c) = c? {
+                    client = c;
+                    core.set_client(client.clone());
+                },
+                _ = &mut stop => return Ok(()),
+            }
+        }
         let subscribe = client.subscribe(core.framework_info());
         let stream = tokio::select! {
             r = subscribe => r,
@@ -268,7 +312,9 @@ async fn run(
                             if ev.r#type == Some(stead_proto::scheduler::event::Type::Subscribed as i32) {
                                 backoff.reset();
                             }
-                            core.handle(ev).await?;
+                            if zk::pause_on(&gate, core.handle(ev).await)? {
+                                break;
+                            }
                         }
                         Err(MesosError::Master(m)) if m.contains("removed") || m.contains("unknown") => {
                             tracing::error!(error = %m, "the master no longer knows this framework: subscribing anew");
@@ -284,7 +330,14 @@ async fn run(
                         Some(c) => core.command(c).await,
                         None => return Ok(()),
                     },
-                    _ = tick.tick() => core.tick().await?,
+                    _ = tick.tick() => if zk::pause_on(&gate, core.tick().await)? {
+                        break;
+                    },
+                    r = zk::lost(&mut gate) => {
+                        r?;
+                        break;
+                    }
+                    _ = detect::leader_changed(&mut detector) => break,
                     _ = &mut stop => return Ok(()),
                 }
             },
