@@ -1,13 +1,13 @@
-//! The `stead` CLI run as a process against a live scheduler on the embedded cluster:
-//! output and exit codes of every read command, pod restart and replace, plan watch,
-//! the token, and one-line errors.
+//! The `stead` CLI run as a process against a live scheduler on the embedded cluster
+//! (its own operator API): output and exit codes of every read command, plan commands,
+//! pod restart and replace, plan watch, the token, and one-line errors.
 
-mod http_live_support;
+mod live_support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use http_live_support::Live;
+use live_support::Live;
 use serde_json::Value;
 
 const TOKEN: &str = "cli-token";
@@ -91,6 +91,40 @@ async fn cli_against_a_live_scheduler() {
     assert_eq!(plan["phases"][0]["steps"][0]["name"], "node-0");
     let out = success(&stead(url, None, &["plan", "watch", "deploy"]).await);
     assert!(out.contains("plan deploy COMPLETE"), "{out}");
+    let out = success(
+        &stead(
+            url,
+            Some(TOKEN),
+            &["plan", "interrupt", "deploy", "--phase", "node"],
+        )
+        .await,
+    );
+    assert_eq!(out.trim(), "interrupt: phase node of plan deploy");
+    let out = success(&stead(url, Some(TOKEN), &["plan", "continue", "deploy"]).await);
+    assert_eq!(out.trim(), "continue: plan deploy");
+    let out = success(
+        &stead(
+            url,
+            Some(TOKEN),
+            &["plan", "force-complete", "deploy", "--step", "node-0"],
+        )
+        .await,
+    );
+    assert_eq!(out.trim(), "forceComplete: step node-0 of plan deploy");
+    let err = failure(&stead(url, None, &["plan", "interrupt", "deploy"]).await);
+    assert!(err.starts_with("error: unauthorized (401)"), "{err}");
+    let err = failure(
+        &stead(
+            url,
+            Some(TOKEN),
+            &["plan", "restart", "deploy", "--step", "node-7"],
+        )
+        .await,
+    );
+    assert_eq!(
+        err,
+        "error: step \"node-7\" in plan \"deploy\" not found (404)"
+    );
 
     // Pods.
     let out = success(&stead(url, None, &["pod", "list"]).await);
@@ -151,6 +185,27 @@ async fn cli_against_a_live_scheduler() {
     .await;
     let err = failure(&stead(url, Some(TOKEN), &["pod", "restart", "node-9"]).await);
     assert_eq!(err, "error: pod \"node-9\" not found (404)");
+
+    // A restarted step is done again: the watch follows it to COMPLETE.
+    let before = json(url, &["pod", "list", "--json"]).await;
+    let out = success(
+        &stead(
+            url,
+            Some(TOKEN),
+            &["plan", "restart", "deploy", "--step", "node-0"],
+        )
+        .await,
+    );
+    assert_eq!(out.trim(), "restart: step node-0 of plan deploy");
+    let plan = json(url, &["plan", "show", "deploy", "--json"]).await;
+    assert_ne!(plan["status"], "COMPLETE", "{plan}");
+    let out = success(&stead(url, None, &["plan", "watch", "deploy", "--timeout", "120"]).await);
+    assert!(out.contains("plan deploy COMPLETE"), "{out}");
+    let after = json(url, &["pod", "list", "--json"]).await;
+    assert_ne!(
+        task_id(after.as_array().unwrap(), "node-0"),
+        task_id(before.as_array().unwrap(), "node-0")
+    );
 
     live.stop().await;
 

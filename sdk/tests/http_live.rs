@@ -1,12 +1,13 @@
-//! Every endpoint of the operator API against a live scheduler on the embedded cluster:
-//! status codes and bodies, the token, bad inputs, and pod restart and replace carried
-//! out for real.
+//! Every endpoint of the operator API served by a live scheduler on the embedded
+//! cluster: status codes and bodies, metrics after a real deploy, the token, bad inputs,
+//! pod restart and replace, plan commands carried out for real, and offer diagnostics of
+//! a step that cannot be placed.
 
-mod http_live_support;
+mod live_support;
 
 use std::time::{Duration, Instant};
 
-use http_live_support::Live;
+use live_support::{Live, OperatorUnfit};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -54,6 +55,28 @@ impl Api {
         (status, body)
     }
 
+    async fn metrics(&self) -> String {
+        self.text("/v1/metrics").await
+    }
+
+    /// Polls `GET path` until `pred` holds for its status and body (at most 120 s).
+    async fn wait(
+        &self,
+        path: &str,
+        what: &str,
+        pred: impl Fn(StatusCode, &Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, body) = self.get(path).await;
+            if pred(status, &body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "{what}; last {status} {body}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// The pod `instance` from `GET /v1/pods`.
     async fn pod(&self, instance: &str) -> Value {
         let (status, pods) = self.get("/v1/pods").await;
@@ -78,6 +101,26 @@ impl Api {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// The value of the sample `series` (name and labels exactly as rendered), if present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        l.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|v| v.parse().ok())
+    })
+}
+
+/// The step called `name` in a plan snapshot.
+fn step<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["steps"].as_array().unwrap())
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("step {name} in {plan}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,9 +231,37 @@ async fn every_endpoint_against_a_live_scheduler() {
             .any(|l| l == "stead_plan_steps{plan=\"deploy\",status=\"COMPLETE\"} 2"),
         "{metrics}"
     );
+    // The counters of a real deploy: 2 instances, each with one volume.
+    let received = sample(&metrics, "stead_offers_received_total").unwrap();
+    let used = sample(&metrics, "stead_offers_used_total").unwrap();
+    assert!(received >= used && used >= 1.0, "{metrics}");
+    assert_eq!(
+        sample(&metrics, "stead_operations_total{type=\"LAUNCH\"}"),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&metrics, "stead_operations_total{type=\"CREATE\"}"),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(&metrics, "stead_operations_total{type=\"RESERVE\"}").unwrap() >= 2.0,
+        "{metrics}"
+    );
+    let writes = sample(&metrics, "stead_state_store_write_seconds_count").unwrap();
+    assert!(writes >= 2.0, "tasks are stored before launch: {metrics}");
+    assert_eq!(
+        sample(
+            &metrics,
+            "stead_state_store_write_seconds_bucket{le=\"+Inf\"}"
+        ),
+        Some(writes)
+    );
     let (status, offers) = api.get("/v1/debug/offers").await;
     assert_eq!(status, 200);
-    assert!(offers["offers"].is_array() && offers["steps"].is_array());
+    assert!(!offers["offers"].as_array().unwrap().is_empty(), "{offers}");
+    assert!(offers["steps"].is_array(), "{offers}");
 
     // Token and bad inputs: nothing reaches the scheduler.
     let before = api.pod("node-0").await;
@@ -264,6 +335,198 @@ async fn every_endpoint_against_a_live_scheduler() {
         assert!(Instant::now() < deadline, "healthy again: {health}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_commands_against_a_live_scheduler() {
+    let live = Live::start(Some(TOKEN)).await;
+    let api = Api {
+        url: live.url.clone(),
+        http: reqwest::Client::new(),
+    };
+    let first0 = api.pod("node-0").await;
+    let first1 = api.pod("node-1").await;
+
+    // Interrupted, a restarted plan starts nothing.
+    let (status, body) = api.post("/v1/plans/deploy/interrupt", Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"plan": "deploy", "command": "interrupt", "phase": null})
+    );
+    let (status, body) = api.post("/v1/plans/deploy/restart", Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, deploy) = api.get("/v1/plans/deploy").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{deploy}");
+    assert_eq!(deploy["status"], "WAITING", "{deploy}");
+    for name in ["node-0", "node-1"] {
+        assert_eq!(step(&deploy, name)["status"], "PENDING", "{deploy}");
+    }
+    let (status, health) = api.get("/v1/health").await;
+    assert_eq!(
+        (status.as_u16(), health["state"].as_str()),
+        (202, Some("DEPLOYING")),
+        "{health}"
+    );
+
+    // A force-completed step is not done again; continuing restarts the other one in place.
+    let (status, body) = api
+        .post("/v1/plans/deploy/forceComplete?step=node-1", Some(TOKEN))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["step"], step(&deploy, "node-1")["id"]);
+    let (_, deploy) = api.get("/v1/plans/deploy").await;
+    assert_eq!(step(&deploy, "node-1")["status"], "COMPLETE", "{deploy}");
+    let (status, body) = api.post("/v1/plans/deploy/continue", Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let pod = api
+        .wait_pod("node-0", "restarted by the plan", |p| {
+            p["task_id"] != first0["task_id"] && p["state"] == "TASK_RUNNING"
+        })
+        .await;
+    assert_eq!(pod["agent_id"], first0["agent_id"], "relaunched in place");
+    api.wait("/v1/plans/deploy", "deploy complete again", |s, _| s == 200)
+        .await;
+    assert_eq!(api.pod("node-1").await["task_id"], first1["task_id"]);
+
+    // One phase: interrupt it, restart one of its steps, continue it.
+    let (status, body) = api
+        .post("/v1/plans/deploy/interrupt?phase=node", Some(TOKEN))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["phase"], deploy["phases"][0]["id"]);
+    let (status, body) = api
+        .post(
+            "/v1/plans/deploy/restart?phase=node&step=node-1",
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, deploy) = api.get("/v1/plans/deploy").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{deploy}");
+    assert_eq!(deploy["phases"][0]["status"], "WAITING", "{deploy}");
+    assert_eq!(step(&deploy, "node-1")["status"], "PENDING", "{deploy}");
+    assert_eq!(
+        step(&deploy, "node-1")["message"],
+        "restarted by the operator"
+    );
+    assert_eq!(api.pod("node-1").await["task_id"], first1["task_id"]);
+    let (status, body) = api
+        .post("/v1/plans/deploy/continue?phase=node", Some(TOKEN))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    api.wait_pod("node-1", "restarted by the phase", |p| {
+        p["task_id"] != first1["task_id"] && p["state"] == "TASK_RUNNING"
+    })
+    .await;
+    api.wait("/v1/health", "running again", |s, _| s == 200)
+        .await;
+    let metrics = api.metrics().await;
+    assert_eq!(
+        sample(&metrics, "stead_operations_total{type=\"LAUNCH\"}"),
+        Some(4.0),
+        "two launches and two restarts in place: {metrics}"
+    );
+
+    // The recovery plan takes commands too; unknown names are refused.
+    for path in [
+        "/v1/plans/recovery/interrupt",
+        "/v1/plans/recovery/continue",
+    ] {
+        let (status, body) = api.post(path, Some(TOKEN)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (status, _) = api
+        .post(
+            "/v1/plans/deploy/forceComplete?phase=node&step=nope",
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_offers_explain_a_step_that_cannot_be_placed() {
+    let live = Live::launch(&OperatorUnfit::default(), None).await;
+    let api = Api {
+        url: live.url.clone(),
+        http: reqwest::Client::new(),
+    };
+    let debug = api
+        .wait("/v1/debug/offers", "offers evaluated for huge-0", |_, d| {
+            d["steps"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["instance"] == "huge-0"))
+        })
+        .await;
+    let offered: Vec<&Value> = debug["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["offer_id"])
+        .collect();
+    assert!(!offered.is_empty(), "{debug}");
+    let steps = debug["steps"].as_array().unwrap();
+    let huge = steps.iter().find(|s| s["instance"] == "huge-0").unwrap();
+    assert_eq!(huge["plan"], "deploy");
+    let outcomes = huge["outcomes"].as_array().unwrap();
+    assert_eq!(
+        outcomes.len(),
+        offered.len(),
+        "one outcome per offer: {debug}"
+    );
+    for o in outcomes {
+        assert_eq!(o["used"], false, "{o}");
+        assert!(offered.contains(&&o["offer_id"]), "{o}");
+        let reason = o["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("insufficient cpus: need 64, offered "),
+            "{reason}"
+        );
+    }
+
+    let (status, deploy) = api.get("/v1/plans/deploy").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{deploy}");
+    let s = step(&deploy, "huge-0");
+    assert!(
+        s["message"].as_str().unwrap().contains("insufficient cpus"),
+        "{deploy}"
+    );
+    let (status, health) = api.get("/v1/health").await;
+    assert_eq!(
+        (status.as_u16(), health["state"].as_str()),
+        (202, Some("DEPLOYING")),
+        "{health}"
+    );
+    let metrics = api.metrics().await;
+    assert!(sample(&metrics, "stead_offers_declined_total").unwrap() >= 1.0);
+    assert_eq!(sample(&metrics, "stead_offers_used_total"), Some(0.0));
+    assert_eq!(
+        sample(&metrics, "stead_operations_total{type=\"LAUNCH\"}"),
+        None
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "stead_plan_steps{plan=\"deploy\",status=\"PREPARED\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+
+    // Without a token configured, commands need none; the operator gives up on the step.
+    let (status, body) = api.post("/v1/plans/deploy/forceComplete", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, health) = api.get("/v1/health").await;
+    assert_eq!(
+        (status.as_u16(), health["state"].as_str()),
+        (200, Some("RUNNING")),
+        "{health}"
+    );
 
     live.stop().await;
 }

@@ -95,9 +95,6 @@ impl MesosClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(MesosError::BadUrl(master.to_string()));
         }
-        // The workspace builds reqwest with rustls but without a default crypto
-        // provider; building the fetcher's client installs the process-wide one.
-        let _ = stead_local::fetcher::http_client();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(call_timeout)

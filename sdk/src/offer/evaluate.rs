@@ -87,6 +87,19 @@ impl Why {
             Why::Rule(r) => format!("placement rule {r}"),
         }
     }
+
+    /// The reason with its numbers, for one offer.
+    fn describe(&self) -> String {
+        match self {
+            Why::Scalar { name, need, have } => {
+                format!("insufficient {name}: need {need}, offered {have}")
+            }
+            Why::Ports { need, have } => {
+                format!("not enough free ports: need {need}, offered {have}")
+            }
+            other => other.key(),
+        }
+    }
 }
 
 /// Reasons offers were rejected for one task type, counted per kind.
@@ -191,6 +204,23 @@ impl<'o> Evaluator<'o> {
         self.offers
     }
 
+    /// Takes `amount` more of unreserved scalar `name` from offer `offer` (e.g. to grow
+    /// a reservation in place), or says how much is missing. Nothing is taken on error.
+    pub fn take_unreserved(&mut self, offer: usize, name: &str, amount: f64) -> Result<(), String> {
+        let Some(view) = self.views.get_mut(offer) else {
+            return Err(format!("no offer {offer} in this batch"));
+        };
+        let have = view.scalar(name);
+        if have + 1e-9 < amount {
+            return Err(format!(
+                "insufficient {name} on agent {} to grow in place: need {amount} more, offered {have}",
+                view.agent_id
+            ));
+        }
+        view.take_scalar(name, amount);
+        Ok(())
+    }
+
     /// Finds an offer for `req` and consumes what it takes, or explains why none fits.
     pub fn place(&mut self, req: &Requirement<'_>) -> Result<Placement, String> {
         match req.need {
@@ -237,18 +267,51 @@ impl<'o> Evaluator<'o> {
         ))
     }
 
-    fn place_new(&mut self, req: &Requirement<'_>) -> Result<Placement, String> {
-        let tt = req.task_type;
-        // An instance that already has a location (a replacement) is judged without
-        // its own old place, so offers skipped for its peers may fit it: no cursor.
-        let monotone = !tt
-            .placement
-            .iter()
-            .any(|r| matches!(r, PlacementRule::GroupBy { .. }))
-            && !self
-                .peers
-                .get(&tt.name)
-                .is_some_and(|p| p.contains(req.instance));
+    /// Explains, offer by offer, whether `req` fits each of the first `limit` offers as
+    /// they stand now (after the placements made so far); nothing is consumed. For
+    /// diagnostics only: it costs one check per explained offer.
+    pub fn explain(&mut self, req: &Requirement<'_>, limit: usize) -> Vec<Result<(), String>> {
+        let n = self.views.len().min(limit);
+        match req.need {
+            Need::InPlace {
+                agent_id,
+                resource_ids,
+            } => self.views[..n]
+                .iter()
+                .map(|view| {
+                    if view.agent_id != agent_id {
+                        return Err(format!(
+                            "agent {} does not hold its reservations (they are on {agent_id})",
+                            view.agent_id
+                        ));
+                    }
+                    let missing: Vec<&str> = resource_ids
+                        .iter()
+                        .filter(|id| view.reserved.get(*id).is_none_or(|&ri| view.is_used(ri)))
+                        .map(String::as_str)
+                        .collect();
+                    if missing.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(format!("reservations {} not offered", missing.join(", ")))
+                    }
+                })
+                .collect(),
+            Need::New => {
+                self.prepare(req.task_type);
+                (0..n)
+                    .map(|oi| {
+                        self.fits_new(oi, req)
+                            .map(|_| ())
+                            .map_err(|why| why.describe())
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Creates the peers entry of `tt` and the value sets of its GROUP_BY fields.
+    fn prepare(&mut self, tt: &TaskTypeSpec) {
         let group_fields: Vec<String> = tt
             .placement
             .iter()
@@ -266,6 +329,21 @@ impl<'o> Evaluator<'o> {
             }
         }
         self.peers_of(tt);
+    }
+
+    fn place_new(&mut self, req: &Requirement<'_>) -> Result<Placement, String> {
+        let tt = req.task_type;
+        // An instance that already has a location (a replacement) is judged without
+        // its own old place, so offers skipped for its peers may fit it: no cursor.
+        let monotone = !tt
+            .placement
+            .iter()
+            .any(|r| matches!(r, PlacementRule::GroupBy { .. }))
+            && !self
+                .peers
+                .get(&tt.name)
+                .is_some_and(|p| p.contains(req.instance));
+        self.prepare(tt);
         let start = if monotone {
             self.cursors.get(&tt.name).map_or(0, |c| c.next)
         } else {
@@ -501,6 +579,40 @@ mod tests {
         let err = ev.place(&req("data-3", &tt)).unwrap_err();
         assert!(err.contains("insufficient cpus"), "{err}");
         assert!(err.contains("2 offers"), "{err}");
+    }
+
+    #[test]
+    fn explains_each_offer() {
+        let offers = vec![offer(0, "h0", 0.5, 2048.0), offer(1, "h1", 2.0, 2048.0)];
+        let tt = task_type("data", 1.0, 1024.0);
+        let mut ev = Evaluator::new(&offers, "svc-role");
+        let why = ev.explain(&req("data-0", &tt), 10);
+        assert_eq!(
+            why,
+            vec![
+                Err("insufficient cpus: need 1, offered 0.5".to_string()),
+                Ok(())
+            ]
+        );
+        assert_eq!(ev.place(&req("data-0", &tt)).unwrap().offer, 1);
+        assert_eq!(ev.explain(&req("data-1", &tt), 1).len(), 1, "bounded");
+        let ids = vec!["r-1".to_string()];
+        let in_place = Requirement {
+            instance: "data-0",
+            task_type: &tt,
+            need: Need::InPlace {
+                agent_id: "agent-h1",
+                resource_ids: &ids,
+            },
+        };
+        let why = ev.explain(&in_place, 10);
+        assert!(
+            why[0]
+                .as_ref()
+                .unwrap_err()
+                .contains("agent-h0 does not hold")
+        );
+        assert_eq!(why[1], Err("reservations r-1 not offered".to_string()));
     }
 
     #[test]

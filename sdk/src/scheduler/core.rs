@@ -19,6 +19,8 @@ use tokio::sync::watch;
 use super::Options;
 use super::instance::{Instance, Progress, agent_gone, is_terminal, now_ms, proves_launch};
 use super::reconcile::Reconciler;
+use super::telemetry::{OfferRecorder, Telemetry};
+use crate::http::{ControlResult, PlanCommand};
 use crate::mesos::{MesosClient, calls, resources as res};
 use crate::offer::{
     Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, operations, orphans,
@@ -78,6 +80,12 @@ pub enum Command {
     Replace(String, tokio::sync::oneshot::Sender<Result<()>>),
     /// Kill the instance and relaunch it in place.
     Restart(String, tokio::sync::oneshot::Sender<Result<()>>),
+    /// An operator command on the named plan.
+    Plan(
+        String,
+        PlanCommand,
+        tokio::sync::oneshot::Sender<ControlResult<()>>,
+    ),
 }
 
 /// The scheduler's state.
@@ -101,6 +109,9 @@ pub struct Core {
     last_reasons: HashMap<String, String>,
     last_statuses: HashMap<(String, String), Status>,
     snapshots: watch::Sender<ServiceSnapshot>,
+    telemetry: Arc<Telemetry>,
+    /// Instances whose running task is restarted when their reset step is handed out.
+    redo: BTreeSet<String>,
 }
 
 fn state_name(s: TaskState) -> &'static str {
@@ -162,10 +173,18 @@ impl Core {
             last_reasons: HashMap::new(),
             last_statuses: HashMap::new(),
             snapshots,
+            telemetry: Arc::default(),
+            redo: BTreeSet::new(),
         };
         core.rebuild_plans();
         core.publish();
         Ok(core)
+    }
+
+    /// Records counters and offer diagnostics into `telemetry` (shared with the API).
+    pub fn with_telemetry(mut self, telemetry: Arc<Telemetry>) -> Core {
+        self.telemetry = telemetry;
+        self
     }
 
     fn task_type(&self, inst: &Instance) -> &TaskTypeSpec {
@@ -349,11 +368,13 @@ impl Core {
 
     async fn on_offers(&mut self, offers: Vec<Offer>) -> Result<()> {
         let ids: Vec<String> = offers.iter().map(|o| o.id.value.clone()).collect();
+        self.telemetry.offers_received(offers.len());
         let Some(fw) = self.framework_id.clone() else {
             return Ok(());
         };
         if !self.reconciler.is_done() {
             let call = calls::decline(&fw, &ids, self.opts.decline_short.as_secs_f64());
+            self.telemetry.offers_declined(ids.len());
             self.send(&call).await;
             return Ok(());
         }
@@ -367,6 +388,8 @@ impl Core {
         let mut launched: Vec<(bool, StepRef, Launch, Location, bool)> = Vec::new();
         let mut failed: Vec<(bool, StepRef, String)> = Vec::new();
         let mut waiting = false;
+        let mut debug = OfferRecorder::new(&offers);
+        let mut redo_now = Vec::new();
         {
             let mut ev = Evaluator::new(&offers, &self.spec.role);
             for inst in self.instances.values() {
@@ -396,6 +419,13 @@ impl Core {
                 if !inst.needs_launch(tt) {
                     // Still running (e.g. being killed for a replace): keep offers coming.
                     waiting = true;
+                    let why = if self.redo.contains(&inst.name) {
+                        redo_now.push(inst.name.clone());
+                        "restarted by the operator: its task is killed first"
+                    } else {
+                        "its task still runs (being killed)"
+                    };
+                    debug.waiting(&plan.name, step, why);
                     continue;
                 }
                 let in_place = inst.in_place();
@@ -413,6 +443,7 @@ impl Core {
                 };
                 match ev.place(&req) {
                     Ok(p) => {
+                        debug.placed(&plan.name, step, p.offer, in_place.is_some());
                         let offer = &offers[p.offer];
                         let launch = match (&p.fit, &inst.task) {
                             (Fit::InPlace(idx), Some(prev)) => {
@@ -436,8 +467,18 @@ impl Core {
                             )),
                         }
                     }
-                    Err(reason) => failed.push((recovery, at, reason)),
+                    Err(reason) => {
+                        debug.unplaced(&plan.name, step, &mut ev, &req);
+                        failed.push((recovery, at, reason));
+                    }
                 }
+            }
+        }
+        self.telemetry.set_offers(debug.finish());
+        for name in redo_now {
+            self.redo.remove(&name);
+            if let Err(e) = self.restart(&name).await {
+                tracing::warn!(instance = %name, error = %e, "cannot restart the instance");
             }
         }
 
@@ -532,6 +573,7 @@ impl Core {
                 declined.push(offer.id.value.clone());
                 continue;
             }
+            self.telemetry.offer_used(&ops[i]);
             let call = calls::accept(
                 &fw,
                 std::slice::from_ref(&offer.id.value),
@@ -584,6 +626,7 @@ impl Core {
                 self.opts.decline_long.as_secs_f64()
             };
             let call = calls::decline(&fw, &declined, refuse);
+            self.telemetry.offers_declined(declined.len());
             self.send(&call).await;
         }
         Ok(())
@@ -848,6 +891,17 @@ impl Core {
             }
             Command::Restart(name, reply) => {
                 let r = self.restart(&name).await;
+                let _ = reply.send(r);
+            }
+            Command::Plan(name, command, reply) => {
+                let redo = &mut self.redo;
+                let r = match name.as_str() {
+                    plan::DEPLOY => super::control::apply(&mut self.deploy, command, redo),
+                    plan::RECOVERY => super::control::apply(&mut self.recovery, command, redo),
+                    _ => Err(crate::http::ControlError::not_found(format!(
+                        "plan {name:?}"
+                    ))),
+                };
                 let _ = reply.send(r);
             }
         }

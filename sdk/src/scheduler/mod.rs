@@ -6,11 +6,13 @@
 //! rebuilds its plans from the stored state at every start, relaunches failed tasks in
 //! place (with backoff) and replaces instances on request or when their agent is gone.
 
+mod control;
 mod core;
 mod instance;
 mod options;
 mod reconcile;
 mod service;
+mod telemetry;
 mod zk;
 
 pub use self::core::{InstanceSnapshot, ServiceSnapshot};

@@ -2,6 +2,7 @@
 //! (or starts the embedded cluster) and runs the scheduler; [`ServiceHandle`] is the
 //! Rust operator API of a running scheduler.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +13,12 @@ use stead_state::{ConfigStore, FrameworkStore, Persister, RedbPersister, StateSt
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::control::{self, ApiServer, SchedulerControl};
 use super::core::{Command, Core, ServiceSnapshot};
 use super::options::{Options, StateLocation};
+use super::telemetry::{Telemetry, TimedPersister};
 use super::zk::{self, SessionGate};
+use crate::http::ApiArgs;
 use crate::mesos::detect::{self, MasterDetector};
 use crate::mesos::{Backoff, MesosClient, MesosError};
 use crate::plan::{PlanSnapshot, Strategy};
@@ -37,23 +41,31 @@ pub const CLUSTER_DIR: &str = "cluster";
 #[derive(Debug, Clone)]
 pub struct DefaultService {
     api_port: u16,
+    api: ApiArgs,
     options: Options,
     env_error: Option<String>,
 }
 
 impl DefaultService {
-    /// A service whose operator API listens on `api_port` (0: none yet / ephemeral).
+    /// A service whose operator API listens on `api_port` (0: an ephemeral port).
     ///
     /// Reads `--master`, `--state-dir`, `--agents` from the command line and
-    /// `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS` from the environment.
+    /// `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS` from the environment, and the
+    /// API's `--bind ADDR` (default 127.0.0.1) and `--api-token` (or `STEAD_API_TOKEN`).
     pub fn new(api_port: u16) -> DefaultService {
         let mut options = Options::default();
-        let env_error = options
+        let mut env_error = options
             .apply_env_and_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
             .err()
             .map(|e| e.to_string());
+        let api = control::api_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
+            .unwrap_or_else(|e| {
+                env_error.get_or_insert(e.to_string());
+                ApiArgs::default()
+            });
         DefaultService {
             api_port,
+            api,
             options,
             env_error,
         }
@@ -63,6 +75,7 @@ impl DefaultService {
     pub fn with_options(api_port: u16, options: Options) -> DefaultService {
         DefaultService {
             api_port,
+            api: ApiArgs::default(),
             options,
             env_error: None,
         }
@@ -76,6 +89,12 @@ impl DefaultService {
     /// The options.
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// The operator API's address and token (loopback, no token by default).
+    pub fn api(mut self, api: ApiArgs) -> Self {
+        self.api = api;
+        self
     }
 
     /// Uses the Mesos master at `url` instead of the embedded cluster.
@@ -202,6 +221,10 @@ impl DefaultService {
                 Arc::new(RedbPersister::open(dir.join(STATE_FILE))?)
             }
         };
+        let telemetry = Arc::new(Telemetry::default());
+        let persister: Arc<dyn Persister> =
+            Arc::new(TimedPersister::new(persister, telemetry.clone()));
+        let listener = ApiServer::bind(&self.api, self.api_port).await?;
         let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
         let config_id = spec.id().to_string();
         if let Some((old_id, old)) = configs.fetch_target()?
@@ -247,6 +270,15 @@ impl DefaultService {
         tracing::info!(service = %spec.name, master = %master_url, config = %config_id, "starting the scheduler");
         let client = Arc::new(MesosClient::new(&master_url, opts.call_timeout)?);
         let (snap_tx, snap_rx) = watch::channel(ServiceSnapshot::default());
+        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        let control = SchedulerControl::new(
+            &spec,
+            cmd_tx.clone(),
+            snap_rx.clone(),
+            StateStore::new(persister.clone()),
+            configs,
+            telemetry.clone(),
+        );
         let core = Core::new(
             opts,
             spec,
@@ -255,12 +287,15 @@ impl DefaultService {
             FrameworkStore::new(persister),
             client.clone(),
             snap_tx,
-        )?;
-        let (cmd_tx, cmd_rx) = mpsc::channel(16);
+        )?
+        .with_telemetry(telemetry);
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(run(core, client, cmd_rx, stop_rx, gate, detector));
+        let api = ApiServer::start(listener, &self.api, Arc::new(control))?;
         Ok(ServiceHandle {
             api_port: self.api_port,
+            api_addr: api.addr(),
+            api: Some(api),
             master_url,
             commands: cmd_tx,
             snapshots: snap_rx,
@@ -363,6 +398,8 @@ async fn run(
 #[derive(Debug)]
 pub struct ServiceHandle {
     api_port: u16,
+    api_addr: SocketAddr,
+    api: Option<ApiServer>,
     master_url: String,
     commands: mpsc::Sender<Command>,
     snapshots: watch::Receiver<ServiceSnapshot>,
@@ -375,6 +412,11 @@ impl ServiceHandle {
     /// The operator API port this service was built with.
     pub fn api_port(&self) -> u16 {
         self.api_port
+    }
+
+    /// The address the operator API listens on (the actual port when built with 0).
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
     }
 
     /// The master this scheduler talks to.
@@ -472,6 +514,9 @@ impl ServiceHandle {
     /// Stops the scheduler (tasks keep running on a real master) and the embedded
     /// cluster, if this scheduler started one.
     pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(api) = self.api.take() {
+            api.stop().await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
