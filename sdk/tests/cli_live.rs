@@ -152,6 +152,10 @@ async fn cli_against_a_live_scheduler() {
     assert!(out.contains("\"operator-live\""), "{out}");
     let shown = json(url, &["config", "show", &id, "--json"]).await;
     assert_eq!(shown["spec"]["name"], "operator-live");
+    let out = success(&stead(url, None, &["debug", "offers"]).await);
+    assert!(out.starts_with("latest offers ("), "{out}");
+    let offers = json(url, &["debug", "offers", "--json"]).await;
+    assert!(offers["offers"].is_array() && offers["steps"].is_array());
     let framework = success(&stead(url, None, &["state", "framework-id"]).await);
     let framework_json = json(url, &["state", "framework-id", "--json"]).await;
     assert_eq!(framework.trim(), framework_json["framework_id"]);

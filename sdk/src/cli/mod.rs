@@ -179,8 +179,24 @@ pub enum Command {
         #[command(subcommand)]
         command: StateCmd,
     },
+    /// Diagnostics: the latest offers and why pending steps did or did not use them.
+    Debug {
+        /// The API location.
+        #[command(flatten)]
+        target: Target,
+        /// The diagnostics command.
+        #[command(subcommand)]
+        command: DebugCmd,
+    },
     /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
     LocalCluster(stead_local::LocalClusterArgs),
+}
+
+/// `stead debug ...`
+#[derive(Debug, Subcommand)]
+pub enum DebugCmd {
+    /// The latest offers and, per pending step, what became of each.
+    Offers(#[command(flatten)] Output),
 }
 
 /// Which phase and step of a plan a command acts on.
@@ -314,6 +330,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Pod { target, command } => pod(&target.client()?, command).await,
         Command::Config { target, command } => config(&target.client()?, command).await,
         Command::State { target, command } => state(&target, command).await,
+        Command::Debug { target, command } => debug(&target.client()?, command).await,
         Command::LocalCluster(args) => stead_local::run_standalone(args)
             .await
             .map_err(|e| CliError::LocalCluster(e.to_string())),
@@ -475,6 +492,19 @@ fn config_output(answer: Answer, output: Output) -> Result<(), CliError> {
     let spec = answer.body.get("spec").cloned().unwrap_or(Value::Null);
     let spec = serde_json::to_string_pretty(&spec).map_err(|e| CliError::Decode(e.to_string()))?;
     render::emit(&format!("configuration {id}\n{spec}"))
+}
+
+async fn debug(client: &Client, command: DebugCmd) -> Result<(), CliError> {
+    match command {
+        DebugCmd::Offers(output) => {
+            let answer = client.get("/v1/debug/offers").await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
+            let debug: crate::http::OffersDebug = answer.into()?;
+            render::emit(&render::offers(&debug))
+        }
+    }
 }
 
 async fn state(target: &Target, command: StateCmd) -> Result<(), CliError> {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use super::CliError;
-use crate::http::{PlanHealth, PodInfo, PodSummary};
+use crate::http::{OffersDebug, PlanHealth, PodInfo, PodSummary, ResourceSummary};
 use crate::plan::PlanSnapshot;
 
 /// Writes `text` and a newline to stdout (a closed pipe is not an error).
@@ -42,6 +42,53 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn or_dash(value: Option<&str>) -> String {
     value.unwrap_or("-").to_string()
+}
+
+/// One resource as `name amount` (scalars) or `name a-b,c-d` (ranges).
+fn resource(r: &ResourceSummary) -> String {
+    let amount = match r.scalar {
+        Some(v) => format!("{v}"),
+        None => r
+            .ranges
+            .iter()
+            .map(|[a, b]| format!("{a}-{b}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    match &r.role {
+        Some(role) => format!("{} {amount} ({role})", r.name),
+        None => format!("{} {amount}", r.name),
+    }
+}
+
+/// `stead debug offers`.
+pub fn offers(debug: &OffersDebug) -> String {
+    let rows: Vec<Vec<String>> = debug
+        .offers
+        .iter()
+        .map(|o| {
+            let resources: Vec<String> = o.resources.iter().map(resource).collect();
+            vec![o.offer_id.clone(), o.hostname.clone(), resources.join(", ")]
+        })
+        .collect();
+    let mut out = format!("latest offers ({})\n", debug.offers.len());
+    out.push_str(&table(&["OFFER", "HOST", "RESOURCES"], &rows));
+    if debug.steps.is_empty() {
+        out.push_str("\nno pending steps");
+    }
+    for step in &debug.steps {
+        let _ = write!(out, "\n\nstep {} of plan {}\n", step.step, step.plan);
+        let rows: Vec<Vec<String>> = step
+            .outcomes
+            .iter()
+            .map(|o| {
+                let used = if o.used { "yes" } else { "no" };
+                vec![o.offer_id.clone(), used.into(), o.reason.clone()]
+            })
+            .collect();
+        out.push_str(&table(&["OFFER", "USED", "WHY"], &rows));
+    }
+    out
 }
 
 /// `stead plan list`.
@@ -215,6 +262,57 @@ pub fn config_list(ids: &[String], target: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{OfferOutcome, OfferSummary, StepOffers};
+
+    #[test]
+    fn offers_view() {
+        let debug = OffersDebug {
+            offers: vec![OfferSummary {
+                offer_id: "o-1".into(),
+                agent_id: "a-1".into(),
+                hostname: "agent-1.local".into(),
+                resources: vec![
+                    ResourceSummary {
+                        name: "cpus".into(),
+                        role: None,
+                        scalar: Some(4.0),
+                        ranges: vec![],
+                        resource_id: None,
+                    },
+                    ResourceSummary {
+                        name: "ports".into(),
+                        role: Some("svc-role".into()),
+                        scalar: None,
+                        ranges: vec![[31000, 31009]],
+                        resource_id: Some("r".into()),
+                    },
+                ],
+            }],
+            steps: vec![StepOffers {
+                plan: "deploy".into(),
+                step: "huge-0".into(),
+                instance: "huge-0".into(),
+                outcomes: vec![OfferOutcome {
+                    offer_id: "o-1".into(),
+                    used: false,
+                    reason: "insufficient cpus: need 64, offered 4".into(),
+                }],
+            }],
+        };
+        let text = offers(&debug);
+        assert!(text.starts_with("latest offers (1)\nOFFER"), "{text}");
+        assert!(
+            text.contains("o-1    agent-1.local  cpus 4, ports 31000-31009 (svc-role)"),
+            "{text}"
+        );
+        assert!(text.contains("step huge-0 of plan deploy\n"), "{text}");
+        assert!(
+            text.contains("o-1    no    insufficient cpus: need 64, offered 4"),
+            "{text}"
+        );
+        let empty = offers(&OffersDebug::default());
+        assert!(empty.ends_with("no pending steps"), "{empty}");
+    }
 
     #[test]
     fn tables_align() {
