@@ -165,6 +165,21 @@ fn volume_env(container_path: &str) -> String {
     format!("VOLUME_PATH_{suffix}")
 }
 
+/// `r` reserved for the service with a new `resource_id` label (and allocated to its role).
+pub fn fresh_reservation(ctx: &LaunchContext<'_>, mut r: Resource) -> Resource {
+    let service = ctx.service;
+    let id = Uuid::new_v4().to_string();
+    r.allocation_info = Some(AllocationInfo {
+        role: Some(service.role.clone()),
+    });
+    r.reservations.push(dynamic_reservation(
+        &service.role,
+        &service.principal,
+        reservation_labels(&id, ctx.framework_id, &service.name),
+    ));
+    r
+}
+
 /// RESERVE + CREATE + LAUNCH for instance `index` of `task_type` placed in `offer`.
 ///
 /// Returns `None` if the task type has no command for `index` (the spec validation
@@ -176,22 +191,9 @@ pub fn new_instance(
     index: u32,
     fit: &NewFit,
 ) -> Option<Launch> {
-    let command = task_type.render_command(index)?;
-    let instance = task_type.instance_name(index);
-    let service = ctx.service;
-    let allocation = AllocationInfo {
-        role: Some(service.role.clone()),
-    };
-    let reserve = |mut r: Resource| {
-        let id = Uuid::new_v4().to_string();
-        r.allocation_info = Some(allocation.clone());
-        r.reservations.push(dynamic_reservation(
-            &service.role,
-            &service.principal,
-            reservation_labels(&id, ctx.framework_id, &service.name),
-        ));
-        r
-    };
+    // No command for `index`: nothing to launch.
+    task_type.render_command(index)?;
+    let reserve = |r: Resource| fresh_reservation(ctx, r);
 
     let mut reserved = Vec::new();
     for r in &task_type.resources {
@@ -220,7 +222,7 @@ pub fn new_instance(
         volume.disk = Some(DiskInfo {
             persistence: Some(disk_info::Persistence {
                 id: Uuid::new_v4().to_string(),
-                principal: Some(service.principal.clone()),
+                principal: Some(ctx.service.principal.clone()),
             }),
             volume: Some(Volume {
                 mode: volume::Mode::Rw as i32,
@@ -230,21 +232,6 @@ pub fn new_instance(
             source,
         });
         volumes.push(volume);
-    }
-
-    let mut env = vec![
-        ("TASK_NAME".to_string(), instance.clone()),
-        ("POD_INSTANCE_INDEX".to_string(), index.to_string()),
-        ("FRAMEWORK_NAME".to_string(), service.name.clone()),
-    ];
-    for (p, (_, port)) in task_type.ports.iter().zip(&fit.ports) {
-        env.push((p.env_name(), port.to_string()));
-    }
-    for (i, v) in task_type.volumes.iter().enumerate() {
-        if i == 0 {
-            env.push(("VOLUME_PATH".to_string(), v.container_path.clone()));
-        }
-        env.push((volume_env(&v.container_path), v.container_path.clone()));
     }
 
     let mut task_resources: Vec<Resource> = reserved
@@ -260,14 +247,59 @@ pub fn new_instance(
         .cloned()
         .collect();
     task_resources.extend(volumes.iter().cloned());
+    let task = task_info(
+        ctx,
+        task_type,
+        index,
+        &offer.agent_id.value,
+        task_resources,
+        &fit.ports,
+    )?;
+    let mut operations = vec![op_reserve(reserved)];
+    if !volumes.is_empty() {
+        operations.push(op_create(volumes));
+    }
+    operations.push(op_launch(task.clone()));
+    Some(Launch { operations, task })
+}
 
-    let task = TaskInfo {
+/// The TaskInfo of instance `index` of `task_type` under the target configuration, on
+/// agent `agent_id` with `resources` (reserved, volumes included) and `ports` (name,
+/// number, in the task type's order): command, environment, checks, kill policy and the
+/// labels naming its type, index and configuration. A fresh task id.
+///
+/// Returns `None` if the task type has no command for `index`.
+pub fn task_info(
+    ctx: &LaunchContext<'_>,
+    task_type: &TaskTypeSpec,
+    index: u32,
+    agent_id: &str,
+    resources: Vec<Resource>,
+    ports: &[(String, u64)],
+) -> Option<TaskInfo> {
+    let command = task_type.render_command(index)?;
+    let instance = task_type.instance_name(index);
+    let mut env = vec![
+        ("TASK_NAME".to_string(), instance.clone()),
+        ("POD_INSTANCE_INDEX".to_string(), index.to_string()),
+        ("FRAMEWORK_NAME".to_string(), ctx.service.name.clone()),
+    ];
+    for (p, (_, port)) in task_type.ports.iter().zip(ports) {
+        env.push((p.env_name(), port.to_string()));
+    }
+    for (i, v) in task_type.volumes.iter().enumerate() {
+        if i == 0 {
+            env.push(("VOLUME_PATH".to_string(), v.container_path.clone()));
+        }
+        env.push((volume_env(&v.container_path), v.container_path.clone()));
+    }
+    Some(TaskInfo {
         name: instance.clone(),
         task_id: new_task_id(&instance),
         agent_id: AgentId {
-            value: offer.agent_id.value.clone(),
+            value: agent_id.to_string(),
         },
-        resources: task_resources,
+        resources,
         command: Some(command_with_env(&command, &env)),
         check: task_type.readiness_check.as_ref().map(readiness),
         health_check: task_type.health_check.as_ref().map(health),
@@ -282,13 +314,7 @@ pub fn new_instance(
             (task_labels::CONFIG_ID, ctx.config_id),
         ])),
         ..TaskInfo::default()
-    };
-    let mut operations = vec![op_reserve(reserved)];
-    if !volumes.is_empty() {
-        operations.push(op_create(volumes));
-    }
-    operations.push(op_launch(task.clone()));
-    Some(Launch { operations, task })
+    })
 }
 
 /// LAUNCH of `previous` again, in place, on the reserved `resources` (offer indices).

@@ -17,6 +17,12 @@ pub use status::Status;
 pub const DEPLOY: &str = "deploy";
 /// The name of the recovery plan.
 pub const RECOVERY: &str = "recovery";
+/// The name of the decommission plan (instances removed by a lower count).
+pub const DECOMMISSION: &str = "decommission";
+/// The name of the uninstall plan.
+pub const UNINSTALL: &str = "uninstall";
+/// The name of the uninstall plan's last step (and of its phase).
+pub const TEARDOWN: &str = "teardown";
 
 /// Builds the deploy plan: one phase per task type, one step per instance.
 ///
@@ -38,6 +44,42 @@ pub fn deploy_plan(strategy: Strategy, phases: Vec<(String, Vec<(String, Status)
         })
         .collect();
     Plan::new(DEPLOY, strategy, phases)
+}
+
+/// Builds the decommission plan: one phase per instance, in the given order (highest
+/// index first), each with one [`StepKind::Decommission`] step, run serially.
+pub fn decommission_plan(instances: Vec<(String, Status)>) -> Plan {
+    let phases = instances
+        .into_iter()
+        .map(|(instance, status)| {
+            let mut step = Step::new(instance.clone(), StepKind::Decommission);
+            step.set_status(status);
+            Phase::new(instance, Strategy::Serial, vec![step])
+        })
+        .collect();
+    Plan::new(DECOMMISSION, Strategy::Serial, phases)
+}
+
+/// Builds the uninstall plan: a parallel phase retiring every instance (kill, destroy
+/// volumes, unreserve, erase), then the [`TEARDOWN`] phase (deregister, wipe the state).
+pub fn uninstall_plan(instances: Vec<(String, Status)>) -> Plan {
+    let steps = instances
+        .into_iter()
+        .map(|(instance, status)| {
+            let mut step = Step::new(instance, StepKind::Decommission);
+            step.set_status(status);
+            step
+        })
+        .collect();
+    let teardown = Step::new(TEARDOWN, StepKind::Teardown);
+    Plan::new(
+        UNINSTALL,
+        Strategy::Serial,
+        vec![
+            Phase::new("release", Strategy::Parallel, steps),
+            Phase::new(TEARDOWN, Strategy::Serial, vec![teardown]),
+        ],
+    )
 }
 
 /// An empty recovery plan; steps are added as instances fail.
@@ -84,6 +126,37 @@ mod tests {
         assert_eq!(plan.name, DEPLOY);
         assert_eq!(plan.status(), Status::InProgress);
         assert!(plan.candidates().is_empty(), "meta-data-1 is in flight");
+    }
+
+    #[test]
+    fn decommission_runs_one_instance_at_a_time_in_order() {
+        let mut plan = decommission_plan(vec![
+            ("data-4".into(), Status::Pending),
+            ("data-3".into(), Status::Pending),
+        ]);
+        assert_eq!(plan.name, DECOMMISSION);
+        assert_eq!(plan.candidates(), vec![(0, 0)]);
+        plan.find_mut("data-4")
+            .unwrap()
+            .set_status(Status::Complete);
+        assert_eq!(plan.candidates(), vec![(1, 0)]);
+        assert_eq!(plan.step((1, 0)).unwrap().kind, StepKind::Decommission);
+        assert!(decommission_plan(Vec::new()).is_complete());
+    }
+
+    #[test]
+    fn uninstall_tears_down_after_every_instance_is_released() {
+        let mut plan = uninstall_plan(vec![
+            ("a-0".into(), Status::Pending),
+            ("a-1".into(), Status::Pending),
+        ]);
+        assert_eq!(plan.candidates(), vec![(0, 0), (0, 1)]);
+        for i in 0..2 {
+            plan.step_mut((0, i)).unwrap().set_status(Status::Complete);
+        }
+        assert_eq!(plan.candidates(), vec![(1, 0)]);
+        assert_eq!(plan.step((1, 0)).unwrap().kind, StepKind::Teardown);
+        assert_eq!(plan.find(TEARDOWN), Some((1, 0)));
     }
 
     #[test]

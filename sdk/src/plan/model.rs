@@ -273,9 +273,13 @@ impl Plan {
         if !self.errors.is_empty() {
             return Status::Error;
         }
+        // A canary waiting for approval holds the whole plan (nothing else proceeds).
+        let waiting = self.interrupted
+            || (self.strategy != Strategy::Parallel
+                && self.phases.iter().any(Phase::awaits_canary_approval));
         Status::aggregate(
             self.phases.iter().map(|p| p.status(self.interrupted)),
-            self.interrupted,
+            waiting,
         )
     }
 
@@ -558,13 +562,20 @@ mod tests {
         let mut p = plan(Strategy::Canary);
         assert_eq!(p.candidates(), vec![(0, 0)]);
         p.step_mut((0, 0)).unwrap().set_status(Status::Complete);
-        assert!(p.candidates().is_empty(), "the canary waits for the operator");
+        assert!(
+            p.candidates().is_empty(),
+            "the canary waits for the operator"
+        );
         assert_eq!(p.status(), Status::Waiting);
         assert_eq!(p.snapshot().phases[0].status, Status::Waiting);
         p.proceed();
         assert_eq!(p.candidates(), vec![(0, 1)]);
         p.step_mut((0, 1)).unwrap().set_status(Status::Complete);
-        assert_eq!(p.candidates(), vec![(1, 0)], "the next phase has its own canary");
+        assert_eq!(
+            p.candidates(),
+            vec![(1, 0)],
+            "the next phase has its own canary"
+        );
         p.step_mut((1, 0)).unwrap().set_status(Status::Complete);
         assert!(p.candidates().is_empty());
         p.phases[1].proceed();

@@ -28,6 +28,8 @@ use crate::offer::{
 use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind, StepRef};
 use crate::{Error, Result};
 
+mod lifecycle;
+
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
 
@@ -80,6 +82,8 @@ pub enum Command {
     Replace(String, tokio::sync::oneshot::Sender<Result<()>>),
     /// Kill the instance and relaunch it in place.
     Restart(String, tokio::sync::oneshot::Sender<Result<()>>),
+    /// Uninstall the service (irreversible).
+    Uninstall(tokio::sync::oneshot::Sender<Result<()>>),
     /// An operator command on the named plan.
     Plan(
         String,
@@ -109,6 +113,8 @@ pub struct Core {
     last_reasons: HashMap<String, String>,
     last_statuses: HashMap<(String, String), Status>,
     snapshots: watch::Sender<ServiceSnapshot>,
+    /// Update, decommission and uninstall state.
+    life: lifecycle::Lifecycle,
     telemetry: Arc<Telemetry>,
     /// Instances whose running task is restarted when their reset step is handed out.
     redo: BTreeSet<String>,
@@ -152,6 +158,14 @@ impl Core {
                 instances.insert(name, inst);
             }
         }
+        let life = lifecycle::Lifecycle::load(
+            &opts,
+            &spec,
+            &config_id,
+            framework_id.as_deref(),
+            &store,
+            &mut instances,
+        )?;
         let reconcile_every = opts.reconcile_interval;
         let mut core = Core {
             opts,
@@ -173,6 +187,7 @@ impl Core {
             last_reasons: HashMap::new(),
             last_statuses: HashMap::new(),
             snapshots,
+            life,
             telemetry: Arc::default(),
             redo: BTreeSet::new(),
         };
@@ -217,6 +232,7 @@ impl Core {
             phases.push((tt.name.clone(), steps));
         }
         self.deploy = plan::deploy_plan(self.opts.strategy, phases);
+        self.mark_updates();
         // Restore backoff delays that were persisted.
         for inst in self.instances.values() {
             if let Some(until) = inst.meta.backoff_until_ms.filter(|u| *u > now_ms)
@@ -333,6 +349,7 @@ impl Core {
                 let t = i.task.as_ref()?;
                 Some((t.task_id.value.clone(), Some(t.agent_id.value.clone())))
             })
+            .chain(self.retiring_tasks())
             .collect();
         let n = tasks.len();
         if let Some(call) = self.reconciler.start(&framework_id, tasks) {
@@ -445,7 +462,19 @@ impl Core {
                     Ok(p) => {
                         debug.placed(&plan.name, step, p.offer, in_place.is_some());
                         let offer = &offers[p.offer];
+                        let update = !recovery && step.kind == StepKind::Update;
                         let launch = match (&p.fit, &inst.task) {
+                            (fit @ Fit::InPlace(_), Some(prev)) if update => {
+                                match super::update::relaunch(
+                                    &ctx, &mut ev, p.offer, fit, tt, inst.index, prev,
+                                ) {
+                                    Ok(l) => Some(l),
+                                    Err(reason) => {
+                                        failed.push((recovery, at, reason));
+                                        continue;
+                                    }
+                                }
+                            }
                             (Fit::InPlace(idx), Some(prev)) => {
                                 Some(operations::relaunch(offer, prev, idx))
                             }
@@ -504,6 +533,14 @@ impl Core {
                 metas.push(meta);
             }
             batch.commit()?;
+            let config_changes = launched.iter().any(|(_, _, l, _, _)| {
+                self.instances
+                    .get(&l.task.name)
+                    .and_then(|i| i.task.as_ref())
+                    .is_some_and(|t| {
+                        super::update::config_id_of(t) != super::update::config_id_of(&l.task)
+                    })
+            });
             for ((_, _, l, _, fresh), meta) in launched.iter().zip(metas) {
                 if let Some(inst) = self.instances.get_mut(&l.task.name) {
                     if *fresh && let Some(old) = &inst.task {
@@ -522,6 +559,9 @@ impl Core {
                     inst.running_since = None;
                 }
             }
+            if config_changes {
+                self.retain_configs();
+            }
         }
 
         // Reservations of this service that no stored task owns are released.
@@ -532,6 +572,7 @@ impl Core {
             .flat_map(operations::resource_ids)
             .chain(self.unknown_owned_ids()?)
             .collect();
+        let mut released: Vec<String> = Vec::new();
         {
             let ev_views: Vec<crate::offer::OfferView> = offers
                 .iter()
@@ -552,6 +593,11 @@ impl Core {
                 );
                 if !stale.is_empty() {
                     let resources: Vec<_> = stale.iter().map(|(_, r)| *r).collect();
+                    released.extend(
+                        resources
+                            .iter()
+                            .filter_map(|r| res::resource_id(r).map(String::from)),
+                    );
                     tracing::info!(
                         agent = %offer.hostname,
                         resources = resources.len(),
@@ -563,6 +609,8 @@ impl Core {
                 }
             }
         }
+
+        self.released(released.iter().map(String::as_str), !released.is_empty());
 
         // Send: ACCEPT each offer with operations, DECLINE the rest.
         let refuse_short = self.opts.decline_short.as_secs_f64();
@@ -605,7 +653,7 @@ impl Core {
             }
             self.last_reasons.remove(&l.task.name);
         }
-        let unplaced = !failed.is_empty() || waiting;
+        let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
         for (recovery, at, reason) in failed {
             let plan = self.plan_mut(recovery);
             let Some(step) = plan.step_mut(at) else {
@@ -660,6 +708,9 @@ impl Core {
     async fn on_update(&mut self, status: TaskStatus) -> Result<()> {
         let task_id = status.task_id.value.clone();
         self.reconciler.answered(&task_id);
+        if self.retiring_status(&status).await? {
+            return Ok(());
+        }
         let state = status.state();
         let fw = self.framework_id.clone().unwrap_or_default();
         let name = operations::instance_of(&task_id).map(String::from);
@@ -748,7 +799,12 @@ impl Core {
             self.gone_agents.entry(agent.value.clone()).or_insert(now);
         }
         if done {
+            // An instance still on an older configuration has not done its update step.
+            let current = self.is_current_name(&name);
             for plan in [&mut self.deploy, &mut self.recovery] {
+                if plan.name == plan::DEPLOY && !current {
+                    continue;
+                }
                 if let Some(step) = plan.find_mut(&name) {
                     step.set_status(Status::Complete);
                     step.message = format!("{} is {}", task_id, state_name(state));
@@ -774,7 +830,11 @@ impl Core {
                     .deploy
                     .find(&name)
                     .and_then(|at| self.deploy.step(at))
-                    .is_none_or(|s| s.status().is_complete());
+                    .is_none_or(|s| {
+                        // An update not begun yet: the old task is recovered as it was.
+                        s.status().is_complete()
+                            || (s.kind == StepKind::Update && !s.status().is_in_flight())
+                    });
                 let message = format!(
                     "{} {}{}",
                     task_id,
@@ -893,14 +953,20 @@ impl Core {
                 let r = self.restart(&name).await;
                 let _ = reply.send(r);
             }
+            Command::Uninstall(reply) => {
+                let _ = reply.send(self.start_uninstall());
+            }
             Command::Plan(name, command, reply) => {
                 let redo = &mut self.redo;
                 let r = match name.as_str() {
                     plan::DEPLOY => super::control::apply(&mut self.deploy, command, redo),
                     plan::RECOVERY => super::control::apply(&mut self.recovery, command, redo),
-                    _ => Err(crate::http::ControlError::not_found(format!(
-                        "plan {name:?}"
-                    ))),
+                    other => match self.life.retire_plan_mut(other) {
+                        Some(p) => super::control::apply(p, command, redo),
+                        None => Err(crate::http::ControlError::not_found(format!(
+                            "plan {name:?}"
+                        ))),
+                    },
                 };
                 let _ = reply.send(r);
             }
@@ -954,6 +1020,9 @@ impl Core {
 
     /// Suppress or revive offers as the pending work requires, then publish.
     async fn after_event(&mut self) {
+        if let Err(e) = self.drive_lifecycle().await {
+            tracing::error!(error = %e, "update, decommission or uninstall step failed");
+        }
         if self.subscribed
             && self.reconciler.is_done()
             && let Some(fw) = self.framework_id.clone()
@@ -970,7 +1039,7 @@ impl Core {
                 })
                 .collect();
             let cleaning = self.cleanup_until.is_some_and(|t| Instant::now() < t);
-            let want = !candidates.is_empty() || cleaning;
+            let want = !candidates.is_empty() || cleaning || self.retiring_wants_offers();
             let new_work = candidates.iter().any(|c| !self.revived_for.contains(c));
             if want && (self.suppressed != Some(false) || new_work) {
                 if self.send(&calls::revive(&fw, &self.spec.role)).await {
@@ -988,7 +1057,8 @@ impl Core {
     }
 
     fn publish(&mut self) {
-        let plans = vec![self.deploy.snapshot(), self.recovery.snapshot()];
+        let mut plans = vec![self.deploy.snapshot(), self.recovery.snapshot()];
+        plans.extend(self.lifecycle_snapshots());
         for p in &plans {
             for step in p.phases.iter().flat_map(|ph| ph.steps.iter()) {
                 let key = (p.name.clone(), step.instance.clone());

@@ -8,11 +8,13 @@
 
 mod control;
 mod core;
+mod decommission;
 mod instance;
 mod options;
 mod reconcile;
 mod service;
 mod telemetry;
+mod update;
 mod zk;
 
 pub use self::core::{InstanceSnapshot, ServiceSnapshot};

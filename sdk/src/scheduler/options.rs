@@ -39,8 +39,16 @@ pub struct Options {
     pub agents: usize,
     /// How long Mesos keeps the tasks running while the scheduler is away.
     pub failover_timeout: Duration,
-    /// How the deploy plan proceeds.
+    /// How the deploy plan proceeds, first deployments and updates alike.
     pub strategy: Strategy,
+    /// Uninstall the service (`--uninstall`, `STEAD_UNINSTALL=true`): kill every task,
+    /// destroy every volume, release every reservation, tear the framework down and
+    /// wipe the state, then stop. Irreversible once begun.
+    pub uninstall: bool,
+    /// Stop with an error when the new configuration is rejected (`--fail-fast`,
+    /// `STEAD_FAIL_FAST=true`) instead of running the previous target and reporting
+    /// the errors in the deploy plan.
+    pub fail_fast: bool,
     /// Replace an instance automatically when its agent has been gone this long.
     pub replace_timeout: Option<Duration>,
     /// First relaunch delay of a crash-looping instance (doubled per failure).
@@ -71,6 +79,8 @@ impl Default for Options {
             agents: 3,
             failover_timeout: Duration::from_secs(7 * 24 * 3600),
             strategy: Strategy::Serial,
+            uninstall: false,
+            fail_fast: false,
             replace_timeout: Some(Duration::from_secs(20 * 60)),
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(60),
@@ -109,12 +119,31 @@ impl Options {
         if let Some(w) = env("STEAD_ZK_LOCK").filter(|w| !w.is_empty()) {
             self.zk_lock_wait = parse_lock_wait(&w)?;
         }
+        if let Some(u) = env("STEAD_UNINSTALL").filter(|u| !u.is_empty()) {
+            self.uninstall = parse_bool("STEAD_UNINSTALL", &u)?;
+        }
+        if let Some(f) = env("STEAD_FAIL_FAST").filter(|f| !f.is_empty()) {
+            self.fail_fast = parse_bool("STEAD_FAIL_FAST", &f)?;
+        }
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
                 Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
                 _ => (arg.clone(), None),
             };
+            // Switches: `--uninstall` or `--uninstall=false`.
+            let switch = inline.as_deref().unwrap_or("true");
+            match flag.as_str() {
+                "--uninstall" => {
+                    self.uninstall = parse_bool(&flag, switch)?;
+                    continue;
+                }
+                "--fail-fast" => {
+                    self.fail_fast = parse_bool(&flag, switch)?;
+                    continue;
+                }
+                _ => {}
+            }
             if !matches!(
                 flag.as_str(),
                 "--master" | "--state-dir" | "--agents" | "--zk" | "--zk-lock"
@@ -134,6 +163,16 @@ impl Options {
             }
         }
         Ok(())
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(Error::Config(format!(
+            "{name} must be true or false, got `{other}`"
+        ))),
     }
 }
 
@@ -159,6 +198,22 @@ fn parse_lock_wait(mode: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uninstall_and_fail_fast_switches() {
+        let mut o = Options::default();
+        assert!(!o.uninstall && !o.fail_fast);
+        let env = |k: &str| (k == "STEAD_UNINSTALL").then(|| "true".to_string());
+        o.apply_env_and_args(env, args(&["prog", "--fail-fast"]))
+            .unwrap();
+        assert!(o.uninstall && o.fail_fast);
+        o.apply_env_and_args(|_| None, args(&["--uninstall=false", "--master", "m"]))
+            .unwrap();
+        assert!(!o.uninstall);
+        assert_eq!(o.master.as_deref(), Some("m"));
+        let bad = o.apply_env_and_args(|_| None, args(&["--fail-fast=maybe"]));
+        assert!(bad.unwrap_err().to_string().contains("--fail-fast"));
+    }
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

@@ -226,14 +226,9 @@ impl DefaultService {
             Arc::new(TimedPersister::new(persister, telemetry.clone()));
         let listener = ApiServer::bind(&self.api, self.api_port).await?;
         let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
-        let config_id = spec.id().to_string();
-        if let Some((old_id, old)) = configs.fetch_target()?
-            && old_id != config_id
-        {
-            old.validate_update(&spec)?;
-            tracing::info!(from = %old_id, to = %config_id, "the configuration changed");
-        }
-        configs.store_target(&config_id, &spec)?;
+        // A rejected configuration leaves the current target running (or, fail-fast, stops).
+        let (spec, config_id, config_errors) =
+            super::update::accept_target(&configs, spec, opts.fail_fast, opts.uninstall)?;
 
         let cluster = match &opts.master {
             Some(_) => None,
@@ -279,7 +274,7 @@ impl DefaultService {
             configs,
             telemetry.clone(),
         );
-        let core = Core::new(
+        let mut core = Core::new(
             opts,
             spec,
             config_id,
@@ -289,6 +284,9 @@ impl DefaultService {
             snap_tx,
         )?
         .with_telemetry(telemetry);
+        if !config_errors.is_empty() {
+            core.set_config_errors(config_errors);
+        }
         let (stop_tx, stop_rx) = oneshot::channel();
         let task = tokio::spawn(run(core, client, cmd_rx, stop_rx, gate, detector));
         let api = ApiServer::start(listener, &self.api, Arc::new(control))?;
@@ -350,6 +348,9 @@ async fn run(
                             if zk::pause_on(&gate, core.handle(ev).await)? {
                                 break;
                             }
+                            if core.is_finished() {
+                                return Ok(());
+                            }
                         }
                         Err(MesosError::Master(m)) if m.contains("removed") || m.contains("unknown") => {
                             tracing::error!(error = %m, "the master no longer knows this framework: subscribing anew");
@@ -365,8 +366,13 @@ async fn run(
                         Some(c) => core.command(c).await,
                         None => return Ok(()),
                     },
-                    _ = tick.tick() => if zk::pause_on(&gate, core.tick().await)? {
-                        break;
+                    _ = tick.tick() => {
+                        if zk::pause_on(&gate, core.tick().await)? {
+                            break;
+                        }
+                        if core.is_finished() {
+                            return Ok(());
+                        }
                     },
                     r = zk::lost(&mut gate) => {
                         r?;
@@ -491,6 +497,14 @@ impl ServiceHandle {
     pub async fn replace(&self, instance: &str) -> Result<()> {
         let name = instance.to_string();
         self.request(|tx| Command::Replace(name, tx)).await
+    }
+
+    /// Uninstalls the service (irreversible): every task is killed, every volume
+    /// destroyed and every reservation released, then the framework is torn down, the
+    /// state wiped and the scheduler stops ([`wait`](Self::wait) returns). Returns once
+    /// the decision is stored.
+    pub async fn uninstall(&self) -> Result<()> {
+        self.request(Command::Uninstall).await
     }
 
     /// Restarts `instance` in place (same agent, same volume).

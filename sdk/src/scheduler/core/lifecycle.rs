@@ -1,0 +1,294 @@
+//! The scheduler's side of configuration updates, decommissions and uninstalls: the
+//! hooks the event loop calls (see [`super::Core`]), built on [`crate::scheduler`]'s
+//! `update` and `decommission` modules.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use stead_proto::v1::{TaskInfo, TaskStatus};
+use stead_spec::{GoalState, ServiceSpec};
+use stead_state::{ConfigStore, StateStore};
+
+use super::Core;
+use crate::mesos::calls;
+use crate::offer::LaunchContext;
+use crate::plan::{self, PlanSnapshot, Status, StepKind};
+use crate::scheduler::Options;
+use crate::scheduler::decommission::{Retirements, UNINSTALL_PROPERTY};
+use crate::scheduler::instance::{Instance, Progress};
+use crate::scheduler::update;
+use crate::{Error, Result};
+
+/// Update, decommission and uninstall state of a [`Core`].
+#[derive(Debug)]
+pub(crate) struct Lifecycle {
+    /// Instances being decommissioned or uninstalled.
+    retire: Retirements,
+    /// Why the configuration the scheduler was started with was rejected.
+    config_errors: Vec<String>,
+    /// The stored configurations.
+    configs: ConfigStore<stead_spec::ServiceSpec>,
+    /// Set once an uninstall has torn the framework down and wiped the state.
+    finished: bool,
+}
+
+impl Lifecycle {
+    /// Loads what the stored state says about updates and retirements: relabels the
+    /// instances the target leaves unchanged, drops configurations no task uses, and
+    /// collects the instances to decommission (or, for an uninstall, every instance,
+    /// which `instances` then no longer holds).
+    pub(crate) fn load(
+        opts: &Options,
+        spec: &ServiceSpec,
+        config_id: &str,
+        framework_id: Option<&str>,
+        store: &StateStore,
+        instances: &mut BTreeMap<String, Instance>,
+    ) -> Result<Lifecycle> {
+        let configs = ConfigStore::new(store.persister().clone());
+        let stored = store.fetch_property(UNINSTALL_PROPERTY)?.is_some();
+        let uninstall = opts.uninstall || stored;
+        if uninstall {
+            if !stored {
+                // Persist before acting: once begun, an uninstall is never undone.
+                store.store_property(UNINSTALL_PROPERTY, b"true")?;
+            }
+            tracing::warn!(service = %spec.name, "uninstalling: every task is killed, every volume destroyed, every reservation released");
+            instances.clear();
+        } else {
+            let ctx = LaunchContext {
+                service: spec,
+                framework_id: framework_id.unwrap_or_default(),
+                config_id,
+            };
+            let mut tasks: Vec<(usize, u32, &mut TaskInfo)> = instances
+                .values_mut()
+                .filter_map(|i| {
+                    let (ti, index) = (i.type_idx, i.index);
+                    i.task.as_mut().map(|t| (ti, index, t))
+                })
+                .collect();
+            update::relabel_unchanged(store, &ctx, &mut tasks)?;
+        }
+        let retire = Retirements::load(store, &|n| instances.contains_key(n), uninstall)?;
+        let life = Lifecycle {
+            retire,
+            config_errors: Vec::new(),
+            configs,
+            finished: false,
+        };
+        if !uninstall {
+            let tasks = instances
+                .values()
+                .filter_map(|i| i.task.as_ref())
+                .chain(life.retire.stored_tasks());
+            update::retain_configs(&life.configs, tasks)?;
+        }
+        Ok(life)
+    }
+}
+
+impl Lifecycle {
+    /// The decommission or uninstall plan, if `name` is its name.
+    pub(super) fn retire_plan_mut(&mut self, name: &str) -> Option<&mut plan::Plan> {
+        let plan = self.retire.plan_mut();
+        (plan.name == name).then_some(plan)
+    }
+}
+
+impl Core {
+    /// Whether `inst` runs (or last ran) the target configuration.
+    pub(super) fn is_current(&self, inst: &Instance) -> bool {
+        update::is_current(inst.task.as_ref(), &self.config_id)
+    }
+
+    /// Whether the instance called `name` runs the target configuration.
+    pub(super) fn is_current_name(&self, name: &str) -> bool {
+        self.instances.get(name).is_some_and(|i| self.is_current(i))
+    }
+
+    /// Records why the configuration the scheduler was started with was rejected: the
+    /// deploy plan shows the errors (and hands out no work) while the old target runs.
+    pub fn set_config_errors(&mut self, errors: Vec<String>) {
+        self.life.config_errors = errors;
+        self.deploy.errors = self.life.config_errors.clone();
+        self.publish();
+    }
+
+    /// Whether the scheduler is done for good (an uninstall finished).
+    pub fn is_finished(&self) -> bool {
+        self.life.finished
+    }
+
+    /// Turns the deploy steps of instances launched from an older configuration into
+    /// update steps (called whenever the deploy plan is rebuilt).
+    pub(super) fn mark_updates(&mut self) {
+        let mut updates = Vec::new();
+        for inst in self.instances.values() {
+            let Some(task) = &inst.task else { continue };
+            if self.is_current(inst) {
+                continue;
+            }
+            let tt = self.task_type(inst);
+            if tt.goal == GoalState::Once && inst.done(tt) {
+                // Run once, never again, not even for a new configuration.
+                continue;
+            }
+            let from = update::config_id_of(task).unwrap_or("an unknown configuration");
+            updates.push((inst.name.clone(), from.to_string()));
+        }
+        for (name, from) in updates {
+            if let Some(step) = self.deploy.find_mut(&name) {
+                step.kind = StepKind::Update;
+                step.set_status(Status::Pending);
+                step.message = format!(
+                    "runs configuration {from}; to be relaunched in place under {}",
+                    self.config_id
+                );
+            }
+        }
+        self.deploy.errors = self.life.config_errors.clone();
+    }
+
+    /// Tasks of retiring instances (reconciled with the others).
+    pub(super) fn retiring_tasks(&self) -> Vec<(String, Option<String>)> {
+        self.life.retire.tasks()
+    }
+
+    /// Handles a status of a retiring instance's task: stored, acknowledged, and the
+    /// retirement goes on. Returns false if the status is about another task.
+    pub(super) async fn retiring_status(&mut self, status: &TaskStatus) -> Result<bool> {
+        if !self.life.retire.record_status(&self.store, status)? {
+            return Ok(false);
+        }
+        if let Some(fw) = self.framework_id.clone()
+            && let Some(ack) = calls::acknowledge(&fw, status)
+        {
+            self.send(&ack).await;
+        }
+        Ok(true)
+    }
+
+    /// Reports reservations released by the cleanup of an offer cycle.
+    pub(super) fn released<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, any: bool) {
+        self.life.retire.released(ids);
+        self.life.retire.offers_seen(any);
+    }
+
+    /// Whether retirements need offers (to release reservations).
+    pub(super) fn retiring_wants_offers(&self) -> bool {
+        self.life.retire.wants_offers()
+    }
+
+    /// The snapshots of the decommission or uninstall plan, when there is one to show.
+    pub(super) fn lifecycle_snapshots(&self) -> Vec<PlanSnapshot> {
+        self.life.retire.snapshot().into_iter().collect()
+    }
+
+    /// Drops configurations no stored task uses any more.
+    pub(super) fn retain_configs(&self) {
+        if self.life.retire.is_uninstall() {
+            return;
+        }
+        let tasks = self
+            .instances
+            .values()
+            .filter_map(|i| i.task.as_ref())
+            .chain(self.life.retire.stored_tasks());
+        if let Err(e) = update::retain_configs(&self.life.configs, tasks) {
+            tracing::warn!(error = %e, "could not remove unused configurations");
+        }
+    }
+
+    /// Starts the update steps the plans hand out (kills the task of an instance that
+    /// runs an older configuration; it is relaunched in place under the target once
+    /// gone), drives decommissions and the uninstall. Does nothing before the
+    /// scheduler is subscribed and reconciled.
+    pub(super) async fn drive_lifecycle(&mut self) -> Result<()> {
+        if !self.subscribed || !self.reconciler.is_done() {
+            return Ok(());
+        }
+        let Some(fw) = self.framework_id.clone() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        // Updates: kill what runs an older configuration when its step's turn comes.
+        let mut kill = Vec::new();
+        for (pi, at) in plan::select(&[&self.recovery, &self.deploy]) {
+            if pi != 1 {
+                continue;
+            }
+            let Some(step) = self.deploy.step(at) else {
+                continue;
+            };
+            if step.kind != StepKind::Update {
+                continue;
+            }
+            let Some(inst) = self.instances.get(&step.instance) else {
+                continue;
+            };
+            let tt = self.task_type(inst);
+            if matches!(
+                inst.progress(tt),
+                Progress::Launching | Progress::Running { .. }
+            ) && !self.is_current(inst)
+            {
+                kill.push(inst.name.clone());
+            }
+        }
+        for name in kill {
+            tracing::info!(instance = %name, config = %self.config_id, "updating: the task is killed, then relaunched in place under the target configuration");
+            self.restart(&name).await?;
+            if let Some(step) = self.deploy.find_mut(&name) {
+                step.set_status(Status::Starting);
+                step.message =
+                    "killing the task to relaunch it under the target configuration".into();
+            }
+        }
+        // Decommission and uninstall.
+        let calls = self.life.retire.drive(&self.store, &fw, now)?;
+        for call in calls {
+            self.send(&call).await;
+        }
+        if self.life.retire.take_revive() {
+            // Offers from every agent (declined ones included) carry what is released.
+            self.suppressed = None;
+            self.revived_for.clear();
+        }
+        if self.life.retire.teardown_due(now) {
+            self.teardown(&fw).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends an uninstall: TEARDOWN, then the whole state is wiped.
+    async fn teardown(&mut self, fw: &str) -> Result<()> {
+        tracing::warn!(framework_id = %fw, "uninstall: every resource is released; tearing the framework down");
+        if !self.send(&calls::teardown(fw)).await {
+            return Ok(()); // Tried again at the next tick.
+        }
+        self.store.persister().delete("")?;
+        self.life.retire.torn_down();
+        self.life.finished = true;
+        tracing::warn!(service = %self.spec.name, "uninstall complete: the state is wiped");
+        Ok(())
+    }
+
+    /// Begins an uninstall of the running service (irreversible): every instance is
+    /// retired, then the framework is torn down and the state wiped.
+    pub(super) fn start_uninstall(&mut self) -> Result<()> {
+        if self.life.retire.is_uninstall() {
+            return Ok(());
+        }
+        self.store.store_property(UNINSTALL_PROPERTY, b"true")?;
+        tracing::warn!(service = %self.spec.name, "uninstall requested: every task is killed, every volume destroyed, every reservation released");
+        self.instances.clear();
+        self.life.retire = Retirements::load(&self.store, &|_| false, true)
+            .map_err(|e| Error::Request(format!("cannot start the uninstall: {e}")))?;
+        self.rebuild_plans();
+        // New work: offers must flow again.
+        self.suppressed = None;
+        self.revived_for.clear();
+        Ok(())
+    }
+}

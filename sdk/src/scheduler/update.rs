@@ -1,0 +1,673 @@
+//! Service updates: which instances run an older configuration, relabeling those the
+//! target does not change, and relaunching the others in place under the target with
+//! their reservations resized on the same agent (RESERVE the difference, UNRESERVE the
+//! surplus), keeping their volumes.
+//!
+//! An instance is up to date when its stored TaskInfo carries the target's config id.
+//! At start, a task whose config id differs but which would launch exactly as it runs
+//! (e.g. only another task type's count changed) is relabeled, persisted, not restarted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use stead_proto::v1::{Resource, TaskInfo, offer::Operation, offer::operation, value};
+use stead_spec::{ServiceSpec, TaskTypeSpec};
+use stead_state::{ConfigStore, StateStore};
+
+use crate::mesos::resources as res;
+use crate::offer::operations::{self, Launch, LaunchContext, task_labels};
+use crate::offer::{Evaluator, Fit};
+
+/// The id of the configuration `task` was launched from.
+pub fn config_id_of(task: &TaskInfo) -> Option<&str> {
+    res::label(task.labels.as_ref(), task_labels::CONFIG_ID)
+}
+
+/// Whether `task` was launched from configuration `config_id`.
+pub fn is_current(task: Option<&TaskInfo>, config_id: &str) -> bool {
+    task.and_then(config_id_of) == Some(config_id)
+}
+
+fn is_volume(r: &Resource) -> bool {
+    res::persistence_id(r).is_some()
+}
+
+fn is_plain_scalar(r: &Resource) -> bool {
+    r.r#type == value::Type::Scalar as i32 && !is_volume(r)
+}
+
+/// The ports `previous` was given, as the target's named ports need them: each port
+/// keeps its number when the target still declares it (a static port only if unchanged).
+fn carried_ports(tt: &TaskTypeSpec, previous: &TaskInfo) -> Result<Vec<(String, u64)>, String> {
+    let env: BTreeMap<&str, &str> = previous
+        .command
+        .as_ref()
+        .and_then(|c| c.environment.as_ref())
+        .map(|e| {
+            e.variables
+                .iter()
+                .filter_map(|v| Some((v.name.as_str(), v.value.as_deref()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    tt.ports
+        .iter()
+        .map(|p| {
+            let old = env
+                .get(p.env_name().as_str())
+                .and_then(|v| v.parse::<u64>().ok());
+            match old {
+                Some(n) if p.port == 0 || u64::from(p.port) == n => Ok((p.name.clone(), n)),
+                _ => Err(format!(
+                    "port `{}` changed: an instance keeps its ports when updated in place (replace it to get new ports)",
+                    p.name
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The TaskInfo `previous` becomes under the target: the target's command, checks,
+/// kill policy and labels, on the same agent with the same volumes and ports, and its
+/// scalar resources at the target's amounts (same `resource_id`s; a resource the target
+/// adds gets a fresh reservation, one it drops is left out).
+///
+/// Errors when the instance cannot be updated in place (its ports changed, or it has no
+/// command under the target).
+pub fn target_task(
+    ctx: &LaunchContext<'_>,
+    tt: &TaskTypeSpec,
+    index: u32,
+    previous: &TaskInfo,
+) -> Result<TaskInfo, String> {
+    let ports = carried_ports(tt, previous)?;
+    let mut resources = Vec::with_capacity(previous.resources.len() + 1);
+    let mut seen = BTreeSet::new();
+    for r in &previous.resources {
+        if !is_plain_scalar(r) {
+            resources.push(r.clone());
+            continue;
+        }
+        if let Some(amount) = tt.resource(&r.name)
+            && seen.insert(r.name.clone())
+        {
+            let mut r = r.clone();
+            r.scalar = Some(value::Scalar {
+                value: res::round(amount),
+            });
+            resources.push(r);
+        }
+    }
+    for spec in &tt.resources {
+        if !seen.contains(&spec.name) {
+            resources.push(operations::fresh_reservation(
+                ctx,
+                res::scalar(&spec.name, spec.value),
+            ));
+        }
+    }
+    operations::task_info(ctx, tt, index, &previous.agent_id.value, resources, &ports)
+        .ok_or_else(|| format!("no command for instance {index} of `{}`", tt.name))
+}
+
+/// Plain scalar amounts of a task by resource name.
+fn scalar_amounts(task: &TaskInfo) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for r in task.resources.iter().filter(|r| is_plain_scalar(r)) {
+        *out.entry(r.name.clone()).or_insert(0.0) += res::scalar_of(r);
+    }
+    out.values_mut().for_each(|v| *v = res::round(*v));
+    out
+}
+
+/// Whether `target` would run exactly as `previous` does (same command, environment,
+/// URIs, checks, kill policy and resource amounts): then the instance is relabeled,
+/// not restarted.
+pub fn unchanged(previous: &TaskInfo, target: &TaskInfo) -> bool {
+    previous.command == target.command
+        && previous.check == target.check
+        && previous.health_check == target.health_check
+        && previous.kill_policy == target.kill_policy
+        && scalar_amounts(previous) == scalar_amounts(target)
+}
+
+/// `task` with its config id label set to `config_id`.
+pub fn relabeled(task: &TaskInfo, config_id: &str) -> TaskInfo {
+    let mut task = task.clone();
+    let labels = task.labels.get_or_insert_with(Default::default);
+    match labels
+        .labels
+        .iter_mut()
+        .find(|l| l.key == task_labels::CONFIG_ID)
+    {
+        Some(l) => l.value = Some(config_id.to_string()),
+        None => labels.labels.push(stead_proto::v1::Label {
+            key: task_labels::CONFIG_ID.to_string(),
+            value: Some(config_id.to_string()),
+        }),
+    }
+    task
+}
+
+/// Relabels (and persists, in one batch) every stored task of `spec`'s instances that
+/// runs an older configuration but would launch unchanged under `ctx.config_id`.
+/// `tasks` maps instance names to (type index, index, stored task); relabeled tasks
+/// are replaced in it. Returns the relabeled instance names.
+pub fn relabel_unchanged(
+    store: &StateStore,
+    ctx: &LaunchContext<'_>,
+    tasks: &mut [(usize, u32, &mut TaskInfo)],
+) -> crate::Result<Vec<String>> {
+    let mut batch = store.batch();
+    let mut changed = Vec::new();
+    let mut names = Vec::new();
+    for (i, (ti, index, task)) in tasks.iter().enumerate() {
+        if config_id_of(task) == Some(ctx.config_id) {
+            continue;
+        }
+        let Some(tt) = ctx.service.task_types.get(*ti) else {
+            continue;
+        };
+        if let Ok(target) = target_task(ctx, tt, *index, task)
+            && unchanged(task, &target)
+        {
+            let new = relabeled(task, ctx.config_id);
+            batch.task(&new)?;
+            names.push(new.name.clone());
+            changed.push((i, new));
+        }
+    }
+    if !changed.is_empty() {
+        batch.commit()?;
+        tracing::info!(instances = ?names, config = %ctx.config_id, "the new configuration leaves these instances unchanged: relabeled, not restarted");
+    }
+    for (i, new) in changed {
+        *tasks[i].2 = new;
+    }
+    Ok(names)
+}
+
+/// Deletes every stored configuration that is neither the target nor used by one of
+/// `tasks`. Returns the deleted ids.
+pub fn retain_configs<'t>(
+    configs: &ConfigStore<ServiceSpec>,
+    tasks: impl IntoIterator<Item = &'t TaskInfo>,
+) -> crate::Result<Vec<String>> {
+    let used: BTreeSet<&str> = tasks.into_iter().filter_map(config_id_of).collect();
+    let deleted = configs.retain(used)?;
+    if !deleted.is_empty() {
+        tracing::info!(configs = ?deleted, "removed configurations no task uses any more");
+    }
+    Ok(deleted)
+}
+
+/// The configuration a starting scheduler runs: `spec` when there is no target yet or
+/// when moving from the stored target to it is allowed (then it is stored and made the
+/// target), or else the stored target, with every reason `spec` was rejected (logged;
+/// with `fail_fast`, returned as the error instead). An uninstall runs the stored target
+/// (whose role and principal hold the reservations) and stores nothing.
+///
+/// Returns (the spec to run, its id, the rejection errors).
+pub fn accept_target(
+    configs: &ConfigStore<ServiceSpec>,
+    spec: ServiceSpec,
+    fail_fast: bool,
+    uninstall: bool,
+) -> crate::Result<(ServiceSpec, String, Vec<String>)> {
+    let id = spec.id().to_string();
+    let current = configs.fetch_target()?;
+    if uninstall {
+        return Ok(match current {
+            Some((old_id, old)) => (old, old_id, Vec::new()),
+            None => (spec, id, Vec::new()),
+        });
+    }
+    let Some((old_id, old)) = current else {
+        configs.store_target(&id, &spec)?;
+        return Ok((spec, id, Vec::new()));
+    };
+    if old_id == id {
+        return Ok((spec, id, Vec::new()));
+    }
+    match old.validate_update(&spec) {
+        Ok(()) => {
+            for change in old.changes(&spec) {
+                tracing::info!(change = ?change, "configuration change");
+            }
+            configs.store_target(&id, &spec)?;
+            tracing::info!(from = %old_id, to = %id, "the configuration changed: the deploy plan updates the service");
+            Ok((spec, id, Vec::new()))
+        }
+        Err(errors) => {
+            let messages: Vec<String> = errors
+                .errors()
+                .iter()
+                .map(|e| format!("configuration {id} rejected: {e}"))
+                .collect();
+            for m in &messages {
+                tracing::error!("{m}");
+            }
+            if fail_fast {
+                return Err(errors.into());
+            }
+            tracing::error!(target = %old_id, "the new configuration is rejected: the service keeps running its current target, nothing changes on the cluster");
+            Ok((old, old_id, messages))
+        }
+    }
+}
+
+fn reserve_op(resources: Vec<Resource>) -> Operation {
+    Operation {
+        r#type: Some(operation::Type::Reserve as i32),
+        reserve: Some(operation::Reserve {
+            source: Vec::new(),
+            resources,
+        }),
+        ..Operation::default()
+    }
+}
+
+fn unreserve_op(resources: Vec<Resource>) -> Operation {
+    Operation {
+        r#type: Some(operation::Type::Unreserve as i32),
+        unreserve: Some(operation::Unreserve { resources }),
+        ..Operation::default()
+    }
+}
+
+fn with_amount(r: &Resource, amount: f64) -> Resource {
+    let mut r = r.clone();
+    r.scalar = Some(value::Scalar {
+        value: res::round(amount),
+    });
+    r
+}
+
+/// The relaunch in place of `previous` under the target, on the reserved resources the
+/// evaluator matched in offer `offer` (`fit`): RESERVE what grows (taken from the same
+/// offer's unreserved resources), UNRESERVE what shrinks or is dropped, LAUNCH the
+/// target task on the resized reservations and the same volumes.
+///
+/// Errors (nothing consumed) when the offer lacks what the instance must grow by.
+pub fn relaunch(
+    ctx: &LaunchContext<'_>,
+    ev: &mut Evaluator<'_>,
+    offer: usize,
+    fit: &Fit,
+    tt: &TaskTypeSpec,
+    index: u32,
+    previous: &TaskInfo,
+) -> Result<Launch, String> {
+    let Fit::InPlace(indices) = fit else {
+        return Err("an update relaunches in place only".into());
+    };
+    let offered: Vec<Resource> = {
+        let o = ev
+            .offers()
+            .get(offer)
+            .ok_or_else(|| format!("no offer {offer} in this batch"))?;
+        indices
+            .iter()
+            .filter_map(|&i| o.resources.get(i).cloned())
+            .collect()
+    };
+    let target = target_task(ctx, tt, index, previous)?;
+    let by_id: BTreeMap<&str, &Resource> = offered
+        .iter()
+        .filter_map(|r| Some((res::resource_id(r)?, r)))
+        .collect();
+    let mut launch_resources = Vec::with_capacity(target.resources.len());
+    let mut grow: Vec<Resource> = Vec::new();
+    let mut shrink: Vec<Resource> = Vec::new();
+    let mut kept_ids = BTreeSet::new();
+    for want in &target.resources {
+        let id = res::resource_id(want);
+        let have = id.and_then(|id| by_id.get(id).copied());
+        if let Some(id) = id {
+            kept_ids.insert(id.to_string());
+        }
+        match have {
+            // Volumes, ports and anything not resized: exactly as offered.
+            Some(have) if !is_plain_scalar(have) => launch_resources.push(have.clone()),
+            Some(have) => {
+                let (now, then) = (res::scalar_of(have), res::scalar_of(want));
+                let delta = res::round(then - now);
+                if delta > 0.0 {
+                    grow.push(with_amount(have, delta));
+                } else if delta < 0.0 {
+                    shrink.push(with_amount(have, -delta));
+                }
+                launch_resources.push(with_amount(have, then));
+            }
+            // A resource the target adds: a fresh reservation from this offer.
+            None if is_plain_scalar(want) => {
+                grow.push(want.clone());
+                launch_resources.push(want.clone());
+            }
+            None => {
+                return Err(format!(
+                    "agent {} did not offer reservation {} of {}",
+                    previous.agent_id.value,
+                    id.unwrap_or("(unlabeled)"),
+                    previous.name
+                ));
+            }
+        }
+    }
+    // Reserved resources the target no longer declares are released.
+    for r in &offered {
+        if res::resource_id(r).is_some_and(|id| !kept_ids.contains(id)) && !is_volume(r) {
+            shrink.push(r.clone());
+        }
+    }
+    // Check everything first, then take: nothing is consumed on error.
+    let mut need: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in &grow {
+        *need.entry(r.name.as_str()).or_insert(0.0) += res::scalar_of(r);
+    }
+    if let Some(view) = ev.views().get(offer) {
+        for (name, amount) in &need {
+            let have = view.scalar(name);
+            if have + 1e-9 < *amount {
+                return Err(format!(
+                    "insufficient {name} on agent {} to grow {} in place: need {amount} more, offered {have}",
+                    view.agent_id, previous.name
+                ));
+            }
+        }
+    }
+    for (name, amount) in &need {
+        ev.take_unreserved(offer, name, *amount)?;
+    }
+    let mut task = target;
+    task.resources = launch_resources;
+    if let Some(o) = ev.offers().get(offer) {
+        task.agent_id = o.agent_id.clone();
+    }
+    let mut ops = Vec::with_capacity(3);
+    if !grow.is_empty() {
+        ops.push(reserve_op(grow));
+    }
+    if !shrink.is_empty() {
+        ops.push(unreserve_op(shrink));
+    }
+    ops.push(Operation {
+        r#type: Some(operation::Type::Launch as i32),
+        launch: Some(operation::Launch {
+            task_infos: vec![task.clone()],
+        }),
+        ..Operation::default()
+    });
+    Ok(Launch {
+        operations: ops,
+        task,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesos::resources::{dynamic_reservation, reservation_labels};
+    use crate::offer::{Need, Requirement};
+    use stead_proto::v1::{AgentId, FrameworkId, Offer, OfferId};
+    use stead_spec::{CommandSpec, PortSpec, VolumeSpec, VolumeType};
+
+    fn spec(cpus: f64, command: &str) -> ServiceSpec {
+        let mut s = ServiceSpec::new("svc");
+        let mut t = TaskTypeSpec::new("data", 2, CommandSpec::new(command));
+        t.set_resource("cpus", cpus, "svc-role", "svc-principal");
+        t.set_resource("mem", 256.0, "svc-role", "svc-principal");
+        t.ports = vec![PortSpec {
+            name: "http".into(),
+            port: 0,
+        }];
+        t.volumes = vec![VolumeSpec {
+            size_mib: 100,
+            kind: VolumeType::Root,
+            container_path: "data-path".into(),
+            role: "svc-role".into(),
+            principal: "svc-principal".into(),
+        }];
+        s.task_types.push(t);
+        s
+    }
+
+    fn reserved(r: Resource, id: &str) -> Resource {
+        let mut r = r;
+        r.reservations.push(dynamic_reservation(
+            "svc-role",
+            "svc-principal",
+            reservation_labels(id, "fw", "svc"),
+        ));
+        r
+    }
+
+    /// A first launch of data-0 under `s`, and an offer of its reservations plus
+    /// `free_cpus` unreserved cpus.
+    fn launched(s: &ServiceSpec, free_cpus: f64) -> (TaskInfo, Offer) {
+        let tt = &s.task_types[0];
+        let id = s.id().to_string();
+        let ctx = LaunchContext {
+            service: s,
+            framework_id: "fw",
+            config_id: &id,
+        };
+        let mut ports = reserved(res::ranges("ports", &[(31000, 31000)]), "r-ports");
+        ports.allocation_info = None;
+        let mut vol = reserved(res::scalar("disk", 100.0), "r-vol");
+        vol.disk = Some(stead_proto::v1::resource::DiskInfo {
+            persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
+                id: "v1".into(),
+                principal: None,
+            }),
+            volume: Some(stead_proto::v1::Volume {
+                container_path: "data-path".into(),
+                ..Default::default()
+            }),
+            source: None,
+        });
+        let resources = vec![
+            reserved(res::scalar("cpus", tt.cpus()), "r-cpus"),
+            reserved(res::scalar("mem", 256.0), "r-mem"),
+            ports,
+            vol,
+        ];
+        let task = operations::task_info(
+            &ctx,
+            tt,
+            0,
+            "a1",
+            resources.clone(),
+            &[("http".into(), 31000)],
+        )
+        .unwrap();
+        let mut offer_resources = resources;
+        offer_resources.push(res::scalar("cpus", free_cpus));
+        offer_resources.push(res::scalar("mem", 4096.0));
+        let offer = Offer {
+            id: OfferId { value: "o1".into() },
+            framework_id: FrameworkId { value: "fw".into() },
+            agent_id: AgentId { value: "a1".into() },
+            hostname: "h1".into(),
+            resources: offer_resources,
+            ..Offer::default()
+        };
+        (task, offer)
+    }
+
+    fn ctx<'a>(s: &'a ServiceSpec, id: &'a str) -> LaunchContext<'a> {
+        LaunchContext {
+            service: s,
+            framework_id: "fw",
+            config_id: id,
+        }
+    }
+
+    #[test]
+    fn count_only_changes_relabel_and_others_do_not() {
+        let old = spec(1.0, "./data");
+        let (task, _) = launched(&old, 0.0);
+        let mut more = old.clone();
+        more.task_types[0].count = 5;
+        let id = more.id().to_string();
+        let target = target_task(&ctx(&more, &id), &more.task_types[0], 0, &task).unwrap();
+        assert!(unchanged(&task, &target));
+        assert_eq!(config_id_of(&relabeled(&task, &id)), Some(id.as_str()));
+
+        let bigger = spec(2.0, "./data");
+        let id = bigger.id().to_string();
+        let target = target_task(&ctx(&bigger, &id), &bigger.task_types[0], 0, &task).unwrap();
+        assert!(!unchanged(&task, &target), "cpus changed");
+        let other = spec(1.0, "./data --fast");
+        let id = other.id().to_string();
+        let target = target_task(&ctx(&other, &id), &other.task_types[0], 0, &task).unwrap();
+        assert!(!unchanged(&task, &target), "command changed");
+
+        let mut placed = old.clone();
+        placed.task_types[0].placement =
+            vec![stead_spec::PlacementRule::parse("hostname:UNIQUE").unwrap()];
+        let id = placed.id().to_string();
+        let target = target_task(&ctx(&placed, &id), &placed.task_types[0], 0, &task).unwrap();
+        assert!(
+            unchanged(&task, &target),
+            "placement applies to new or replaced instances only"
+        );
+    }
+
+    #[test]
+    fn relabel_persists_unchanged_tasks_only() {
+        let old = spec(1.0, "./data");
+        let (mut task, _) = launched(&old, 0.0);
+        let mut more = old.clone();
+        more.task_types[0].count = 3;
+        let id = more.id().to_string();
+        let store = StateStore::new(std::sync::Arc::new(stead_state::MemPersister::new()));
+        let mut tasks = vec![(0usize, 0u32, &mut task)];
+        let names = relabel_unchanged(&store, &ctx(&more, &id), &mut tasks).unwrap();
+        assert_eq!(names, vec!["data-0".to_string()]);
+        assert!(is_current(Some(&task), &id));
+        let stored = store.fetch_task("data-0").unwrap().unwrap();
+        assert!(is_current(Some(&stored), &id));
+    }
+
+    fn place(ev: &mut Evaluator<'_>, tt: &TaskTypeSpec, task: &TaskInfo) -> (usize, Fit) {
+        let ids = operations::resource_ids(task);
+        let p = ev
+            .place(&Requirement {
+                instance: "data-0",
+                task_type: tt,
+                need: Need::InPlace {
+                    agent_id: "a1",
+                    resource_ids: &ids,
+                },
+            })
+            .unwrap();
+        (p.offer, p.fit)
+    }
+
+    #[test]
+    fn growing_reserves_the_difference_with_the_same_resource_id() {
+        let old = spec(1.0, "./data");
+        let (task, offer) = launched(&old, 4.0);
+        let new = spec(2.5, "./data");
+        let id = new.id().to_string();
+        let offers = vec![offer];
+        let mut ev = Evaluator::new(&offers, "svc-role");
+        let tt = &new.task_types[0];
+        let (o, fit) = place(&mut ev, tt, &task);
+        let l = relaunch(&ctx(&new, &id), &mut ev, o, &fit, tt, 0, &task).unwrap();
+        let types: Vec<i32> = l.operations.iter().filter_map(|o| o.r#type).collect();
+        assert_eq!(
+            types,
+            vec![
+                operation::Type::Reserve as i32,
+                operation::Type::Launch as i32
+            ]
+        );
+        let grown = &l.operations[0].reserve.as_ref().unwrap().resources;
+        assert_eq!(grown.len(), 1);
+        assert_eq!(res::scalar_of(&grown[0]), 1.5);
+        assert_eq!(res::resource_id(&grown[0]), Some("r-cpus"));
+        let cpus = l.task.resources.iter().find(|r| r.name == "cpus").unwrap();
+        assert_eq!(res::scalar_of(cpus), 2.5);
+        assert_eq!(res::resource_id(cpus), Some("r-cpus"));
+        assert!(is_current(Some(&l.task), &id));
+        assert_eq!(
+            operations::resource_ids(&l.task).len(),
+            4,
+            "same reservations and volume"
+        );
+        assert_eq!(ev.views()[0].scalar("cpus"), 2.5, "the growth was taken");
+    }
+
+    #[test]
+    fn shrinking_unreserves_the_surplus() {
+        let old = spec(2.0, "./data");
+        let (task, offer) = launched(&old, 0.0);
+        let new = spec(0.5, "./data");
+        let id = new.id().to_string();
+        let offers = vec![offer];
+        let mut ev = Evaluator::new(&offers, "svc-role");
+        let tt = &new.task_types[0];
+        let (o, fit) = place(&mut ev, tt, &task);
+        let l = relaunch(&ctx(&new, &id), &mut ev, o, &fit, tt, 0, &task).unwrap();
+        let un = &l.operations[0].unreserve.as_ref().unwrap().resources;
+        assert_eq!(res::scalar_of(&un[0]), 1.5);
+        assert_eq!(res::resource_id(&un[0]), Some("r-cpus"));
+        let cpus = l.task.resources.iter().find(|r| r.name == "cpus").unwrap();
+        assert_eq!(res::scalar_of(cpus), 0.5);
+    }
+
+    #[test]
+    fn growth_that_does_not_fit_consumes_nothing() {
+        let old = spec(1.0, "./data");
+        let (task, offer) = launched(&old, 0.5);
+        let new = spec(3.0, "./data");
+        let id = new.id().to_string();
+        let offers = vec![offer];
+        let mut ev = Evaluator::new(&offers, "svc-role");
+        let tt = &new.task_types[0];
+        let (o, fit) = place(&mut ev, tt, &task);
+        let err = relaunch(&ctx(&new, &id), &mut ev, o, &fit, tt, 0, &task).unwrap_err();
+        assert!(err.contains("insufficient cpus"), "{err}");
+        assert_eq!(ev.views()[0].scalar("cpus"), 0.5);
+    }
+
+    #[test]
+    fn rejected_configs_keep_the_target() {
+        let configs: ConfigStore<ServiceSpec> =
+            ConfigStore::new(std::sync::Arc::new(stead_state::MemPersister::new()));
+        let first = spec(1.0, "./data");
+        let (_, id, errors) = accept_target(&configs, first.clone(), false, false).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(configs.target().unwrap(), Some(id.clone()));
+        let mut bigger_volume = first.clone();
+        bigger_volume.task_types[0].volumes[0].size_mib = 200;
+        let (run, run_id, errors) =
+            accept_target(&configs, bigger_volume.clone(), false, false).unwrap();
+        assert_eq!(run, first, "the old target keeps running");
+        assert_eq!(run_id, id);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("volumes cannot change"), "{errors:?}");
+        assert_eq!(configs.list().unwrap(), vec![id.clone()], "nothing stored");
+        assert!(accept_target(&configs, bigger_volume, true, false).is_err());
+        let mut fewer = first.clone();
+        fewer.task_types[0].count = 1;
+        let (_, _, errors) = accept_target(&configs, fewer.clone(), false, false).unwrap();
+        assert!(errors[0].contains("allow_decommission"), "{errors:?}");
+        fewer.task_types[0].allow_decommission = true;
+        let (_, new_id, errors) = accept_target(&configs, fewer, false, false).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(configs.target().unwrap(), Some(new_id));
+    }
+
+    #[test]
+    fn changed_static_port_cannot_update_in_place() {
+        let old = spec(1.0, "./data");
+        let (task, _) = launched(&old, 0.0);
+        let mut new = old.clone();
+        new.task_types[0].ports[0].port = 8080;
+        let id = new.id().to_string();
+        let err = target_task(&ctx(&new, &id), &new.task_types[0], 0, &task).unwrap_err();
+        assert!(err.contains("port `http` changed"), "{err}");
+    }
+}
