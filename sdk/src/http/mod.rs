@@ -1,7 +1,11 @@
 //! The operator API: plans, pods, configurations, state, health, metrics and offer
 //! diagnostics over HTTP/JSON, served with axum on the scheduler's API port.
 //!
-//! The scheduler implements [`ServiceControl`]; [`serve`] exposes it:
+//! The scheduler implements [`ServiceControl`]; [`serve`] exposes it. A
+//! [`DefaultService`](crate::scheduler::DefaultService) serves it on its API port
+//! (127.0.0.1 unless `--bind` says otherwise; port 0 picks a free one, see
+//! [`ServiceHandle::api_addr`](crate::scheduler::ServiceHandle::api_addr)), with the token
+//! from `--api-token` or `STEAD_API_TOKEN`, and stops it with the scheduler:
 //!
 //! | route | answer |
 //! |---|---|
