@@ -1,6 +1,6 @@
 //! Agents: recovery from checkpoints, checkpointing, and fault injection (stop, start, remove).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use stead_proto::v1::task_status::{Reason, Source};
@@ -87,6 +87,7 @@ impl Master {
             }
             self.checkpoint_agent(&agent_id);
         }
+        self.flush_checkpoints();
         Ok(())
     }
 
@@ -154,41 +155,61 @@ impl Master {
         );
     }
 
-    /// Writes an agent's checkpoint: identity, reservations and volumes, and its tasks.
-    pub(super) fn checkpoint_agent(&self, agent_id: &str) {
-        let Some(agent) = self.agents.get(agent_id) else {
+    /// Marks an agent's checkpoint (identity, reservations and volumes, and its tasks) for
+    /// rewriting; [`flush_checkpoints`](Self::flush_checkpoints) writes it once the batch of
+    /// messages being handled is done, so a burst of launches costs one write per agent.
+    pub(super) fn checkpoint_agent(&mut self, agent_id: &str) {
+        if !self.dirty_checkpoints.contains(agent_id) {
+            self.dirty_checkpoints.insert(agent_id.to_string());
+        }
+    }
+
+    /// Writes the checkpoints of every agent marked by [`checkpoint_agent`](Self::checkpoint_agent).
+    pub(super) fn flush_checkpoints(&mut self) {
+        if self.dirty_checkpoints.is_empty() {
             return;
-        };
-        let mut cp = AgentCheckpoint {
-            agent_id: agent.id.clone(),
-            hostname: agent.config.hostname.clone(),
-            reserved: vec![],
-            tasks: vec![],
-        };
-        let reserved: Vec<_> = agent
-            .total
-            .as_slice()
-            .iter()
-            .filter(|r| !r.reservations.is_empty() || r.disk.is_some())
-            .cloned()
-            .collect();
-        cp.set_reserved(&reserved);
+        }
+        let dirty = std::mem::take(&mut self.dirty_checkpoints);
+        // One pass over the tasks for all the dirty agents.
+        let mut tasks: BTreeMap<&str, Vec<TaskCheckpoint>> = BTreeMap::new();
         for fw in self.frameworks.values() {
             for (id, t) in &fw.tasks {
-                if t.agent_id == agent.id {
-                    cp.tasks.push(TaskCheckpoint {
-                        framework_id: fw.id.clone(),
-                        task_id: id.clone(),
-                        name: t.info.name.clone(),
-                        partition_aware: fw.partition_aware(),
-                    });
+                if dirty.contains(&t.agent_id) {
+                    tasks
+                        .entry(t.agent_id.as_str())
+                        .or_default()
+                        .push(TaskCheckpoint {
+                            framework_id: fw.id.clone(),
+                            task_id: id.clone(),
+                            name: t.info.name.clone(),
+                            partition_aware: fw.partition_aware(),
+                        });
                 }
             }
         }
-        cp.tasks
-            .sort_by(|a, b| (&a.framework_id, &a.task_id).cmp(&(&b.framework_id, &b.task_id)));
-        if let Err(e) = crate::checkpoint::write(&self.layout.agent_file(&agent.name), &cp) {
-            tracing::error!(%e, agent = %agent.name, "cannot checkpoint the agent");
+        for agent_id in &dirty {
+            let Some(agent) = self.agents.get(agent_id) else {
+                continue;
+            };
+            let mut cp = AgentCheckpoint {
+                agent_id: agent.id.clone(),
+                hostname: agent.config.hostname.clone(),
+                reserved: vec![],
+                tasks: tasks.remove(agent_id.as_str()).unwrap_or_default(),
+            };
+            let reserved: Vec<_> = agent
+                .total
+                .as_slice()
+                .iter()
+                .filter(|r| !r.reservations.is_empty() || r.disk.is_some())
+                .cloned()
+                .collect();
+            cp.set_reserved(&reserved);
+            cp.tasks
+                .sort_by(|a, b| (&a.framework_id, &a.task_id).cmp(&(&b.framework_id, &b.task_id)));
+            if let Err(e) = crate::checkpoint::write(&self.layout.agent_file(&agent.name), &cp) {
+                tracing::error!(%e, agent = %agent.name, "cannot checkpoint the agent");
+            }
         }
     }
 

@@ -17,8 +17,12 @@ fn allocatable(rs: &Resources) -> bool {
 }
 
 impl Master {
-    /// Offers every free resource that some framework may receive.
+    /// Offers every free resource that some framework may receive. Only agents whose free
+    /// resources changed since the last allocation are looked at, unless something
+    /// framework-wide changed (a subscription, a revive, an agent action).
     pub(super) fn allocate(&mut self) {
+        let everything = std::mem::take(&mut self.realloc_all);
+        let dirty = std::mem::take(&mut self.dirty_agents);
         let mut framework_ids: Vec<String> = self
             .frameworks
             .values()
@@ -39,12 +43,25 @@ impl Master {
         framework_ids.rotate_left(self.alloc_round % n);
 
         let mut new_offers: BTreeMap<String, Vec<Offer>> = BTreeMap::new();
-        let agent_ids: Vec<String> = self
-            .agents
-            .values()
-            .filter(|a| a.status == AgentStatus::Active)
-            .map(|a| a.id.clone())
-            .collect();
+        let agent_ids: Vec<String> = if everything {
+            self.agents
+                .values()
+                .filter(|a| a.status == AgentStatus::Active)
+                .map(|a| a.id.clone())
+                .collect()
+        } else {
+            let mut ids: Vec<String> = dirty
+                .into_iter()
+                .filter(|id| {
+                    self.agents
+                        .get(id)
+                        .is_some_and(|a| a.status == AgentStatus::Active)
+                })
+                .collect();
+            // Agents in id order, as a full pass would visit them.
+            ids.sort();
+            ids
+        };
         for agent_id in agent_ids {
             for fid in &framework_ids {
                 let Some(fw) = self.frameworks.get(fid) else {

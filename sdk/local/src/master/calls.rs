@@ -266,6 +266,7 @@ impl Master {
                 }
             }
             Some(Type::Revive) => {
+                self.realloc_all = true;
                 let roles = call.revive.map(|r| r.roles).unwrap_or_default();
                 if let Some(fw) = self.frameworks.get_mut(&fid) {
                     fw.filters.clear();
@@ -328,6 +329,7 @@ impl Master {
                     ApiError::bad_request(format!("Failed to validate scheduler::Call: {e}"))
                 })?;
                 self.recover_offers_of(&fid, true);
+                self.realloc_all = true;
                 if let Some(fw) = self.frameworks.get_mut(&fid) {
                     fw.info = u.framework_info;
                     fw.suppressed = u.suppressed_roles.into_iter().collect();

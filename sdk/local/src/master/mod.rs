@@ -8,7 +8,7 @@ mod operations;
 mod updates;
 mod view;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -290,7 +290,18 @@ pub(crate) struct Master {
     /// Executors being aborted (awaited at shutdown).
     dying: Vec<tokio::task::JoinHandle<()>>,
     started_at: f64,
+    /// Agents whose checkpoint must be rewritten (written once per batch of messages).
+    dirty_checkpoints: BTreeSet<String>,
+    /// Agents whose free resources changed since the last allocation.
+    dirty_agents: HashSet<String>,
+    /// Something framework-wide changed (subscription, revive, roles): look at every agent.
+    realloc_all: bool,
+    /// No status update resend is due before this instant (None: none is scheduled).
+    next_resend: Option<Instant>,
 }
+
+/// The most messages handled before timers, allocation and checkpoints run again.
+const MAX_BATCH: usize = 4096;
 
 /// Seconds since the epoch.
 pub(crate) fn now_secs() -> f64 {
@@ -356,6 +367,10 @@ impl Master {
             exec_tx,
             dying: Vec::new(),
             started_at: now_secs(),
+            dirty_checkpoints: BTreeSet::new(),
+            dirty_agents: HashSet::new(),
+            realloc_all: true,
+            next_resend: None,
         };
         master.load_agents()?;
         Ok(master)
@@ -386,14 +401,52 @@ impl Master {
                 Some(u) = exec_rx.recv() => self.executor_update(u),
                 _ = tokio::time::sleep_until(deadline) => {}
             }
+            // Whatever else is already queued is handled before the per-batch work, so that
+            // allocation and checkpoints cost once per burst rather than once per message.
+            for _ in 0..MAX_BATCH {
+                let mut idle = true;
+                match rx.try_recv() {
+                    Ok(Msg::Shutdown { reply }) => {
+                        self.shutdown().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Ok(m) => {
+                        self.handle(m);
+                        idle = false;
+                    }
+                    Err(_) => {}
+                }
+                if let Ok(u) = exec_rx.try_recv() {
+                    self.executor_update(u);
+                    idle = false;
+                }
+                if idle {
+                    break;
+                }
+            }
             self.tick(Instant::now());
             self.allocate();
+            self.flush_checkpoints();
         }
+    }
+
+    /// Notes that an agent's free resources changed (it is looked at by the next allocation).
+    fn dirty_agent(&mut self, agent_id: &str) {
+        if !self.dirty_agents.contains(agent_id) {
+            self.dirty_agents.insert(agent_id.to_string());
+        }
+    }
+
+    /// Notes that a status update resend is due at `at`.
+    fn resend_due(&mut self, at: Instant) {
+        self.next_resend = Some(self.next_resend.map_or(at, |n| n.min(at)));
     }
 
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Subscribe { call, wire, reply } => {
+                self.realloc_all = true;
                 let _ = reply.send(self.subscribe(call, wire));
             }
             Msg::Call {
@@ -412,6 +465,7 @@ impl Master {
                 action,
                 reply,
             } => {
+                self.realloc_all = true;
                 let _ = reply.send(self.agent_action(&agent, action));
             }
             Msg::State { reply } => {
@@ -423,14 +477,12 @@ impl Master {
 
     fn next_deadline(&self) -> Instant {
         let mut next = Instant::now() + Duration::from_secs(3600);
+        if let Some(r) = self.next_resend {
+            next = next.min(r);
+        }
         for fw in self.frameworks.values() {
             if let Some(c) = &fw.conn {
                 next = next.min(c.next_heartbeat);
-                for t in fw.tasks.values() {
-                    if let Some(r) = t.resend_at {
-                        next = next.min(r);
-                    }
-                }
             }
             if let Some(d) = fw.failover_deadline {
                 next = next.min(d);
@@ -450,6 +502,7 @@ impl Master {
         };
         let interval = self.config.heartbeat_interval;
         let mut expired = Vec::new();
+        let mut unfiltered = Vec::new();
         for fw in self.frameworks.values_mut() {
             if let Some(c) = fw.conn.as_mut()
                 && c.next_heartbeat <= now
@@ -460,7 +513,16 @@ impl Master {
             if fw.failover_deadline.is_some_and(|d| d <= now) {
                 expired.push(fw.id.clone());
             }
-            fw.filters.retain(|f| f.expires > now);
+            fw.filters.retain(|f| {
+                let keep = f.expires > now;
+                if !keep {
+                    unfiltered.push(f.agent_id.clone());
+                }
+                keep
+            });
+        }
+        for agent in unfiltered {
+            self.dirty_agent(&agent);
         }
         for id in expired {
             tracing::info!(framework = %id, "failover timeout expired; removing the framework");
@@ -484,6 +546,7 @@ impl Master {
         for d in self.dying.drain(..) {
             let _ = d.await;
         }
+        self.flush_checkpoints();
     }
 
     /// Removes a framework: its offers are recovered, its tasks killed, its stream closed.
@@ -493,6 +556,7 @@ impl Master {
             return;
         };
         self.removed_frameworks.insert(id.to_string());
+        self.realloc_all = true;
         for (task_id, task) in fw.tasks {
             if !task.live {
                 continue;
@@ -531,6 +595,7 @@ impl Master {
         if let Some(agent) = self.agents.get_mut(&offer.agent_id) {
             agent.offered.subtract_all(&offer.resources);
         }
+        self.dirty_agent(&offer.agent_id);
         if rescind && let Some(fw) = self.frameworks.get(&offer.framework_id) {
             fw.send(&Event {
                 r#type: Some(event::Type::Rescind as i32),

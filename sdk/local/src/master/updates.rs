@@ -66,22 +66,27 @@ impl Master {
     /// An update from an executor.
     pub(super) fn executor_update(&mut self, u: ExecutorUpdate) {
         let terminal = is_terminal(u.state);
-        // Find the agent running this executor run.
+        // Find the agent running this executor run: the task's agent, else any agent (the
+        // task may be gone with its framework while its executor still reports).
+        let key = (u.framework_id.clone(), u.task_id.clone());
+        let runs = |a: &super::Agent| a.executors.get(&key).is_some_and(|h| h.seq == u.seq);
         let agent_id = self
-            .agents
-            .iter()
-            .find(|(_, a)| {
-                a.executors
-                    .get(&(u.framework_id.clone(), u.task_id.clone()))
-                    .is_some_and(|h| h.seq == u.seq)
-            })
-            .map(|(id, _)| id.clone());
+            .frameworks
+            .get(&u.framework_id)
+            .and_then(|f| f.tasks.get(&u.task_id))
+            .map(|t| t.agent_id.clone())
+            .filter(|a| self.agents.get(a).is_some_and(runs))
+            .or_else(|| {
+                self.agents
+                    .iter()
+                    .find(|(_, a)| runs(a))
+                    .map(|(id, _)| id.clone())
+            });
         let Some(agent_id) = agent_id else {
             return;
         };
         if terminal && let Some(a) = self.agents.get_mut(&agent_id) {
-            a.executors
-                .remove(&(u.framework_id.clone(), u.task_id.clone()));
+            a.executors.remove(&key);
         }
         let status = TaskStatus {
             task_id: TaskId {
@@ -127,8 +132,9 @@ impl Master {
         task.latest = status.clone();
         task.pending.push_back(status.clone());
         let send_now = task.pending.len() == 1 && fw.conn.is_some();
+        let resend_at = Instant::now() + retry;
         if send_now {
-            task.resend_at = Some(Instant::now() + retry);
+            task.resend_at = Some(resend_at);
             task.backoff = retry;
         }
         let release = (is_terminal(state) || state == TaskState::TaskUnreachable) && task.live;
@@ -139,11 +145,13 @@ impl Master {
         let agent_id = task.agent_id.clone();
         if send_now {
             fw.send(&update_event(status));
+            self.resend_due(resend_at);
         }
         if release {
             if let Some(a) = self.agents.get_mut(&agent_id) {
                 a.used.subtract_all(&resources);
             }
+            self.dirty_agent(&agent_id);
             self.checkpoint_agent(&agent_id);
         }
     }
@@ -163,9 +171,11 @@ impl Master {
         }
         task.pending.pop_front();
         if let Some(next) = task.pending.front().cloned() {
-            task.resend_at = Some(Instant::now() + retry);
+            let at = Instant::now() + retry;
+            task.resend_at = Some(at);
             task.backoff = retry;
             fw.send(&update_event(next));
+            self.resend_due(at);
             return;
         }
         task.resend_at = None;
@@ -186,8 +196,13 @@ impl Master {
         }
     }
 
-    /// Resends the head update of every task whose timer expired.
+    /// Resends the head update of every task whose timer expired. The tasks are scanned
+    /// only when the earliest scheduled resend is due.
     pub(super) fn resend_updates(&mut self, now: Instant) {
+        if self.next_resend.is_none_or(|r| r > now) {
+            return;
+        }
+        let mut next: Option<Instant> = None;
         for fw in self.frameworks.values_mut() {
             if fw.conn.is_none() {
                 continue;
@@ -201,11 +216,15 @@ impl Master {
                     task.backoff = (task.backoff * 2).min(MAX_BACKOFF);
                     task.resend_at = Some(now + task.backoff);
                 }
+                if let Some(r) = task.resend_at.filter(|_| !task.pending.is_empty()) {
+                    next = Some(next.map_or(r, |n| n.min(r)));
+                }
             }
             for e in &events {
                 fw.send(e);
             }
         }
+        self.next_resend = next;
     }
 
     /// After a (re)subscription: every unacknowledged head update is sent again.
@@ -225,6 +244,9 @@ impl Master {
         }
         for e in &events {
             fw.send(e);
+        }
+        if !events.is_empty() {
+            self.resend_due(now + retry);
         }
     }
 
