@@ -1,0 +1,160 @@
+//! Deploy throughput, failover time and scheduler memory: the embedded cluster runs in this
+//! process with simulated agents (10 instances per agent); the scheduler runs as a child
+//! process (`bench scheduler`), is killed with SIGKILL once deployed, and started again on
+//! the same state.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use stead::local::{ExecutorMode, LocalCluster, LocalClusterConfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::spec::SERVICE;
+
+/// Instances per simulated agent.
+pub const PER_AGENT: usize = 10;
+
+/// The figures of one size.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Instances.
+    pub instances: usize,
+    /// Agents.
+    pub agents: usize,
+    /// From scheduler process start to deploy COMPLETE, in ms.
+    pub deploy_ms: f64,
+    /// Peak RSS of the scheduler process that deployed, in MiB.
+    pub deploy_rss_mib: f64,
+    /// From the restarted scheduler's start to every task reconciled and plans rebuilt, in ms.
+    pub failover_ms: f64,
+    /// Peak RSS of the restarted scheduler, in MiB.
+    pub failover_rss_mib: f64,
+}
+
+/// A scheduler child process and the lines it prints.
+struct Scheduler {
+    child: Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Scheduler {
+    fn spawn(exe: &Path, master: &str, dir: &Path, count: usize) -> Result<Scheduler> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("scheduler.log"))?;
+        let mut child = Command::new(exe)
+            .arg("scheduler")
+            .arg("--master")
+            .arg(master)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("--count")
+            .arg(count.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the scheduler process")?;
+        let stdout = child.stdout.take().context("scheduler stdout")?;
+        Ok(Scheduler {
+            child,
+            lines: BufReader::new(stdout).lines(),
+        })
+    }
+
+    /// Waits for `READY <ms> <launches>`.
+    async fn ready(&mut self, timeout: Duration) -> Result<(f64, u64)> {
+        let line = tokio::time::timeout(timeout, self.lines.next_line())
+            .await
+            .with_context(|| format!("the scheduler was not ready within {timeout:?}"))??
+            .context("the scheduler exited (see scheduler.log)")?;
+        let mut words = line.split_whitespace();
+        ensure!(words.next() == Some("READY"), "unexpected line `{line}`");
+        let ms = words.next().context("ms")?.parse()?;
+        let launches = words.next().context("launches")?.parse()?;
+        Ok((ms, launches))
+    }
+
+    /// Peak resident set size so far (VmHWM), in MiB.
+    fn peak_rss_mib(&self) -> Result<f64> {
+        let pid = self.child.id().context("the scheduler exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .context("VmHWM")?
+            .parse()?;
+        Ok(kib / 1024.0)
+    }
+
+    async fn kill9(mut self) -> Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+}
+
+async fn task_ids(cluster: &LocalCluster) -> Result<BTreeSet<String>> {
+    let state = cluster.state().await?;
+    Ok(state
+        .frameworks
+        .iter()
+        .filter(|f| f.name == SERVICE)
+        .flat_map(|f| f.tasks.iter())
+        .filter(|t| t.state == "TASK_RUNNING")
+        .map(|t| t.id.clone())
+        .collect())
+}
+
+/// Deploys `instances` on simulated agents, then kills and restarts the scheduler.
+pub async fn run(exe: &Path, dir: &Path, instances: usize, timeout: Duration) -> Result<Figures> {
+    let agents = instances.div_ceil(PER_AGENT);
+    let config = LocalClusterConfig::new(dir.join("cluster"))
+        .agents(agents)
+        .executor(ExecutorMode::Simulated);
+    let cluster = LocalCluster::start(config).await?;
+    let master = cluster.master_url().to_string();
+
+    let mut first = Scheduler::spawn(exe, &master, dir, instances)?;
+    let (deploy_ms, launches) = first.ready(timeout).await?;
+    let deploy_rss_mib = first.peak_rss_mib()?;
+    ensure!(
+        launches == instances as u64,
+        "{launches} launches for {instances} instances"
+    );
+    let before = task_ids(&cluster).await?;
+    ensure!(
+        before.len() == instances,
+        "{} tasks running on the cluster, expected {instances}",
+        before.len()
+    );
+    first.kill9().await?;
+
+    let mut second = Scheduler::spawn(exe, &master, dir, instances)?;
+    let (failover_ms, relaunches) = second.ready(timeout).await?;
+    let failover_rss_mib = second.peak_rss_mib()?;
+    let after = task_ids(&cluster).await?;
+    second.kill9().await?;
+    cluster.shutdown().await?;
+    if relaunches != launches || before != after {
+        bail!(
+            "the failover relaunched tasks ({launches} -> {relaunches} launches, {} tasks changed)",
+            before.symmetric_difference(&after).count()
+        );
+    }
+    Ok(Figures {
+        instances,
+        agents,
+        deploy_ms,
+        deploy_rss_mib,
+        failover_ms,
+        failover_rss_mib,
+    })
+}

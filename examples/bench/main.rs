@@ -1,0 +1,214 @@
+//! Scheduler benchmarks: deploy throughput, failover time and scheduler memory on simulated
+//! agents, offer evaluation, and recovery latency with real processes. Prints a table.
+//!
+//! ```text
+//! cargo run --release --example bench                       # everything, 1,000 and 10,000 instances
+//! cargo run --release --example bench -- --sizes 1000,10000,50000 --only deploy
+//! cargo run --release --example bench -- --only offers,recovery --kills 100
+//! ```
+//!
+//! `--dir DIR` chooses where the clusters and states live (default: a temporary directory
+//! under the current directory, so that durable writes hit a real disk).
+
+mod deploy;
+mod offers;
+mod recovery;
+mod scheduler;
+mod spec;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+struct Args {
+    sizes: Vec<usize>,
+    only: Vec<String>,
+    kills: usize,
+    dir: Option<PathBuf>,
+    timeout: Duration,
+}
+
+fn parse(args: &[String]) -> Result<Args> {
+    let mut a = Args {
+        sizes: vec![1_000, 10_000],
+        only: vec!["offers".into(), "recovery".into(), "deploy".into()],
+        kills: 100,
+        dir: None,
+        timeout: Duration::from_secs(300),
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--sizes" => {
+                a.sizes = value
+                    .split(',')
+                    .map(|s| s.trim().parse().context("--sizes"))
+                    .collect::<Result<_>>()?
+            }
+            "--only" => a.only = value.split(',').map(|s| s.trim().to_string()).collect(),
+            "--kills" => a.kills = value.parse().context("--kills")?,
+            "--dir" => a.dir = Some(PathBuf::from(value)),
+            "--timeout" => a.timeout = Duration::from_secs(value.parse().context("--timeout")?),
+            other => bail!(
+                "unknown argument {other} (use --sizes, --only deploy,offers,recovery, --kills, --dir, --timeout)"
+            ),
+        }
+    }
+    Ok(a)
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn bench(args: Args) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let base = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    std::fs::create_dir_all(&base)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("stead-bench-")
+        .tempdir_in(&base)?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("# stead benchmarks");
+    println!("machine: {cpus} cpus, load average at start {}", load());
+    println!("work dir: {}", tmp.path().display());
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    if args.only.iter().any(|o| o == "offers") {
+        for f in offers::run(1_000, 1_000, 31)? {
+            println!(
+                "offers {}: place {:.2} ms, place + build operations {:.2} ms",
+                f.case,
+                ms(f.place),
+                ms(f.place_and_build)
+            );
+            rows.push((
+                format!(
+                    "offer evaluation, 1,000 instances x 1,000 offers ({})",
+                    f.case
+                ),
+                format!(
+                    "{:.2} ms ({:.2} ms with operations)",
+                    ms(f.place),
+                    ms(f.place_and_build)
+                ),
+                "< 5 ms".into(),
+            ));
+        }
+    }
+    if args.only.iter().any(|o| o == "recovery") {
+        let dir = tmp.path().join("recovery");
+        let mut l = recovery::run(&dir, args.kills, args.timeout).await?;
+        l.sort();
+        let (p50, p99, max) = (percentile(&l, 50.0), percentile(&l, 99.0), l[l.len() - 1]);
+        println!(
+            "recovery over {} kills: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            l.len(),
+            ms(p50),
+            ms(p99),
+            ms(max)
+        );
+        rows.push((
+            format!("recovery in place, real processes, {} kills", l.len()),
+            format!("p50 {:.1} ms, p99 {:.1} ms", ms(p50), ms(p99)),
+            "p99 < 50 ms".into(),
+        ));
+    }
+    if args.only.iter().any(|o| o == "deploy") {
+        for &n in &args.sizes {
+            let dir = tmp.path().join(format!("deploy-{n}"));
+            std::fs::create_dir_all(&dir)?;
+            let started = Instant::now();
+            let f = match deploy::run(&exe, &dir, n, args.timeout).await {
+                Ok(f) => f,
+                Err(e) => {
+                    // Keep going: the other sizes still say something.
+                    println!("{n} instances: failed: {e:#}");
+                    rows.push((
+                        format!("deploy and failover of {n} instances"),
+                        format!("failed: {e:#}"),
+                        String::new(),
+                    ));
+                    continue;
+                }
+            };
+            let rate = f.instances as f64 / (f.deploy_ms / 1000.0);
+            println!(
+                "{} instances on {} agents: deploy {:.0} ms ({rate:.0}/s, peak RSS {:.1} MiB); failover {:.0} ms (peak RSS {:.1} MiB); scenario {:.1} s",
+                f.instances,
+                f.agents,
+                f.deploy_ms,
+                f.deploy_rss_mib,
+                f.failover_ms,
+                f.failover_rss_mib,
+                started.elapsed().as_secs_f64()
+            );
+            rows.push((
+                format!(
+                    "deploy {} instances with volumes on {} agents",
+                    f.instances, f.agents
+                ),
+                format!("{:.0} ms = {rate:.0} instances/s", f.deploy_ms),
+                ">= 5,000/s".into(),
+            ));
+            rows.push((
+                format!(
+                    "failover with {} running instances, no relaunch",
+                    f.instances
+                ),
+                format!("{:.0} ms", f.failover_ms),
+                "< 2 s".into(),
+            ));
+            rows.push((
+                format!(
+                    "scheduler peak RSS, {} instances (deploy / failover)",
+                    f.instances
+                ),
+                format!(
+                    "{:.1} MiB / {:.1} MiB",
+                    f.deploy_rss_mib, f.failover_rss_mib
+                ),
+                "< 150 MB".into(),
+            ));
+        }
+    }
+    println!();
+    println!("| benchmark | result | target |");
+    println!("|---|---|---|");
+    for (what, result, target) in &rows {
+        println!("| {what} | {result} | {target} |");
+    }
+    println!();
+    println!("load average at end: {}", load());
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let started = Instant::now();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("scheduler") {
+        stead_suite::init_logging();
+        let a = scheduler::Args::parse(&args[1..])?;
+        let rt = tokio::runtime::Runtime::new()?;
+        return rt.block_on(scheduler::run(a, started));
+    }
+    let a = parse(&args)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(bench(a))
+}
