@@ -489,13 +489,14 @@ async fn debug_offers_explain_a_step_that_cannot_be_placed() {
         );
     }
 
-    let (status, deploy) = api.get("/v1/plans/deploy").await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{deploy}");
-    let s = step(&deploy, "huge-0");
-    assert!(
-        s["message"].as_str().unwrap().contains("insufficient cpus"),
-        "{deploy}"
-    );
+    // The plan is published after the offer cycle: wait for the step's reason.
+    api.wait("/v1/plans/deploy", "huge-0 explained", |status, deploy| {
+        status == StatusCode::ACCEPTED
+            && step(deploy, "huge-0")["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("insufficient cpus"))
+    })
+    .await;
     let (status, health) = api.get("/v1/health").await;
     assert_eq!(
         (status.as_u16(), health["state"].as_str()),

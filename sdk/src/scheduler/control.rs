@@ -153,11 +153,20 @@ impl SchedulerControl {
         self.snapshots.borrow().clone()
     }
 
+    /// The task type and index of `instance`: from the spec, or from the name of an
+    /// instance the scheduler still knows (e.g. one being decommissioned).
+    fn type_of(&self, instance: &str, snapshot: &ServiceSnapshot) -> Option<(String, u32)> {
+        if let Some(known) = self.instances.get(instance) {
+            return Some(known.clone());
+        }
+        snapshot.instance(instance)?;
+        let (task_type, index) = instance.rsplit_once('-')?;
+        Some((task_type.to_string(), index.parse().ok()?))
+    }
+
     /// The task type and index of `instance`, or NotFound.
     fn known(&self, instance: &str) -> ControlResult<(String, u32)> {
-        self.instances
-            .get(instance)
-            .cloned()
+        self.type_of(instance, &self.snapshot())
             .ok_or_else(|| ControlError::not_found(format!("pod {instance:?}")))
     }
 
@@ -202,12 +211,13 @@ impl ServiceControl for SchedulerControl {
 
     fn pods(&self) -> BoxFuture<'_, ControlResult<Vec<PodSummary>>> {
         Box::pin(async move {
-            Ok(self
-                .snapshot()
+            let snapshot = self.snapshot();
+            Ok(snapshot
                 .instances
-                .into_iter()
+                .iter()
+                .cloned()
                 .filter_map(|i| {
-                    let (task_type, index) = self.instances.get(&i.name)?.clone();
+                    let (task_type, index) = self.type_of(&i.name, &snapshot)?;
                     Some(PodSummary {
                         instance: i.name,
                         task_type,

@@ -968,6 +968,8 @@ impl Core {
                         ))),
                     },
                 };
+                // Publish first, so that the API answers after the change is visible.
+                self.publish();
                 let _ = reply.send(r);
             }
         }
