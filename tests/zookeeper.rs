@@ -58,14 +58,24 @@ async fn state(cluster: &LocalCluster) -> State {
     cluster.state().await.expect("cluster state")
 }
 
-async fn deployed(handle: &ServiceHandle) -> Result<ServiceSnapshot> {
-    Ok(handle
-        .wait_for(LONG, |s| {
-            s.reconciled
-                && s.plan("deploy")
-                    .is_some_and(|p| p.status == Status::Complete)
-        })
-        .await?)
+async fn deployed(handle: &mut ServiceHandle) -> Result<ServiceSnapshot> {
+    wait_for(handle, |s| {
+        s.reconciled
+            && s.plan("deploy")
+                .is_some_and(|p| p.status == Status::Complete)
+    })
+    .await
+}
+
+/// Waits for `pred`; when the scheduler stops instead, fails with its own error.
+async fn wait_for(
+    handle: &mut ServiceHandle,
+    pred: impl Fn(&ServiceSnapshot) -> bool,
+) -> Result<ServiceSnapshot> {
+    match handle.wait_for(LONG, pred).await {
+        Err(stead::Error::Stopped) => bail!("the scheduler stopped: {:?}", handle.wait().await),
+        other => Ok(other?),
+    }
 }
 
 /// Live task ids by instance name.
@@ -169,7 +179,7 @@ async fn zookeeper_restarted_during_a_deploy_pauses_then_resumes_the_scheduler()
     };
     let dir = tempfile::tempdir()?;
     let cluster = cluster(dir.path()).await?;
-    let handle = start_on_zk(cluster.master_url(), &server.url(""), true).await?;
+    let mut handle = start_on_zk(cluster.master_url(), &server.url(""), true).await?;
     eventually("a first task live", LONG, || async {
         (!live_tasks(&state(&cluster).await, SERVICE).is_empty()).then_some(())
     })
@@ -177,7 +187,7 @@ async fn zookeeper_restarted_during_a_deploy_pauses_then_resumes_the_scheduler()
 
     server.stop();
     // The scheduler drops its subscription and holds everything while the session is away.
-    let paused = handle.wait_for(LONG, |s| !s.reconciled).await?;
+    let paused = wait_for(&mut handle, |s| !s.reconciled).await?;
     let launches = |s: &ServiceSnapshot| s.instances.iter().map(|i| i.launch_count).sum::<u64>();
     let launched = launches(&paused);
     for _ in 0..12 {
@@ -196,7 +206,7 @@ async fn zookeeper_restarted_during_a_deploy_pauses_then_resumes_the_scheduler()
     }
 
     server.restart()?;
-    deployed(&handle).await?;
+    deployed(&mut handle).await?;
     let ids = exactly_five_once(&cluster).await?;
     let snap = handle.snapshot();
     for inst in &snap.instances {
@@ -217,8 +227,8 @@ async fn a_second_scheduler_is_held_off_by_the_lock_and_takes_over() -> Result<(
     let dir = tempfile::tempdir()?;
     let cluster = cluster(dir.path()).await?;
     let zk_url = server.url(&format!("/lock-{}", uuid_suffix()));
-    let first = start_on_zk(cluster.master_url(), &zk_url, true).await?;
-    deployed(&first).await?;
+    let mut first = start_on_zk(cluster.master_url(), &zk_url, true).await?;
+    deployed(&mut first).await?;
     let before = exactly_five_once(&cluster).await?;
 
     // Asked not to wait, a second scheduler exits at once naming the holder.
@@ -250,10 +260,10 @@ async fn a_second_scheduler_is_held_off_by_the_lock_and_takes_over() -> Result<(
         "the second scheduler started while the lock was held"
     );
     first.shutdown().await?;
-    let second = tokio::time::timeout(LONG, waiting)
+    let mut second = tokio::time::timeout(LONG, waiting)
         .await
         .context("the second scheduler takes over")???;
-    deployed(&second).await?;
+    deployed(&mut second).await?;
     let after = exactly_five_once(&cluster).await?;
     assert_eq!(after, before, "the same tasks keep running");
     second.shutdown().await?;
@@ -311,14 +321,14 @@ async fn the_leading_master_is_detected_from_mesos_znodes_and_followed() -> Resu
     let dead = publish_master(&client, &base, &format!("http://127.0.0.1:{dead_port}")).await?;
     publish_master(&client, &base, cluster.master_url()).await?;
 
-    let handle = DefaultService::with_options(0, options(&server.url(&base)))
+    let mut handle = DefaultService::with_options(0, options(&server.url(&base)))
         .state_dir(dir.path().join("state"))
         .start_spec(spec::spec()?)
         .await?;
     assert_eq!(handle.master_url(), format!("http://127.0.0.1:{dead_port}"));
     // Leadership moves to the live master when the dead one's znode goes.
     client.delete(&dead, None).await?;
-    deployed(&handle).await?;
+    deployed(&mut handle).await?;
     exactly_five_once(&cluster).await?;
     handle.shutdown().await?;
     cluster.shutdown().await?;
@@ -334,11 +344,11 @@ async fn a_state_moved_from_redb_to_zookeeper_is_continued_without_relaunching()
     let dir = tempfile::tempdir()?;
     let cluster = cluster(dir.path()).await?;
     let state_dir = dir.path().join("state");
-    let on_redb = DefaultService::with_options(0, options(cluster.master_url()))
+    let mut on_redb = DefaultService::with_options(0, options(cluster.master_url()))
         .state_dir(&state_dir)
         .start_spec(spec::spec()?)
         .await?;
-    deployed(&on_redb).await?;
+    deployed(&mut on_redb).await?;
     let before = exactly_five_once(&cluster).await?;
     on_redb.shutdown().await?;
 
@@ -357,8 +367,8 @@ async fn a_state_moved_from_redb_to_zookeeper_is_continued_without_relaunching()
     };
     assert_eq!(moved, dump.nodes.len());
 
-    let on_zk = start_on_zk(cluster.master_url(), &zk_base, false).await?;
-    deployed(&on_zk).await?;
+    let mut on_zk = start_on_zk(cluster.master_url(), &zk_base, false).await?;
+    deployed(&mut on_zk).await?;
     let after = exactly_five_once(&cluster).await?;
     assert_eq!(after, before, "nothing relaunched");
     for inst in &on_zk.snapshot().instances {

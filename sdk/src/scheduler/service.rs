@@ -345,7 +345,7 @@ async fn run(
                             if ev.r#type == Some(stead_proto::scheduler::event::Type::Subscribed as i32) {
                                 backoff.reset();
                             }
-                            if zk::pause_on(&gate, core.handle(ev).await)? {
+                            if zk::pause_on(&mut gate, core.handle(ev).await).await? {
                                 break;
                             }
                             if core.is_finished() {
@@ -367,7 +367,7 @@ async fn run(
                         None => return Ok(()),
                     },
                     _ = tick.tick() => {
-                        if zk::pause_on(&gate, core.tick().await)? {
+                        if zk::pause_on(&mut gate, core.tick().await).await? {
                             break;
                         }
                         if core.is_finished() {

@@ -155,6 +155,17 @@ impl SessionGate {
         }
     }
 
+    /// True when the session is, or within `grace` becomes, anything but connected.
+    async fn disconnects_within(&mut self, grace: Duration) -> bool {
+        let gone = async {
+            let mut state = self.current();
+            while state == SessionState::Connected {
+                state = self.next().await;
+            }
+        };
+        tokio::time::timeout(grace, gone).await.is_ok()
+    }
+
     /// Waits until the session is connected (logging every few seconds); fails once the
     /// session has ended for good.
     pub(super) async fn ready(&mut self) -> Result<()> {
@@ -218,16 +229,27 @@ pub(super) async fn lost(gate: &mut Option<SessionGate>) -> Result<()> {
     }
 }
 
+/// How long a failed state call may wait for the session to report the connection loss
+/// that caused it (a request cut off by a broken connection can fail before the session's
+/// state changes).
+const LOSS_GRACE: Duration = Duration::from_secs(2);
+
 /// Decides what a failed step of the event loop means: `Ok(false)` to go on, `Ok(true)`
 /// to pause (the state backend became unreachable under a gate), or the error to exit with.
-pub(super) fn pause_on(gate: &Option<SessionGate>, result: Result<()>) -> Result<bool> {
-    match result {
-        Ok(()) => Ok(false),
-        Err(e) if gate.is_some() && is_disconnection(&e) => {
-            tracing::warn!(error = %e, "state write failed: pausing until ZooKeeper is back");
-            Ok(true)
-        }
-        Err(e) => Err(e),
+/// A write cut off mid-way may or may not have been stored; nothing was acted on, and on
+/// resuming the master resends what was not acknowledged.
+pub(super) async fn pause_on(gate: &mut Option<SessionGate>, result: Result<()>) -> Result<bool> {
+    let Err(e) = result else {
+        return Ok(false);
+    };
+    let Some(g) = gate else {
+        return Err(e);
+    };
+    if is_disconnection(&e) || g.disconnects_within(LOSS_GRACE).await {
+        tracing::warn!(error = %e, "state call failed: pausing until ZooKeeper is back");
+        Ok(true)
+    } else {
+        Err(e)
     }
 }
 
@@ -317,11 +339,15 @@ mod tests {
             "an expired session never comes back"
         );
         let failed_write: Result<()> = zk.set("Properties/y", b"2").map_err(Error::from);
+        let mut gate = Some(gate);
         assert!(
-            pause_on(&Some(gate), failed_write).unwrap(),
+            pause_on(&mut gate, failed_write).await.unwrap(),
             "a write under a gate pauses"
         );
+        // Any failure while the session is away pauses; without a gate it is fatal.
+        let other = Err(Error::Request("cut off".into()));
+        assert!(pause_on(&mut gate, other).await.unwrap());
         let other = Err(Error::Request("boom".into()));
-        assert!(pause_on(&None, other).is_err());
+        assert!(pause_on(&mut None, other).await.is_err());
     }
 }
