@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use stead_spec::{Override, ServiceSpec, overrides_from_env};
 use stead_state::Persister;
 
 use crate::plan::Strategy;
@@ -35,6 +36,14 @@ pub struct Options {
     /// When another scheduler holds the service's ZooKeeper lock: wait for it (`true`, the
     /// default) or fail at once naming the holder.
     pub zk_lock_wait: bool,
+    /// The operator API port, overriding the one the service was built with
+    /// (`--api-port`, `STEAD_API_PORT`; 0 picks a free port).
+    pub api_port: Option<u16>,
+    /// Spec overrides from the command line, each `task.key=value` (`--set`, repeatable).
+    pub set: Vec<String>,
+    /// Spec overrides from the environment: the `STEAD_*` variables, read as
+    /// `STEAD_<TASK>_<KEY>` once the task types are known.
+    pub override_env: Vec<(String, String)>,
     /// Number of agents of the embedded cluster.
     pub agents: usize,
     /// How long Mesos keeps the tasks running while the scheduler is away.
@@ -76,6 +85,9 @@ impl Default for Options {
             state: None,
             zk: None,
             zk_lock_wait: true,
+            api_port: None,
+            set: Vec::new(),
+            override_env: Vec::new(),
             agents: 3,
             failover_timeout: Duration::from_secs(7 * 24 * 3600),
             strategy: Strategy::Serial,
@@ -95,10 +107,12 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Applies `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS`, `STEAD_ZK` and
-    /// `STEAD_ZK_LOCK` from `env`, then `--master URL`, `--state-dir DIR`, `--agents N`,
-    /// `--zk URL` and `--zk-lock wait|exit` (or `--flag=value`) from `args`. Other
-    /// arguments are left alone.
+    /// Applies `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS`, `STEAD_ZK`,
+    /// `STEAD_ZK_LOCK`, `STEAD_API_PORT`, `STEAD_UNINSTALL` and `STEAD_FAIL_FAST` from
+    /// `env`, then `--master URL`, `--state-dir DIR`, `--agents N`, `--zk URL`,
+    /// `--zk-lock wait|exit`, `--api-port PORT`, `--set task.key=value` (repeatable),
+    /// `--uninstall` and `--fail-fast` (or `--flag=value`) from `args`. Other arguments
+    /// are left alone.
     pub fn apply_env_and_args(
         &mut self,
         env: impl Fn(&str) -> Option<String>,
@@ -118,6 +132,9 @@ impl Options {
         }
         if let Some(w) = env("STEAD_ZK_LOCK").filter(|w| !w.is_empty()) {
             self.zk_lock_wait = parse_lock_wait(&w)?;
+        }
+        if let Some(p) = env("STEAD_API_PORT").filter(|p| !p.is_empty()) {
+            self.api_port = Some(parse_port("STEAD_API_PORT", &p)?);
         }
         if let Some(u) = env("STEAD_UNINSTALL").filter(|u| !u.is_empty()) {
             self.uninstall = parse_bool("STEAD_UNINSTALL", &u)?;
@@ -146,7 +163,13 @@ impl Options {
             }
             if !matches!(
                 flag.as_str(),
-                "--master" | "--state-dir" | "--agents" | "--zk" | "--zk-lock"
+                "--master"
+                    | "--state-dir"
+                    | "--agents"
+                    | "--zk"
+                    | "--zk-lock"
+                    | "--api-port"
+                    | "--set"
             ) {
                 continue;
             }
@@ -159,11 +182,29 @@ impl Options {
                 "--state-dir" => self.state = Some(StateLocation::Dir(value.into())),
                 "--zk" => self.zk = Some(value),
                 "--zk-lock" => self.zk_lock_wait = parse_lock_wait(&value)?,
+                "--api-port" => self.api_port = Some(parse_port(&flag, &value)?),
+                "--set" => self.set.push(value),
                 _ => self.agents = parse_agents(&value)?,
             }
         }
         Ok(())
     }
+
+    /// The operator's spec overrides for `spec`: `STEAD_<TASK>_<KEY>` variables first,
+    /// then `--set task.key=value` (so the command line wins), each naming its origin.
+    pub fn overrides_for(&self, spec: &ServiceSpec) -> Result<Vec<Override>> {
+        let mut all = overrides_from_env(self.override_env.iter().cloned(), spec)?;
+        all.extend(Override::parse_sets(self.set.iter().map(String::as_str))?);
+        Ok(all)
+    }
+}
+
+fn parse_port(name: &str, value: &str) -> Result<u16> {
+    value.trim().parse().map_err(|_| {
+        Error::Config(format!(
+            "{name} must be a port number (0 to 65535), got `{value}`"
+        ))
+    })
 }
 
 fn parse_bool(name: &str, value: &str) -> Result<bool> {
@@ -217,6 +258,69 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn spec_overrides_from_set_and_env_with_the_command_line_last() {
+        let spec = ServiceSpec::from_json(
+            &serde_json::json!({
+                "name": "svc", "role": "svc-role", "principal": "svc-principal",
+                "task_types": [{
+                    "name": "data", "count": 3, "goal": "RUNNING",
+                    "command": { "template": { "value": "./data", "uris": [], "env": {} } },
+                    "resources": [
+                        { "name": "cpus", "value": 1.0, "role": "svc-role", "principal": "svc-principal" },
+                        { "name": "mem", "value": 256.0, "role": "svc-role", "principal": "svc-principal" }
+                    ],
+                    "volumes": [], "ports": [], "placement": [],
+                    "health_check": null, "readiness_check": null,
+                    "allow_decommission": false, "kill_grace_period": null
+                }]
+            })
+            .to_string(),
+        )
+        .expect("a valid spec");
+        let mut o = Options::default();
+        o.override_env = vec![
+            ("STEAD_DATA_COUNT".into(), "4".into()),
+            ("STEAD_MASTER".into(), "http://m:5050".into()),
+        ];
+        o.apply_env_and_args(
+            |_| None,
+            args(&[
+                "--set",
+                "data.count=5",
+                "--set=data.cpus=0.5",
+                "--api-port",
+                "0",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(o.api_port, Some(0));
+        let all = o.overrides_for(&spec).unwrap();
+        let seen: Vec<(&str, &str)> = all
+            .iter()
+            .map(|x| (x.key.as_str(), x.value.as_str()))
+            .collect();
+        assert_eq!(seen, [("count", "4"), ("count", "5"), ("cpus", "0.5")]);
+
+        let mut applied = spec.clone();
+        stead_spec::apply_overrides(&mut applied, &all).unwrap();
+        assert_eq!(applied.task_types[0].count, 5);
+        assert_eq!(applied.task_types[0].cpus(), 0.5);
+
+        o.set = vec!["data.cout=5".into()];
+        let typo = o.overrides_for(&spec).unwrap();
+        let err = stead_spec::apply_overrides(&mut spec.clone(), &typo)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `count`"), "{err}");
+        o.set.clear();
+        o.override_env = vec![("STEAD_DAT_COUNT".into(), "5".into())];
+        let err = o.overrides_for(&spec).unwrap_err().to_string();
+        assert!(err.contains("STEAD_DAT_COUNT"), "{err}");
+        let bad = o.apply_env_and_args(|_| None, args(&["--api-port", "http"]));
+        assert!(bad.unwrap_err().to_string().contains("--api-port"));
     }
 
     #[test]

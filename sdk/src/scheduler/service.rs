@@ -22,7 +22,7 @@ use crate::http::ApiArgs;
 use crate::mesos::detect::{self, MasterDetector};
 use crate::mesos::{Backoff, MesosClient, MesosError};
 use crate::plan::{PlanSnapshot, Strategy};
-use crate::spec::{ServiceSpecification, build_spec};
+use crate::spec::{ServiceSpecification, apply_overrides, build_spec, build_spec_with};
 use crate::{Error, Result};
 
 /// The file holding the state inside the state directory.
@@ -49,11 +49,16 @@ pub struct DefaultService {
 impl DefaultService {
     /// A service whose operator API listens on `api_port` (0: an ephemeral port).
     ///
-    /// Reads `--master`, `--state-dir`, `--agents` from the command line and
-    /// `STEAD_MASTER`, `STEAD_STATE_DIR`, `STEAD_AGENTS` from the environment, and the
+    /// Reads the scheduler's flags from the command line and the environment (see
+    /// [`Options::apply_env_and_args`]: `--master`, `--state-dir`, `--agents`, `--zk`,
+    /// `--zk-lock`, `--api-port`, `--set task.key=value`, `--uninstall`, `--fail-fast`,
+    /// and their `STEAD_*` variables), spec overrides from `STEAD_<TASK>_<KEY>`, and the
     /// API's `--bind ADDR` (default 127.0.0.1) and `--api-token` (or `STEAD_API_TOKEN`).
     pub fn new(api_port: u16) -> DefaultService {
         let mut options = Options::default();
+        options.override_env = std::env::vars()
+            .filter(|(k, _)| k.starts_with("STEAD_"))
+            .collect();
         let mut env_error = options
             .apply_env_and_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
             .err()
@@ -157,7 +162,7 @@ impl DefaultService {
         if let Some(e) = self.env_error.clone() {
             return Err(Error::Config(e));
         }
-        let spec = build_spec(&spec)?;
+        let spec = self.build_with_overrides(&spec)?;
         self.register_spec(spec).await
     }
 
@@ -193,8 +198,20 @@ impl DefaultService {
         if let Some(e) = self.env_error {
             return Err(Error::Config(e));
         }
-        let spec = build_spec(spec)?;
+        let spec = self.build_with_overrides(spec)?;
         self.start_spec(spec).await
+    }
+
+    /// Builds the canonical spec with the operator's overrides (`--set`,
+    /// `STEAD_<TASK>_<KEY>`) applied, so that a raised count asks the task type for the
+    /// commands of its new instances.
+    fn build_with_overrides(&self, spec: &dyn ServiceSpecification) -> Result<ServiceSpec> {
+        let built = build_spec(spec)?;
+        let overrides = self.options.overrides_for(&built)?;
+        if overrides.is_empty() {
+            return Ok(built);
+        }
+        Ok(build_spec_with(spec, &overrides)?)
     }
 
     /// Like [`start`](Self::start), from a canonical spec (validated here too).
@@ -203,6 +220,10 @@ impl DefaultService {
             return Err(Error::Config(e));
         }
         spec.normalize();
+        // Overrides set absolute values: applying them again to a spec built with them
+        // changes nothing.
+        let overrides = self.options.overrides_for(&spec)?;
+        apply_overrides(&mut spec, &overrides)?;
         spec.validate()?;
         let opts = self.options;
         let state_dir = match &opts.state {
@@ -224,7 +245,8 @@ impl DefaultService {
         let telemetry = Arc::new(Telemetry::default());
         let persister: Arc<dyn Persister> =
             Arc::new(TimedPersister::new(persister, telemetry.clone()));
-        let listener = ApiServer::bind(&self.api, self.api_port).await?;
+        let api_port = opts.api_port.unwrap_or(self.api_port);
+        let listener = ApiServer::bind(&self.api, api_port).await?;
         let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
         // A rejected configuration leaves the current target running (or, fail-fast, stops).
         let (spec, config_id, config_errors) =
