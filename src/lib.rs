@@ -161,13 +161,16 @@ pub struct ExampleProcess {
 }
 
 impl ExampleProcess {
-    /// Starts example `name` with `args`, its log going to `log` (appended).
+    /// Starts example `name` with `args` (its operator API on a free port), its log
+    /// going to `log` (appended).
     pub fn spawn(name: &str, args: &[&str], log: &Path) -> std::io::Result<ExampleProcess> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)?;
+        // Examples serve their operator API on a fixed port; tests run many at once.
         let child = Command::new(example_binary(name)?)
+            .args(["--api-port", "0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)

@@ -6,8 +6,8 @@ mod spec;
 
 use stead::prelude::*;
 
-/// The operator API port.
-const API_PORT: u16 = 0;
+/// The operator API port (`stead plan show deploy` talks to it; `--api-port` changes it).
+const API_PORT: u16 = 8080;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
