@@ -462,7 +462,10 @@ impl Core {
                     Ok(p) => {
                         debug.placed(&plan.name, step, p.offer, in_place.is_some());
                         let offer = &offers[p.offer];
-                        let update = !recovery && step.kind == StepKind::Update;
+                        // Whatever relaunches an instance that runs an older configuration
+                        // (its update step, or a recovery after it failed) relaunches it
+                        // under the target: it is down already, so it is not restarted twice.
+                        let update = !self.is_current(inst);
                         let launch = match (&p.fit, &inst.task) {
                             (fit @ Fit::InPlace(_), Some(prev)) if update => {
                                 match super::update::relaunch(
