@@ -188,6 +188,17 @@ pub enum Command {
         #[command(subcommand)]
         command: DebugCmd,
     },
+    /// Uninstall the service (irreversible): the running scheduler kills every task,
+    /// destroys every volume, releases every reservation, tears the framework down,
+    /// wipes its state and stops. Needs `--yes`.
+    Uninstall {
+        /// The API location.
+        #[command(flatten)]
+        target: Target,
+        /// Confirms the uninstall.
+        #[arg(long, required = true)]
+        yes: bool,
+    },
     /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
     LocalCluster(stead_local::LocalClusterArgs),
 }
@@ -331,6 +342,10 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Config { target, command } => config(&target.client()?, command).await,
         Command::State { target, command } => state(&target, command).await,
         Command::Debug { target, command } => debug(&target.client()?, command).await,
+        Command::Uninstall { target, .. } => {
+            target.client()?.post("/v1/uninstall", &[]).await?;
+            render::emit("uninstall started: the scheduler stops once everything is released")
+        }
         Command::LocalCluster(args) => stead_local::run_standalone(args)
             .await
             .map_err(|e| CliError::LocalCluster(e.to_string())),

@@ -483,4 +483,11 @@ pub trait ServiceControl: Send + Sync + 'static {
 
     /// The latest offers and per pending step why each was or was not used.
     fn debug_offers(&self) -> BoxFuture<'_, ControlResult<OffersDebug>>;
+
+    /// Begins uninstalling the service (irreversible: every task killed, every volume
+    /// destroyed, every reservation released, then TEARDOWN and a wiped state); returns
+    /// once the decision is stored. Schedulers that cannot uninstall answer a conflict.
+    fn uninstall(&self) -> BoxFuture<'_, ControlResult<()>> {
+        Box::pin(async { Err(ControlError::conflict("this scheduler cannot uninstall")) })
+    }
 }

@@ -115,6 +115,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/metrics", get(metrics))
         .route("/v1/debug/offers", get(debug_offers))
+        .route("/v1/uninstall", post(uninstall))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -399,6 +400,11 @@ async fn pod_command(
     };
     api.control.pod_command(&instance, command).await?;
     Ok(ok(json!({ "pod": instance, "command": command.as_str() })))
+}
+
+async fn uninstall(State(api): State<Api>) -> ApiResult<Response> {
+    api.control.uninstall().await?;
+    Ok(ok(json!({ "uninstall": "started" })))
 }
 
 async fn list_configurations(State(api): State<Api>) -> ApiResult<Response> {

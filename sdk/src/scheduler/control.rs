@@ -274,6 +274,10 @@ impl ServiceControl for SchedulerControl {
         })
     }
 
+    fn uninstall(&self) -> BoxFuture<'_, ControlResult<()>> {
+        Box::pin(async move { self.request(Command::Uninstall).await?.map_err(from_error) })
+    }
+
     fn configuration_ids(&self) -> BoxFuture<'_, ControlResult<Vec<String>>> {
         Box::pin(async move { self.configs.list().map_err(internal) })
     }
