@@ -38,12 +38,16 @@ fn options(master: &str) -> Options {
 }
 
 async fn cluster(dir: &Path) -> Result<LocalCluster> {
+    cluster_with_cpus(dir, 8.0).await
+}
+
+async fn cluster_with_cpus(dir: &Path, cpus: f64) -> Result<LocalCluster> {
     let mut config = LocalClusterConfig::new(dir.join("cluster"))
         .agents(3)
         .heartbeat_interval(Duration::from_secs(2));
     // Room for instances to grow in place on the agent they were packed onto.
     for agent in &mut config.agents {
-        agent.cpus = 8.0;
+        agent.cpus = cpus;
     }
     Ok(LocalCluster::start(config).await?)
 }
@@ -413,6 +417,52 @@ async fn a_cpus_change_restarts_each_instance_once_serially_in_place() -> Result
         (reserved_cpus - (3.0 * 1.5 + 2.0)).abs() < 1e-6,
         "reserved cpus: {reserved_cpus}"
     );
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_cannot_grow_on_its_agent_keeps_running() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    // 4 cpus per agent: a data node can never grow to 4.5 cpus where it is.
+    let cluster = cluster_with_cpus(dir.path(), 4.0).await?;
+    let first = spec::spec()?;
+    let handle = start(&cluster, dir.path(), first.clone()).await?;
+    deployed(&handle).await?;
+    let before = running(&cluster).await;
+    handle.shutdown().await?;
+
+    let mut second = first.clone();
+    let role = second.role.clone();
+    let principal = second.principal.clone();
+    data_type(&mut second).set_resource("cpus", 4.5, &role, &principal);
+    let handle = start(&cluster, dir.path(), second).await?;
+    let snap = handle
+        .wait_for(LONG, |s| {
+            s.plan("deploy")
+                .and_then(|p| p.step("data-0"))
+                .is_some_and(|st| st.message.contains("waiting for agent"))
+        })
+        .await?;
+    let step = snap
+        .plan("deploy")
+        .and_then(|p| p.step("data-0"))
+        .context("data-0's step")?;
+    assert_eq!(step.status, Status::Prepared, "{step:?}");
+    assert!(step.message.contains("more cpus"), "{}", step.message);
+    // Watch a few offer cycles: the running task is not killed to wait for cpus.
+    for _ in 0..20 {
+        let now = running(&cluster).await;
+        for (name, task) in &before {
+            ensure!(
+                now.get(name).is_some_and(|t| t.id == task.id),
+                "{name} was restarted"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    handle.shutdown().await?;
     cluster.shutdown().await?;
     Ok(())
 }

@@ -119,6 +119,18 @@ fn scalar_amounts(task: &TaskInfo) -> BTreeMap<String, f64> {
     out
 }
 
+/// How much more of each plain scalar resource `target` needs than `previous` holds.
+pub fn growth(previous: &TaskInfo, target: &TaskInfo) -> BTreeMap<String, f64> {
+    let now = scalar_amounts(previous);
+    scalar_amounts(target)
+        .into_iter()
+        .filter_map(|(name, want)| {
+            let more = res::round(want - now.get(&name).copied().unwrap_or(0.0));
+            (more > 0.0).then_some((name, more))
+        })
+        .collect()
+}
+
 /// Whether `target` would run exactly as `previous` does (same command, environment,
 /// URIs, checks, kill policy and resource amounts): then the instance is relabeled,
 /// not restarted.
@@ -517,6 +529,10 @@ mod tests {
         let id = bigger.id().to_string();
         let target = target_task(&ctx(&bigger, &id), &bigger.task_types[0], 0, &task).unwrap();
         assert!(!unchanged(&task, &target), "cpus changed");
+        assert_eq!(
+            growth(&task, &target),
+            BTreeMap::from([("cpus".to_string(), 1.0)])
+        );
         let other = spec(1.0, "./data --fast");
         let id = other.id().to_string();
         let target = target_task(&ctx(&other, &id), &other.task_types[0], 0, &task).unwrap();

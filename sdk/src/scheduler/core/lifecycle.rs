@@ -3,7 +3,7 @@
 //! `update` and `decommission` modules.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use stead_proto::v1::{TaskInfo, TaskStatus};
 use stead_spec::{GoalState, ServiceSpec};
@@ -19,6 +19,10 @@ use crate::scheduler::instance::{Instance, Progress};
 use crate::scheduler::update;
 use crate::{Error, Result};
 
+/// How long an update that grows an instance waits for an offer from its agent
+/// before killing the task without knowing whether the growth fits.
+const GROWTH_CHECK_WAIT: Duration = Duration::from_secs(30);
+
 /// Update, decommission and uninstall state of a [`Core`].
 #[derive(Debug)]
 pub(crate) struct Lifecycle {
@@ -30,6 +34,10 @@ pub(crate) struct Lifecycle {
     configs: ConfigStore<stead_spec::ServiceSpec>,
     /// Set once an uninstall has torn the framework down and wiped the state.
     finished: bool,
+    /// The unreserved scalar resources each agent offered last (to grow in place).
+    agent_free: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Since when an update that grows waits for a first offer from its agent.
+    growth_wait: BTreeMap<String, Instant>,
 }
 
 impl Lifecycle {
@@ -76,6 +84,8 @@ impl Lifecycle {
             config_errors: Vec::new(),
             configs,
             finished: false,
+            agent_free: BTreeMap::new(),
+            growth_wait: BTreeMap::new(),
         };
         if !uninstall {
             let tasks = instances
@@ -212,8 +222,18 @@ impl Core {
             return Ok(());
         };
         let now = Instant::now();
+        for offer in self.telemetry.offers().offers {
+            let mut free = BTreeMap::new();
+            for r in offer.resources.iter().filter(|r| r.role.is_none()) {
+                if let Some(v) = r.scalar {
+                    *free.entry(r.name.clone()).or_insert(0.0) += v;
+                }
+            }
+            self.life.agent_free.insert(offer.agent_id, free);
+        }
         // Updates: kill what runs an older configuration when its step's turn comes.
         let mut kill = Vec::new();
+        let mut short = Vec::new();
         for (pi, at) in plan::select(&[&self.recovery, &self.deploy]) {
             if pi != 1 {
                 continue;
@@ -233,7 +253,20 @@ impl Core {
                 Progress::Launching | Progress::Running { .. }
             ) && !self.is_current(inst)
             {
-                kill.push(inst.name.clone());
+                match self.missing_growth(inst, &fw, now) {
+                    Some(why) => short.push((inst.name.clone(), why)),
+                    None => kill.push(inst.name.clone()),
+                }
+            }
+        }
+        for name in &kill {
+            self.life.growth_wait.remove(name);
+        }
+        for (name, why) in short {
+            self.life.growth_wait.entry(name.clone()).or_insert(now);
+            if let Some(step) = self.deploy.find_mut(&name) {
+                step.set_status(Status::Prepared);
+                step.message = why;
             }
         }
         for name in kill {
@@ -259,6 +292,51 @@ impl Core {
             self.teardown(&fw).await?;
         }
         Ok(())
+    }
+
+    /// Why `inst` cannot grow in place under the target yet, judging by what its agent
+    /// offered last: the running task is then left alone rather than killed to wait
+    /// for resources. An agent not seen offering yet is waited for a while, then given
+    /// the benefit of the doubt.
+    fn missing_growth(&self, inst: &Instance, fw: &str, now: Instant) -> Option<String> {
+        let task = inst.task.as_ref()?;
+        let ctx = LaunchContext {
+            service: &self.spec,
+            framework_id: fw,
+            config_id: &self.config_id,
+        };
+        let target = update::target_task(&ctx, self.task_type(inst), inst.index, task).ok()?;
+        let growth = update::growth(task, &target);
+        if growth.is_empty() {
+            return None;
+        }
+        let agent = &task.agent_id.value;
+        let Some(free) = self.life.agent_free.get(agent) else {
+            let waited = self
+                .life
+                .growth_wait
+                .get(&inst.name)
+                .map_or(Duration::ZERO, |t| now.duration_since(*t));
+            return (waited < GROWTH_CHECK_WAIT).then(|| {
+                format!(
+                    "waiting for an offer from agent {agent} to check that {} can grow there",
+                    inst.name
+                )
+            });
+        };
+        let missing: Vec<String> = growth
+            .into_iter()
+            .filter(|(name, more)| free.get(name).copied().unwrap_or(0.0) + 1e-9 < *more)
+            .map(|(name, more)| format!("{more} more {name}"))
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "waiting for agent {} to offer {} before restarting {} under the target configuration",
+                task.agent_id.value,
+                missing.join(", "),
+                inst.name
+            )
+        })
     }
 
     /// Ends an uninstall: TEARDOWN, then the whole state is wiped.
