@@ -280,11 +280,13 @@ mod tests {
             .to_string(),
         )
         .expect("a valid spec");
-        let mut o = Options::default();
-        o.override_env = vec![
-            ("STEAD_DATA_COUNT".into(), "4".into()),
-            ("STEAD_MASTER".into(), "http://m:5050".into()),
-        ];
+        let mut o = Options {
+            override_env: vec![
+                ("STEAD_DATA_COUNT".into(), "4".into()),
+                ("STEAD_MASTER".into(), "http://m:5050".into()),
+            ],
+            ..Options::default()
+        };
         o.apply_env_and_args(
             |_| None,
             args(&[

@@ -55,10 +55,12 @@ impl DefaultService {
     /// and their `STEAD_*` variables), spec overrides from `STEAD_<TASK>_<KEY>`, and the
     /// API's `--bind ADDR` (default 127.0.0.1) and `--api-token` (or `STEAD_API_TOKEN`).
     pub fn new(api_port: u16) -> DefaultService {
-        let mut options = Options::default();
-        options.override_env = std::env::vars()
-            .filter(|(k, _)| k.starts_with("STEAD_"))
-            .collect();
+        let mut options = Options {
+            override_env: std::env::vars()
+                .filter(|(k, _)| k.starts_with("STEAD_"))
+                .collect(),
+            ..Options::default()
+        };
         let mut env_error = options
             .apply_env_and_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
             .err()
