@@ -18,7 +18,7 @@ use proc_macro::TokenStream;
 /// Declares one or more task types, each a unit struct implementing
 /// `stead::spec::TaskTypeSpecification`.
 ///
-/// ```ignore
+/// ```text
 /// task_type! {
 ///     /// Meta-data nodes hold the cluster map.
 ///     MetaData {
@@ -51,7 +51,7 @@ pub fn task_type(input: TokenStream) -> TokenStream {
 /// service: implements `Default` and `stead::spec::ServiceSpecification`, and checks
 /// at compile time that the task type names are unique.
 ///
-/// ```ignore
+/// ```text
 /// #[service(name = "data-store")]   // optional: role = "...", principal = "..."
 /// struct DataStore { meta_data: MetaData, data: Data }
 /// ```
