@@ -1,6 +1,6 @@
 //! Support code shared by the examples and the end-to-end tests: program archives,
-//! waiting for conditions, running an example as a separate process, and reading the
-//! embedded cluster's state.
+//! waiting for conditions, running an example as a separate process, starting and
+//! reading the embedded cluster, and the scheduler options the tests run with.
 
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use stead::local::State;
 use stead::local::state::TaskView;
+use stead::local::{LocalCluster, LocalClusterConfig, State};
+use stead::scheduler::Options;
 
 /// Turns on logging (`RUST_LOG` or `info`) for an example or a test; safe to call twice.
 pub fn init_logging() {
@@ -90,6 +91,119 @@ where
     }
 }
 
+/// A failed check of the tasks the embedded cluster runs.
+#[derive(Debug)]
+pub enum CheckFailed {
+    /// The expected state never came.
+    TimedOut(TimedOut),
+    /// Something other than what was expected ran.
+    Unexpected(String),
+}
+
+impl std::fmt::Display for CheckFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckFailed::TimedOut(t) => t.fmt(f),
+            CheckFailed::Unexpected(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for CheckFailed {}
+
+impl From<TimedOut> for CheckFailed {
+    fn from(t: TimedOut) -> Self {
+        CheckFailed::TimedOut(t)
+    }
+}
+
+/// Scheduler options for the tests against `master`: one-second declines and backoff
+/// (offers come back quickly) and no automatic replace of lost instances.
+pub fn test_options(master: &str) -> Options {
+    Options {
+        master: Some(master.to_string()),
+        decline_short: Duration::from_secs(1),
+        backoff_base: Duration::from_secs(1),
+        replace_timeout: None,
+        ..Options::default()
+    }
+}
+
+/// The configuration of an embedded cluster of `agents` agents under `dir/cluster`,
+/// heartbeating every 2 s.
+pub fn cluster_config(dir: &Path, agents: usize) -> LocalClusterConfig {
+    LocalClusterConfig::new(dir.join("cluster"))
+        .agents(agents)
+        .heartbeat_interval(Duration::from_secs(2))
+}
+
+/// Starts the embedded cluster of [`cluster_config`] in this process.
+pub async fn start_cluster(dir: &Path, agents: usize) -> stead::local::Result<LocalCluster> {
+    LocalCluster::start(cluster_config(dir, agents)).await
+}
+
+/// The embedded master's `/state`.
+///
+/// # Panics
+/// When the cluster is gone: it lives as long as the test using it, so that is a test
+/// failure.
+pub async fn cluster_state(cluster: &LocalCluster) -> State {
+    cluster.state().await.expect("cluster state")
+}
+
+/// Waits, polling every 20 ms for at most `timeout`, until `framework` has a live task
+/// (a deploy is then under way), and returns how many it has then.
+pub async fn first_live_tasks(
+    cluster: &LocalCluster,
+    framework: &str,
+    timeout: Duration,
+) -> Result<usize, TimedOut> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let n = live_tasks(&cluster_state(cluster).await, framework).len();
+        if n >= 1 {
+            return Ok(n);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(TimedOut(format!("a first task of {framework}")));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (for at most `timeout`) until `count` tasks of `framework` run, then watches a
+/// few heartbeats (20 polls, 200 ms apart) that no other copy of any instance appears.
+/// Returns the names of the running instances, sorted.
+pub async fn exactly_running(
+    cluster: &LocalCluster,
+    framework: &str,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<String>, CheckFailed> {
+    let what = format!("{count} running instances");
+    let names = eventually(&what, timeout, || async {
+        let st = cluster_state(cluster).await;
+        let live = live_tasks(&st, framework);
+        let running = live.iter().filter(|t| t.state == "TASK_RUNNING").count();
+        (running == count).then(|| {
+            let mut n: Vec<String> = live.iter().map(|t| t.name.clone()).collect();
+            n.sort();
+            n
+        })
+    })
+    .await?;
+    for _ in 0..20 {
+        let found = live_tasks(&cluster_state(cluster).await, framework).len();
+        if found != count {
+            return Err(CheckFailed::Unexpected(format!(
+                "expected exactly {count} live tasks, found {found}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(names)
+}
+
 /// The live (non-terminal) tasks of the framework called `framework` in `state`.
 pub fn live_tasks<'a>(state: &'a State, framework: &str) -> Vec<&'a TaskView> {
     const LIVE: &[&str] = &[
@@ -129,6 +243,18 @@ pub fn volume_ids(state: &State) -> Vec<String> {
         .agents
         .iter()
         .flat_map(|a| a.volumes.iter().map(|v| v.persistence_id.clone()))
+        .collect()
+}
+
+/// The persistent volume ids among the resources of `task`.
+pub fn persistence_ids(task: &TaskView) -> Vec<String> {
+    task.resources
+        .iter()
+        .filter_map(|r| {
+            r.pointer("/disk/persistence/id")?
+                .as_str()
+                .map(String::from)
+        })
         .collect()
 }
 

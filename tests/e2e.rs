@@ -8,40 +8,29 @@ mod spec;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use stead::local::state::TaskView;
-use stead::local::{LocalCluster, LocalClusterConfig, State};
+use stead::local::{LocalCluster, State};
 use stead::plan::Status;
-use stead::scheduler::{DefaultService, Options, ServiceHandle, ServiceSnapshot};
+use stead::scheduler::{DefaultService, ServiceHandle, ServiceSnapshot};
 use stead::spec::{CommandSpec, ServiceSpec, TaskTypeSpec};
 use stead_suite::{
-    ExampleProcess, eventually, hostname_of, init_logging, live_tasks, running_task, volume_ids,
+    ExampleProcess, cluster_state as state, eventually, exactly_running, first_live_tasks,
+    hostname_of, init_logging, live_tasks, persistence_ids, running_task, start_cluster,
+    test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
 /// Generous: CI machines are slow and shared.
 const LONG: Duration = Duration::from_secs(180);
 
-fn options(master: &str) -> Options {
-    Options {
-        master: Some(master.to_string()),
-        decline_short: Duration::from_secs(1),
-        backoff_base: Duration::from_secs(1),
-        replace_timeout: None,
-        ..Options::default()
-    }
-}
-
 async fn cluster(dir: &Path, agents: usize) -> Result<LocalCluster> {
-    let config = LocalClusterConfig::new(dir.join("cluster"))
-        .agents(agents)
-        .heartbeat_interval(Duration::from_secs(2));
-    Ok(LocalCluster::start(config).await?)
+    Ok(start_cluster(dir, agents).await?)
 }
 
 async fn start(cluster: &LocalCluster, dir: &Path, spec: ServiceSpec) -> Result<ServiceHandle> {
     Ok(
-        DefaultService::with_options(0, options(cluster.master_url()))
+        DefaultService::with_options(0, test_options(cluster.master_url()))
             .state_dir(dir.join("state"))
             .start_spec(spec)
             .await?,
@@ -57,22 +46,6 @@ async fn deployed(handle: &ServiceHandle) -> Result<()> {
         .wait_for(LONG, |s| deploy_status(s) == Some(Status::Complete))
         .await?;
     Ok(())
-}
-
-async fn state(cluster: &LocalCluster) -> State {
-    // The cluster lives as long as the test; a failure here is a test failure.
-    cluster.state().await.expect("cluster state")
-}
-
-fn persistence_ids(task: &TaskView) -> Vec<String> {
-    task.resources
-        .iter()
-        .filter_map(|r| {
-            r.pointer("/disk/persistence/id")?
-                .as_str()
-                .map(String::from)
-        })
-        .collect()
 }
 
 fn agent_name(state: &State, agent_id: &str) -> Option<String> {
@@ -97,13 +70,34 @@ async fn running(cluster: &LocalCluster, instance: &str) -> Result<TaskView> {
     .await?)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deploys_data_store_with_unique_meta_data_hosts() -> Result<()> {
+/// Logging on, a fresh directory and a cluster of `agents` agents in it.
+async fn setup(agents: usize) -> Result<(tempfile::TempDir, LocalCluster)> {
     init_logging();
     let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 3).await?;
+    let cluster = cluster(dir.path(), agents).await?;
+    Ok((dir, cluster))
+}
+
+/// The data-store spec deployed on a fresh cluster of `agents` agents, logging on.
+async fn deployed_data_store(
+    agents: usize,
+) -> Result<(tempfile::TempDir, LocalCluster, ServiceHandle)> {
+    let (dir, cluster) = setup(agents).await?;
     let handle = start(&cluster, dir.path(), spec::spec()?).await?;
     deployed(&handle).await?;
+    Ok((dir, cluster, handle))
+}
+
+/// Stops the scheduler, then the cluster.
+async fn stop(handle: ServiceHandle, cluster: LocalCluster) -> Result<()> {
+    handle.shutdown().await?;
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_data_store_with_unique_meta_data_hosts() -> Result<()> {
+    let (_dir, cluster, handle) = deployed_data_store(3).await?;
 
     let st = state(&cluster).await;
     let live = live_tasks(&st, SERVICE);
@@ -129,18 +123,12 @@ async fn deploys_data_store_with_unique_meta_data_hosts() -> Result<()> {
     for t in live.iter().filter(|t| t.name.starts_with("data-")) {
         assert_eq!(launch_count(t)?, 1);
     }
-    handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
+    stop(handle, cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_data_node_is_relaunched_in_place_with_its_data() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 3).await?;
-    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
-    deployed(&handle).await?;
+    let (_dir, cluster, handle) = deployed_data_store(3).await?;
 
     let before = running(&cluster, "data-1").await?;
     let sandbox = before.sandbox.clone().context("sandbox")?;
@@ -169,16 +157,12 @@ async fn killed_data_node_is_relaunched_in_place_with_its_data() -> Result<()> {
         2,
         "the volume kept the first launch's data"
     );
-    handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
+    stop(handle, cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_killed_mid_deploy_finishes_with_exactly_five() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 3).await?;
+    let (dir, cluster) = setup(3).await?;
     let state_dir = dir.path().join("state");
     let state_arg = state_dir.to_string_lossy().to_string();
     let args = ["--master", cluster.master_url(), "--state-dir", &state_arg];
@@ -186,47 +170,19 @@ async fn scheduler_killed_mid_deploy_finishes_with_exactly_five() -> Result<()> 
 
     let first = ExampleProcess::spawn("data-store", &args, &log)?;
     // Kill as soon as the first instance is up: the deploy is then under way.
-    let deadline = tokio::time::Instant::now() + LONG;
-    let live_at_kill = loop {
-        let n = live_tasks(&state(&cluster).await, SERVICE).len();
-        if n >= 1 {
-            break n;
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("no task started; see {}", log.display());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let live_at_kill = first_live_tasks(&cluster, SERVICE, LONG)
+        .await
+        .with_context(|| format!("no task started; see {}", log.display()))?;
     first.kill9()?;
     eprintln!("scheduler killed with -9 while {live_at_kill} task(s) were live");
 
     let second = ExampleProcess::spawn("data-store", &args, &log)?;
-    let names = eventually("five running instances", LONG, || async {
-        let st = state(&cluster).await;
-        let live = live_tasks(&st, SERVICE);
-        let running = live.iter().filter(|t| t.state == "TASK_RUNNING").count();
-        (running == 5).then(|| {
-            let mut n: Vec<String> = live.iter().map(|t| t.name.clone()).collect();
-            n.sort();
-            n
-        })
-    })
-    .await?;
+    // Five run, and over a few heartbeats no second copy of any instance appears.
+    let names = exactly_running(&cluster, SERVICE, 5, LONG).await?;
     assert_eq!(
         names,
         ["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"]
     );
-    // Watch a few heartbeats: no second copy of any instance appears.
-    for _ in 0..20 {
-        let st = state(&cluster).await;
-        let live = live_tasks(&st, SERVICE);
-        ensure!(
-            live.len() == 5,
-            "expected exactly 5 live tasks, found {}",
-            live.len()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     ensure!(
         volume_ids(&state(&cluster).await).len() == 5,
         "one volume per instance"
@@ -238,11 +194,7 @@ async fn scheduler_killed_mid_deploy_finishes_with_exactly_five() -> Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_agent_gets_its_tasks_back_in_place() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 3).await?;
-    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
-    deployed(&handle).await?;
+    let (_dir, cluster, handle) = deployed_data_store(3).await?;
 
     let before = running(&cluster, "data-2").await?;
     let agent = agent_name(&state(&cluster).await, &before.slave_id).context("agent")?;
@@ -272,18 +224,12 @@ async fn restarted_agent_gets_its_tasks_back_in_place() -> Result<()> {
                 .is_some_and(|p| p.status == Status::Complete)
         })
         .await?;
-    handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
+    stop(handle, cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_moves_the_instance_and_destroys_its_old_volume() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 4).await?;
-    let handle = start(&cluster, dir.path(), spec::spec()?).await?;
-    deployed(&handle).await?;
+    let (_dir, cluster, handle) = deployed_data_store(4).await?;
 
     // An agent removed for good, then an operator replace of what ran there: it moves.
     let lost = running(&cluster, "data-0").await?;
@@ -338,16 +284,12 @@ async fn replace_moves_the_instance_and_destroys_its_old_volume() -> Result<()> 
         old_volumes.iter().all(|v| !ids.contains(v)).then_some(())
     })
     .await?;
-    handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
+    stop(handle, cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_meta_data_waits_with_a_reason_when_one_host_exists() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 1).await?;
+    let (dir, cluster) = setup(1).await?;
     let handle = start(&cluster, dir.path(), spec::spec()?).await?;
     let snap = handle
         .wait_for(LONG, |s| {
@@ -363,16 +305,12 @@ async fn unique_meta_data_waits_with_a_reason_when_one_host_exists() -> Result<(
         .filter(|t| t.name.starts_with("meta-data"))
         .collect();
     assert_eq!(meta.len(), 1, "never two meta-data nodes on one host");
-    handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
+    stop(handle, cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spec_that_fits_no_agent_stays_pending_with_a_reason() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path(), 2).await?;
+    let (dir, cluster) = setup(2).await?;
     let mut spec = ServiceSpec::new("too-big");
     let mut tt = TaskTypeSpec::new("big", 1, CommandSpec::new("sleep 1000"));
     tt.set_resource("cpus", 0.1, &spec.role.clone(), &spec.principal.clone());
@@ -406,7 +344,5 @@ async fn a_spec_that_fits_no_agent_stays_pending_with_a_reason() -> Result<()> {
         .await?;
     assert_ne!(deploy_status(&again), Some(Status::Error));
     assert!(live_tasks(&state(&cluster).await, "too-big").is_empty());
-    handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
+    stop(handle, cluster).await
 }

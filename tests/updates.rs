@@ -14,37 +14,34 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use stead::local::state::TaskView;
-use stead::local::{LocalCluster, LocalClusterConfig, State};
+use stead::local::{LocalCluster, State};
 use stead::plan::Status;
 use stead::scheduler::{DefaultService, Options, STATE_FILE, ServiceHandle, ServiceSnapshot};
 use stead::spec::{Commands, ServiceSpec, TaskTypeSpec};
 use stead::state::{ConfigStore, FrameworkStore, RedbPersister, StateStore};
-use stead_suite::{eventually, init_logging, live_tasks, running_task, volume_ids};
+use stead_suite::{
+    cluster_config, cluster_state as state, eventually, init_logging, live_tasks, persistence_ids,
+    running_task, test_options, volume_ids,
+};
 
 const SERVICE: &str = "data-store";
 const ROLE: &str = "data-store-role";
 /// Generous: CI machines are slow and shared.
 const LONG: Duration = Duration::from_secs(240);
 const DATA: [&str; 3] = ["data-0", "data-1", "data-2"];
+/// The instances of the data-store spec as it comes.
+const FIVE: [&str; 5] = ["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"];
 
-fn options(master: &str) -> Options {
-    Options {
-        master: Some(master.to_string()),
-        decline_short: Duration::from_secs(1),
-        backoff_base: Duration::from_secs(1),
-        replace_timeout: None,
-        ..Options::default()
-    }
-}
-
-async fn cluster(dir: &Path) -> Result<LocalCluster> {
-    cluster_with_cpus(dir, 8.0).await
+/// Logging on, a fresh directory and a cluster of roomy agents in it.
+async fn setup() -> Result<(tempfile::TempDir, LocalCluster)> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster_with_cpus(dir.path(), 8.0).await?;
+    Ok((dir, cluster))
 }
 
 async fn cluster_with_cpus(dir: &Path, cpus: f64) -> Result<LocalCluster> {
-    let mut config = LocalClusterConfig::new(dir.join("cluster"))
-        .agents(3)
-        .heartbeat_interval(Duration::from_secs(2));
+    let mut config = cluster_config(dir, 3);
     // Room for instances to grow in place on the agent they were packed onto.
     for agent in &mut config.agents {
         agent.cpus = cpus;
@@ -58,7 +55,7 @@ async fn start_with(
     spec: ServiceSpec,
     tune: impl FnOnce(&mut Options),
 ) -> stead::Result<ServiceHandle> {
-    let mut opts = options(cluster.master_url());
+    let mut opts = test_options(cluster.master_url());
     tune(&mut opts);
     DefaultService::with_options(0, opts)
         .state_dir(dir.join("state"))
@@ -82,19 +79,54 @@ async fn deployed(handle: &ServiceHandle) -> Result<ServiceSnapshot> {
         .await?)
 }
 
-async fn state(cluster: &LocalCluster) -> State {
-    // The cluster lives as long as the test; a failure here is a test failure.
-    cluster.state().await.expect("cluster state")
-}
-
 /// The running task of every instance, by instance name.
 async fn running(cluster: &LocalCluster) -> BTreeMap<String, TaskView> {
-    let st = state(cluster).await;
-    live_tasks(&st, SERVICE)
+    running_in(&state(cluster).await)
+}
+
+/// The running task of every instance in `st`, by instance name.
+fn running_in(st: &State) -> BTreeMap<String, TaskView> {
+    live_tasks(st, SERVICE)
         .into_iter()
         .filter(|t| t.state == "TASK_RUNNING")
         .map(|t| (t.name.clone(), t.clone()))
         .collect()
+}
+
+/// Deploys `spec` with a scheduler that is stopped again once it is done; returns the
+/// running task of every instance.
+async fn deploy_once(
+    cluster: &LocalCluster,
+    dir: &Path,
+    spec: ServiceSpec,
+) -> Result<BTreeMap<String, TaskView>> {
+    let handle = start(cluster, dir, spec).await?;
+    deployed(&handle).await?;
+    let before = running(cluster).await;
+    handle.shutdown().await?;
+    Ok(before)
+}
+
+/// Watches a few offer cycles (20 polls, 250 ms apart): every instance of `before` keeps
+/// running its task, and `also` holds at every poll.
+async fn nothing_restarts(
+    cluster: &LocalCluster,
+    before: &BTreeMap<String, TaskView>,
+    also: impl Fn(&State, &BTreeMap<String, TaskView>) -> Result<()>,
+) -> Result<()> {
+    for _ in 0..20 {
+        let st = state(cluster).await;
+        let now = running_in(&st);
+        also(&st, &now)?;
+        for (name, task) in before {
+            ensure!(
+                now.get(name).is_some_and(|t| t.id == task.id),
+                "{name} was restarted"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
 }
 
 /// Waits until exactly `names` run.
@@ -126,23 +158,24 @@ fn data_type(spec: &mut ServiceSpec) -> &mut TaskTypeSpec {
         .expect("the data-store spec has a data task type")
 }
 
-fn persistence_ids(task: &TaskView) -> Vec<String> {
-    task.resources
-        .iter()
-        .filter_map(|r| {
-            r.pointer("/disk/persistence/id")?
-                .as_str()
-                .map(String::from)
-        })
-        .collect()
+fn scalar(task: &TaskView, name: &str) -> f64 {
+    scalar_sum(&task.resources, name)
 }
 
-fn scalar(task: &TaskView, name: &str) -> f64 {
-    task.resources
-        .iter()
+/// The total of the scalar resources called `name` among `resources` (Mesos JSON form).
+fn scalar_sum<'a>(resources: impl IntoIterator<Item = &'a serde_json::Value>, name: &str) -> f64 {
+    resources
+        .into_iter()
         .filter(|r| r["name"] == name)
         .filter_map(|r| r.pointer("/scalar/value")?.as_f64())
         .sum()
+}
+
+/// Every resource reserved for the service's role on any agent (Mesos JSON form).
+fn reserved(st: &State) -> impl Iterator<Item = &serde_json::Value> {
+    st.agents
+        .iter()
+        .flat_map(|a| a.reserved_resources_full.get(ROLE).into_iter().flatten())
 }
 
 /// The launch counter the data program keeps on its volume (written once it started).
@@ -168,11 +201,7 @@ fn resource_id(r: &serde_json::Value) -> Option<String> {
 
 /// Every resource id reserved for the service's role on any agent.
 fn reserved_ids(st: &State) -> BTreeSet<String> {
-    st.agents
-        .iter()
-        .flat_map(|a| a.reserved_resources_full.get(ROLE).into_iter().flatten())
-        .filter_map(resource_id)
-        .collect()
+    reserved(st).filter_map(resource_id).collect()
 }
 
 fn task_resource_ids(task: &TaskView) -> BTreeSet<String> {
@@ -245,15 +274,10 @@ async fn observing<T>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaling_out_adds_only_the_new_instances() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let first = spec::spec()?;
-    let handle = start(&cluster, dir.path(), first.clone()).await?;
-    deployed(&handle).await?;
-    let before = running(&cluster).await;
+    let before = deploy_once(&cluster, dir.path(), first.clone()).await?;
     assert_eq!(before.len(), 5);
-    handle.shutdown().await?;
 
     let mut more = first.clone();
     data_type(&mut more).count = 5;
@@ -312,10 +336,7 @@ async fn rolling_update(
     first: ServiceSpec,
     second: ServiceSpec,
 ) -> Result<BTreeMap<String, TaskView>> {
-    let handle = start(cluster, dir, first).await?;
-    deployed(&handle).await?;
-    let before = running(cluster).await;
-    handle.shutdown().await?;
+    let before = deploy_once(cluster, dir, first).await?;
 
     let mut seen = Seen::default();
     let handle = start(cluster, dir, second).await?;
@@ -345,11 +366,7 @@ async fn rolling_update(
                 s.reconciled && deploy.status == Status::Complete
             })
             .await?;
-        running_exactly(
-            cluster,
-            &["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"],
-        )
-        .await
+        running_exactly(cluster, &FIVE).await
     })
     .await?;
     for name in ["meta-data-0", "meta-data-1"] {
@@ -392,9 +409,7 @@ async fn rolling_update(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cpus_change_restarts_each_instance_once_serially_in_place() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let first = spec::spec()?;
     let mut second = first.clone();
     let role = second.role.clone();
@@ -406,13 +421,7 @@ async fn a_cpus_change_restarts_each_instance_once_serially_in_place() -> Result
     }
     // The reservations were resized: 1.5 cpus reserved per data node, none left over.
     let st = state(&cluster).await;
-    let reserved_cpus: f64 = st
-        .agents
-        .iter()
-        .flat_map(|a| a.reserved_resources_full.get(ROLE).into_iter().flatten())
-        .filter(|r| r["name"] == "cpus")
-        .filter_map(|r| r.pointer("/scalar/value")?.as_f64())
-        .sum();
+    let reserved_cpus = scalar_sum(reserved(&st), "cpus");
     assert!(
         (reserved_cpus - (3.0 * 1.5 + 2.0)).abs() < 1e-6,
         "reserved cpus: {reserved_cpus}"
@@ -428,10 +437,7 @@ async fn an_instance_that_cannot_grow_on_its_agent_keeps_running() -> Result<()>
     // 4 cpus per agent: a data node can never grow to 4.5 cpus where it is.
     let cluster = cluster_with_cpus(dir.path(), 4.0).await?;
     let first = spec::spec()?;
-    let handle = start(&cluster, dir.path(), first.clone()).await?;
-    deployed(&handle).await?;
-    let before = running(&cluster).await;
-    handle.shutdown().await?;
+    let before = deploy_once(&cluster, dir.path(), first.clone()).await?;
 
     let mut second = first.clone();
     let role = second.role.clone();
@@ -452,16 +458,7 @@ async fn an_instance_that_cannot_grow_on_its_agent_keeps_running() -> Result<()>
     assert_eq!(step.status, Status::Prepared, "{step:?}");
     assert!(step.message.contains("more cpus"), "{}", step.message);
     // Watch a few offer cycles: the running task is not killed to wait for cpus.
-    for _ in 0..20 {
-        let now = running(&cluster).await;
-        for (name, task) in &before {
-            ensure!(
-                now.get(name).is_some_and(|t| t.id == task.id),
-                "{name} was restarted"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    nothing_restarts(&cluster, &before, |_, _| Ok(())).await?;
     handle.shutdown().await?;
     cluster.shutdown().await?;
     Ok(())
@@ -469,9 +466,7 @@ async fn an_instance_that_cannot_grow_on_its_agent_keeps_running() -> Result<()>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_uri_change_restarts_each_instance_once_serially_in_place() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let first = spec::spec()?;
     let mut second = first.clone();
     let mut program = include_bytes!("../examples/data-store/programs/data").to_vec();
@@ -488,14 +483,9 @@ async fn a_uri_change_restarts_each_instance_once_serially_in_place() -> Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_volume_change_is_rejected_and_nothing_restarts() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let first = spec::spec()?;
-    let handle = start(&cluster, dir.path(), first.clone()).await?;
-    deployed(&handle).await?;
-    let before = running(&cluster).await;
-    handle.shutdown().await?;
+    let before = deploy_once(&cluster, dir.path(), first.clone()).await?;
 
     let mut bigger = first.clone();
     data_type(&mut bigger).volumes[0].size_mib *= 2;
@@ -523,22 +513,16 @@ async fn a_volume_change_is_rejected_and_nothing_restarts() -> Result<()> {
     );
     // Watch a few offer cycles: nothing restarts, nothing is reserved anew.
     let reserved = reserved_ids(&state(&cluster).await);
-    for _ in 0..20 {
-        let now = running(&cluster).await;
+    nothing_restarts(&cluster, &before, |st, now| {
         ensure!(
             now.len() == 5,
             "expected 5 running instances, got {}",
             now.len()
         );
-        for (name, task) in &before {
-            ensure!(now[name].id == task.id, "{name} was restarted");
-        }
-        ensure!(
-            reserved_ids(&state(&cluster).await) == reserved,
-            "reservations changed"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        ensure!(reserved_ids(st) == reserved, "reservations changed");
+        Ok(())
+    })
+    .await?;
     handle.shutdown().await?;
     let (_, configs, _) = stored(dir.path())?;
     let target = first.id().to_string();
@@ -558,16 +542,11 @@ async fn a_volume_change_is_rejected_and_nothing_restarts() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaling_in_decommissions_highest_index_first_and_frees_reservations() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let mut five = spec::spec()?;
     data_type(&mut five).count = 5;
-    let handle = start(&cluster, dir.path(), five.clone()).await?;
-    deployed(&handle).await?;
-    let before = running(&cluster).await;
+    let before = deploy_once(&cluster, dir.path(), five.clone()).await?;
     assert_eq!(before.len(), 7);
-    handle.shutdown().await?;
 
     // Without allow_decommission: rejected, nothing changes.
     let mut three = five.clone();
@@ -636,11 +615,7 @@ async fn scaling_in_decommissions_highest_index_first_and_frees_reservations() -
         (volumes.iter().all(|v| !ids.contains(v)) && freed.is_disjoint(&reserved)).then_some(())
     })
     .await?;
-    let left = running_exactly(
-        &cluster,
-        &["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"],
-    )
-    .await?;
+    let left = running_exactly(&cluster, &FIVE).await?;
     for (name, task) in &left {
         assert_eq!(task.id, before[name].id, "{name} was left alone");
     }
@@ -657,14 +632,9 @@ async fn scaling_in_decommissions_highest_index_first_and_frees_reservations() -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_interrupted_by_a_scheduler_restart_goes_on_where_it_was() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let first = spec::spec()?;
-    let handle = start(&cluster, dir.path(), first.clone()).await?;
-    deployed(&handle).await?;
-    let before = running(&cluster).await;
-    handle.shutdown().await?;
+    let before = deploy_once(&cluster, dir.path(), first.clone()).await?;
 
     let mut second = first.clone();
     let Commands::Template(cmd) = &mut data_type(&mut second).command else {
@@ -695,11 +665,7 @@ async fn an_update_interrupted_by_a_scheduler_restart_goes_on_where_it_was() -> 
     let handle = start(&cluster, dir.path(), second).await?;
     let after = observing(&cluster, &DATA, &mut seen, async {
         deployed(&handle).await?;
-        running_exactly(
-            &cluster,
-            &["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"],
-        )
-        .await
+        running_exactly(&cluster, &FIVE).await
     })
     .await?;
     for name in DATA {
@@ -783,9 +749,7 @@ async fn assert_uninstalled(cluster: &LocalCluster, dir: &Path, pids: &[i32]) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_releases_everything_and_wipes_the_state() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let spec = spec::spec()?;
     let handle = start(&cluster, dir.path(), spec.clone()).await?;
     deployed(&handle).await?;
@@ -809,9 +773,7 @@ async fn uninstall_releases_everything_and_wipes_the_state() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_of_a_running_service_on_request() -> Result<()> {
-    init_logging();
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
+    let (dir, cluster) = setup().await?;
     let mut spec = spec::spec()?;
     data_type(&mut spec).count = 1;
     let mut handle = start(&cluster, dir.path(), spec).await?;

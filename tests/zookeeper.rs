@@ -10,37 +10,40 @@ mod spec;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use stead::cli::state_io::{export_state, import_state};
-use stead::local::{LocalCluster, LocalClusterConfig, State};
+use stead::local::LocalCluster;
 use stead::plan::Status;
-use stead::scheduler::{DefaultService, Options, ServiceHandle, ServiceSnapshot};
+use stead::scheduler::{DefaultService, ServiceHandle, ServiceSnapshot};
 use stead_state::testing::{ZkServer, shared_zk_server};
 use stead_state::{Persister, ZkPersister};
-use stead_suite::{ExampleProcess, eventually, init_logging, live_tasks, volume_ids};
+use stead_suite::{
+    ExampleProcess, cluster_state as state, eventually, exactly_running, first_live_tasks,
+    init_logging, live_tasks, start_cluster, test_options as options, volume_ids,
+};
 use zookeeper_client as zk;
 
 const SERVICE: &str = "data-store";
 /// Generous: CI machines are slow and shared.
 const LONG: Duration = Duration::from_secs(180);
 
-fn options(master: &str) -> Options {
-    Options {
-        master: Some(master.to_string()),
-        decline_short: Duration::from_secs(1),
-        backoff_base: Duration::from_secs(1),
-        replace_timeout: None,
-        ..Options::default()
-    }
+async fn cluster(dir: &Path) -> Result<LocalCluster> {
+    Ok(start_cluster(dir, 3).await?)
 }
 
-async fn cluster(dir: &Path) -> Result<LocalCluster> {
-    let config = LocalClusterConfig::new(dir.join("cluster"))
-        .agents(3)
-        .heartbeat_interval(Duration::from_secs(2));
-    Ok(LocalCluster::start(config).await?)
+/// Logging on, the shared ZooKeeper server for `test` (`None` when there is none: the
+/// test skips), a fresh directory and a cluster in it.
+async fn setup(test: &str) -> Result<Option<(Arc<ZkServer>, tempfile::TempDir, LocalCluster)>> {
+    init_logging();
+    let Some(server) = shared_zk_server(test) else {
+        return Ok(None);
+    };
+    let dir = tempfile::tempdir()?;
+    let cluster = cluster(dir.path()).await?;
+    Ok(Some((server, dir, cluster)))
 }
 
 /// A scheduler in this process with its state at `zk_url`.
@@ -51,11 +54,6 @@ async fn start_on_zk(master: &str, zk_url: &str, wait: bool) -> stead::Result<Se
     DefaultService::with_options(0, opts)
         .start_spec(spec::spec().map_err(|e| stead::Error::Config(e.to_string()))?)
         .await
-}
-
-async fn state(cluster: &LocalCluster) -> State {
-    // The cluster lives as long as the test; a failure here is a test failure.
-    cluster.state().await.expect("cluster state")
 }
 
 async fn deployed(handle: &mut ServiceHandle) -> Result<ServiceSnapshot> {
@@ -88,24 +86,7 @@ async fn live_ids(cluster: &LocalCluster) -> BTreeMap<String, String> {
 
 /// Five running instances, each launched once, and no sixth task over a few heartbeats.
 async fn exactly_five_once(cluster: &LocalCluster) -> Result<BTreeMap<String, String>> {
-    let ids = eventually("five running instances", LONG, || async {
-        let st = state(cluster).await;
-        let live = live_tasks(&st, SERVICE);
-        let running = live.iter().filter(|t| t.state == "TASK_RUNNING").count();
-        (running == 5).then_some(())
-    })
-    .await;
-    ids?;
-    for _ in 0..10 {
-        let st = state(cluster).await;
-        let live = live_tasks(&st, SERVICE);
-        ensure!(
-            live.len() == 5,
-            "expected 5 live tasks, found {}",
-            live.len()
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    exactly_running(cluster, SERVICE, 5, LONG).await?;
     let st = state(cluster).await;
     ensure!(volume_ids(&st).len() == 5, "one volume per instance");
     let ids = live_ids(cluster).await;
@@ -125,25 +106,18 @@ fn stored_tasks(zk_url: &str) -> Result<Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduler_on_zookeeper_killed_mid_deploy_is_continued_by_a_new_process() -> Result<()> {
-    init_logging();
-    let Some(server) = shared_zk_server("scheduler killed on ZooKeeper") else {
+    let Some((server, dir, cluster)) = setup("scheduler killed on ZooKeeper").await? else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
     let zk_url = server.url(&format!("/kill-{}", uuid_suffix()));
     let args = ["--master", cluster.master_url(), "--zk", &zk_url];
     let log = dir.path().join("scheduler.log");
 
     let first = ExampleProcess::spawn("data-store", &args, &log)?;
     let first_pid = first.id();
-    let deadline = tokio::time::Instant::now() + LONG;
-    while live_tasks(&state(&cluster).await, SERVICE).is_empty() {
-        if tokio::time::Instant::now() > deadline {
-            bail!("no task started; see {}", log.display());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_live_tasks(&cluster, SERVICE, LONG)
+        .await
+        .with_context(|| format!("no task started; see {}", log.display()))?;
     first.kill9()?;
 
     // The dead scheduler's lock lasts until its session times out; the new one waits.
@@ -220,12 +194,9 @@ async fn zookeeper_restarted_during_a_deploy_pauses_then_resumes_the_scheduler()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_scheduler_is_held_off_by_the_lock_and_takes_over() -> Result<()> {
-    init_logging();
-    let Some(server) = shared_zk_server("scheduler lock") else {
+    let Some((server, _dir, cluster)) = setup("scheduler lock").await? else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
     let zk_url = server.url(&format!("/lock-{}", uuid_suffix()));
     let mut first = start_on_zk(cluster.master_url(), &zk_url, true).await?;
     deployed(&mut first).await?;
@@ -299,12 +270,9 @@ async fn publish_master(client: &zk::Client, base: &str, master_url: &str) -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leading_master_is_detected_from_mesos_znodes_and_followed() -> Result<()> {
-    init_logging();
-    let Some(server) = shared_zk_server("master detection") else {
+    let Some((server, dir, cluster)) = setup("master detection").await? else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
     let base = format!("/mesos-{}", uuid_suffix());
     let client = zk::Client::connect(&server.connect_string()).await?;
     client
@@ -337,12 +305,9 @@ async fn the_leading_master_is_detected_from_mesos_znodes_and_followed() -> Resu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_moved_from_redb_to_zookeeper_is_continued_without_relaunching() -> Result<()> {
-    init_logging();
-    let Some(server) = shared_zk_server("state moved to ZooKeeper") else {
+    let Some((server, dir, cluster)) = setup("state moved to ZooKeeper").await? else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let cluster = cluster(dir.path()).await?;
     let state_dir = dir.path().join("state");
     let mut on_redb = DefaultService::with_options(0, options(cluster.master_url()))
         .state_dir(&state_dir)

@@ -565,8 +565,22 @@ mod tests {
         assert!(is_current(Some(&stored), &id));
     }
 
-    fn place(ev: &mut Evaluator<'_>, tt: &TaskTypeSpec, task: &TaskInfo) -> (usize, Fit) {
-        let ids = operations::resource_ids(task);
+    /// Launches data-0 with `old_cpus`, offers its reservations plus `free_cpus` unreserved
+    /// cpus, places it in place under a spec of `new_cpus` and relaunches it there. Returns
+    /// the relaunch, the new configuration id and the cpus the offer has left afterwards.
+    fn resize(
+        old_cpus: f64,
+        free_cpus: f64,
+        new_cpus: f64,
+    ) -> (Result<Launch, String>, String, f64) {
+        let old = spec(old_cpus, "./data");
+        let (task, offer) = launched(&old, free_cpus);
+        let new = spec(new_cpus, "./data");
+        let id = new.id().to_string();
+        let offers = vec![offer];
+        let mut ev = Evaluator::new(&offers, "svc-role");
+        let tt = &new.task_types[0];
+        let ids = operations::resource_ids(&task);
         let p = ev
             .place(&Requirement {
                 instance: "data-0",
@@ -577,20 +591,15 @@ mod tests {
                 },
             })
             .unwrap();
-        (p.offer, p.fit)
+        let l = relaunch(&ctx(&new, &id), &mut ev, p.offer, &p.fit, tt, 0, &task);
+        let left = ev.views()[0].scalar("cpus");
+        (l, id, left)
     }
 
     #[test]
     fn growing_reserves_the_difference_with_the_same_resource_id() {
-        let old = spec(1.0, "./data");
-        let (task, offer) = launched(&old, 4.0);
-        let new = spec(2.5, "./data");
-        let id = new.id().to_string();
-        let offers = vec![offer];
-        let mut ev = Evaluator::new(&offers, "svc-role");
-        let tt = &new.task_types[0];
-        let (o, fit) = place(&mut ev, tt, &task);
-        let l = relaunch(&ctx(&new, &id), &mut ev, o, &fit, tt, 0, &task).unwrap();
+        let (l, id, left) = resize(1.0, 4.0, 2.5);
+        let l = l.unwrap();
         let types: Vec<i32> = l.operations.iter().filter_map(|o| o.r#type).collect();
         assert_eq!(
             types,
@@ -612,20 +621,13 @@ mod tests {
             4,
             "same reservations and volume"
         );
-        assert_eq!(ev.views()[0].scalar("cpus"), 2.5, "the growth was taken");
+        assert_eq!(left, 2.5, "the growth was taken");
     }
 
     #[test]
     fn shrinking_unreserves_the_surplus() {
-        let old = spec(2.0, "./data");
-        let (task, offer) = launched(&old, 0.0);
-        let new = spec(0.5, "./data");
-        let id = new.id().to_string();
-        let offers = vec![offer];
-        let mut ev = Evaluator::new(&offers, "svc-role");
-        let tt = &new.task_types[0];
-        let (o, fit) = place(&mut ev, tt, &task);
-        let l = relaunch(&ctx(&new, &id), &mut ev, o, &fit, tt, 0, &task).unwrap();
+        let (l, _, _) = resize(2.0, 0.0, 0.5);
+        let l = l.unwrap();
         let un = &l.operations[0].unreserve.as_ref().unwrap().resources;
         assert_eq!(res::scalar_of(&un[0]), 1.5);
         assert_eq!(res::resource_id(&un[0]), Some("r-cpus"));
@@ -635,17 +637,10 @@ mod tests {
 
     #[test]
     fn growth_that_does_not_fit_consumes_nothing() {
-        let old = spec(1.0, "./data");
-        let (task, offer) = launched(&old, 0.5);
-        let new = spec(3.0, "./data");
-        let id = new.id().to_string();
-        let offers = vec![offer];
-        let mut ev = Evaluator::new(&offers, "svc-role");
-        let tt = &new.task_types[0];
-        let (o, fit) = place(&mut ev, tt, &task);
-        let err = relaunch(&ctx(&new, &id), &mut ev, o, &fit, tt, 0, &task).unwrap_err();
+        let (l, _, left) = resize(1.0, 0.5, 3.0);
+        let err = l.unwrap_err();
         assert!(err.contains("insufficient cpus"), "{err}");
-        assert_eq!(ev.views()[0].scalar("cpus"), 0.5);
+        assert_eq!(left, 0.5);
     }
 
     #[test]
