@@ -78,6 +78,7 @@ impl Master {
                 total,
                 used: Resources::new(),
                 offered: Resources::new(),
+                free: None,
                 status: AgentStatus::Active,
                 executors: HashMap::new(),
             };
@@ -207,9 +208,8 @@ impl Master {
             cp.set_reserved(&reserved);
             cp.tasks
                 .sort_by(|a, b| (&a.framework_id, &a.task_id).cmp(&(&b.framework_id, &b.task_id)));
-            if let Err(e) = crate::checkpoint::write(&self.layout.agent_file(&agent.name), &cp) {
-                tracing::error!(%e, agent = %agent.name, "cannot checkpoint the agent");
-            }
+            self.disk
+                .checkpoint(self.layout.agent_file(&agent.name), cp);
         }
     }
 
@@ -306,6 +306,7 @@ impl Master {
         }
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.used = Resources::new();
+            agent.changed();
         }
     }
 

@@ -72,11 +72,12 @@ impl Master {
                     if fw.suppressed.contains(&role) {
                         continue;
                     }
-                    let Some(agent) = self.agents.get(&agent_id) else {
+                    let Some(agent) = self.agents.get_mut(&agent_id) else {
                         continue;
                     };
-                    let available = agent.available();
-                    let offerable = available.filter(|r| resources::allocatable_to(r, &role));
+                    let offerable = agent
+                        .available()
+                        .filter(|r| resources::allocatable_to(r, &role));
                     if !allocatable(&offerable) {
                         continue;
                     }
@@ -131,6 +132,7 @@ impl Master {
                     };
                     if let Some(agent) = self.agents.get_mut(&agent_id) {
                         agent.offered.add_all(&offerable);
+                        agent.changed();
                     }
                     self.offers.insert(
                         offer_id,

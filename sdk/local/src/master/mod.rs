@@ -4,6 +4,7 @@
 mod agents;
 mod allocator;
 mod calls;
+mod disk;
 mod operations;
 mod updates;
 mod view;
@@ -251,16 +252,27 @@ struct Agent {
     used: Resources,
     /// In outstanding offers.
     offered: Resources,
+    /// `total - used - offered`, kept until one of them changes (see [`Agent::changed`]).
+    free: Option<Resources>,
     status: AgentStatus,
     executors: HashMap<(String, String), ExecutorHandle>,
 }
 
 impl Agent {
-    fn available(&self) -> Resources {
-        let mut a = self.total.clone();
-        a.subtract_all(&self.used);
-        a.subtract_all(&self.offered);
-        a
+    /// What is neither used nor offered (computed once per change: with many reservations
+    /// the subtraction is the costly part of an allocation).
+    fn available(&mut self) -> &Resources {
+        self.free.get_or_insert_with(|| {
+            let mut a = self.total.clone();
+            a.subtract_all(&self.used);
+            a.subtract_all(&self.offered);
+            a
+        })
+    }
+
+    /// Must follow every change of `total`, `used` or `offered`.
+    fn changed(&mut self) {
+        self.free = None;
     }
 }
 
@@ -298,6 +310,8 @@ pub(crate) struct Master {
     realloc_all: bool,
     /// No status update resend is due before this instant (None: none is scheduled).
     next_resend: Option<Instant>,
+    /// Volume directories and agent checkpoints, written off the loop.
+    disk: disk::Disk,
 }
 
 /// The most messages handled before timers, allocation and checkpoints run again.
@@ -320,6 +334,7 @@ impl Master {
         exec_tx: mpsc::UnboundedSender<ExecutorUpdate>,
     ) -> Result<Self, crate::Error> {
         let layout = Layout::new(config.work_dir.clone());
+        let disk = disk::Disk::start(&config.work_dir)?;
         let cluster = match crate::checkpoint::read::<ClusterCheckpoint>(&layout.cluster_file())? {
             Some(c) => c,
             None => {
@@ -371,6 +386,7 @@ impl Master {
             dirty_agents: HashSet::new(),
             realloc_all: true,
             next_resend: None,
+            disk,
         };
         master.load_agents()?;
         Ok(master)
@@ -547,6 +563,7 @@ impl Master {
             let _ = d.await;
         }
         self.flush_checkpoints();
+        self.disk.sync().await;
     }
 
     /// Removes a framework: its offers are recovered, its tasks killed, its stream closed.
@@ -594,6 +611,7 @@ impl Master {
         let offer = self.offers.remove(offer_id)?;
         if let Some(agent) = self.agents.get_mut(&offer.agent_id) {
             agent.offered.subtract_all(&offer.resources);
+            agent.changed();
         }
         self.dirty_agent(&offer.agent_id);
         if rescind && let Some(fw) = self.frameworks.get(&offer.framework_id) {

@@ -293,6 +293,7 @@ impl Master {
             agent.total.subtract(&resources::pop_reservation(r));
             agent.total.add(r);
         }
+        agent.changed();
         Ok(())
     }
 
@@ -351,6 +352,7 @@ impl Master {
             agent.total.subtract(r);
             agent.total.add(&resources::pop_reservation(r));
         }
+        agent.changed();
         Ok(())
     }
 
@@ -426,12 +428,13 @@ impl Master {
             left.subtract(&source);
             left.add(v);
         }
+        // The directories are made off the loop; a task using a volume makes sure of its
+        // directory again before it starts (and fails to launch if it cannot).
         let name = agent.name.clone();
         for v in &list {
             let (role, id) = volume_key(v);
-            let dir = self.layout.volume_dir(&name, &role, &id);
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("CREATE failed: cannot create {}: {e}", dir.display()))?;
+            self.disk
+                .create_dir(self.layout.volume_dir(&name, &role, &id));
         }
         *remaining = left;
         let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;
@@ -439,6 +442,7 @@ impl Master {
             agent.total.subtract(&resources::strip_volume(v));
             agent.total.add(v);
         }
+        agent.changed();
         Ok(())
     }
 
@@ -475,12 +479,8 @@ impl Master {
         let name = agent.name.clone();
         for v in &list {
             let (role, id) = volume_key(v);
-            let dir = self.layout.volume_dir(&name, &role, &id);
-            if let Err(e) = std::fs::remove_dir_all(&dir)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(dir = %dir.display(), %e, "cannot delete a destroyed volume");
-            }
+            self.disk
+                .remove_dir(self.layout.volume_dir(&name, &role, &id));
         }
         *remaining = left;
         let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;
@@ -488,6 +488,7 @@ impl Master {
             agent.total.subtract(v);
             agent.total.add(&resources::strip_volume(v));
         }
+        agent.changed();
         Ok(())
     }
 
@@ -628,6 +629,7 @@ impl Master {
         let handle = executor::launch(spec, self.exec_tx.clone());
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.used.add_all(&needed);
+            agent.changed();
             agent.executors.insert((fid.to_string(), task_id), handle);
         }
         self.checkpoint_agent(agent_id);

@@ -150,6 +150,7 @@ impl Master {
         if release {
             if let Some(a) = self.agents.get_mut(&agent_id) {
                 a.used.subtract_all(&resources);
+                a.changed();
             }
             self.dirty_agent(&agent_id);
             self.checkpoint_agent(&agent_id);
