@@ -28,6 +28,7 @@ use crate::offer::{
 use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind, StepRef};
 use crate::{Error, Result};
 
+pub(super) mod batch;
 mod lifecycle;
 
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
@@ -111,13 +112,18 @@ pub struct Core {
     gone_agents: HashMap<String, Instant>,
     cleanup_until: Option<Instant>,
     last_reasons: HashMap<String, String>,
-    last_statuses: HashMap<(String, String), Status>,
+    /// The last logged status of each step, by plan and instance.
+    last_statuses: HashMap<String, HashMap<String, Status>>,
     snapshots: watch::Sender<ServiceSnapshot>,
     /// Update, decommission and uninstall state.
     life: lifecycle::Lifecycle,
     telemetry: Arc<Telemetry>,
     /// Instances whose running task is restarted when their reset step is handed out.
     redo: BTreeSet<String>,
+    /// Status writes and acknowledgements of the batch of events being handled.
+    pending: batch::Pending,
+    /// Rate limit of snapshot publication.
+    publish_gate: batch::PublishGate,
 }
 
 fn state_name(s: TaskState) -> &'static str {
@@ -190,6 +196,8 @@ impl Core {
             life,
             telemetry: Arc::default(),
             redo: BTreeSet::new(),
+            pending: batch::Pending::default(),
+            publish_gate: batch::PublishGate::default(),
         };
         core.rebuild_plans();
         core.publish();
@@ -293,8 +301,8 @@ impl Core {
         self.publish();
     }
 
-    /// Handles one event from the master.
-    pub async fn handle(&mut self, event: Event) -> Result<()> {
+    /// Applies one event from the master (see [`handle_batch`](Self::handle_batch)).
+    async fn dispatch(&mut self, event: Event) -> Result<()> {
         let kind = event.r#type.and_then(|t| event::Type::try_from(t).ok());
         match kind {
             Some(event::Type::Subscribed) => {
@@ -326,7 +334,6 @@ impl Core {
             Some(event::Type::Rescind) | Some(event::Type::Heartbeat) | None => {}
             Some(other) => tracing::debug!(event = ?other, "event ignored"),
         }
-        self.after_event().await;
         Ok(())
     }
 
@@ -384,6 +391,8 @@ impl Core {
     }
 
     async fn on_offers(&mut self, offers: Vec<Offer>) -> Result<()> {
+        // Persist before acting: the statuses handled so far are durable before any launch.
+        self.flush_updates().await?;
         let ids: Vec<String> = offers.iter().map(|o| o.id.value.clone()).collect();
         self.telemetry.offers_received(offers.len());
         let Some(fw) = self.framework_id.clone() else {
@@ -619,6 +628,8 @@ impl Core {
         let refuse_short = self.opts.decline_short.as_secs_f64();
         let mut declined = Vec::new();
         let mut uncertain = Vec::new();
+        let mut accepted = Vec::new();
+        let mut accepts = Vec::new();
         for (i, offer) in offers.iter().enumerate() {
             if ops[i].is_empty() {
                 declined.push(offer.id.value.clone());
@@ -631,7 +642,12 @@ impl Core {
                 std::mem::take(&mut ops[i]),
                 refuse_short,
             );
-            if !self.send(&call).await {
+            accepted.push(offer);
+            accepts.push(call);
+        }
+        let sent = self.send_all(&accepts).await;
+        for (offer, ok) in accepted.into_iter().zip(sent) {
+            if !ok {
                 uncertain.extend(
                     launched
                         .iter()
@@ -764,14 +780,11 @@ impl Core {
                     .then(|| now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
             }
         }
-        // Persist, then acknowledge.
-        let mut batch = self.store.batch();
-        batch.status(&name, &status)?;
-        batch.meta(&name, &meta)?;
-        batch.commit()?;
-        if let Some(ack) = calls::acknowledge(&fw, &status) {
-            self.send(&ack).await;
-        }
+        // Persist, then acknowledge: both wait for the batch's group commit.
+        let meta_changed = self.instances.get(&name).is_none_or(|i| i.meta != meta);
+        let ack = calls::acknowledge(&fw, &status);
+        self.pending
+            .update(&name, &status, meta_changed.then_some(&meta), ack);
 
         let now = Instant::now();
         let Some(inst) = self.instances.get_mut(&name) else {
@@ -1062,12 +1075,22 @@ impl Core {
     }
 
     fn publish(&mut self) {
+        let key = batch::PublishKey::new(
+            self.deploy.status(),
+            self.recovery.status(),
+            self.subscribed && self.reconciler.is_done(),
+            self.framework_id.as_deref(),
+        );
+        let started = Instant::now();
+        if !self.publish_gate.due(&key, started) {
+            return;
+        }
         let mut plans = vec![self.deploy.snapshot(), self.recovery.snapshot()];
         plans.extend(self.lifecycle_snapshots());
         for p in &plans {
+            let seen = self.last_statuses.entry(p.name.clone()).or_default();
             for step in p.phases.iter().flat_map(|ph| ph.steps.iter()) {
-                let key = (p.name.clone(), step.instance.clone());
-                if self.last_statuses.get(&key) != Some(&step.status) {
+                if seen.get(step.instance.as_str()) != Some(&step.status) {
                     tracing::info!(
                         plan = %p.name,
                         step = %step.name,
@@ -1076,7 +1099,7 @@ impl Core {
                         message = %step.message,
                         "plan progress"
                     );
-                    self.last_statuses.insert(key, step.status);
+                    seen.insert(step.instance.clone(), step.status);
                 }
             }
         }
@@ -1088,7 +1111,7 @@ impl Core {
                 task_id: i.task_id().map(String::from),
                 state: i.status.as_ref().map(|s| state_name(s.state()).to_string()),
                 agent_id: i.agent_id().map(String::from),
-                hostname: i.location().map(|l| l.hostname),
+                hostname: i.hostname().map(String::from),
                 launch_count: i.meta.launch_count,
             })
             .collect();
@@ -1106,6 +1129,7 @@ impl Core {
                 true
             }
         });
+        self.publish_gate.published(key, started);
     }
 }
 

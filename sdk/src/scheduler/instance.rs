@@ -124,15 +124,22 @@ impl Instance {
         self.task.as_ref().map(|t| t.agent_id.value.as_str())
     }
 
+    /// The hostname of the agent the instance was last placed on.
+    pub fn hostname(&self) -> Option<&str> {
+        self.meta.extra.get(HOSTNAME)?.as_str()
+    }
+
     /// Where the instance was last placed.
     pub fn location(&self) -> Option<Location> {
-        let hostname = self.meta.extra.get(HOSTNAME)?.as_str()?.to_string();
-        let attributes = self
-            .meta
-            .extra
-            .get(ATTRIBUTES)
-            .and_then(|a| serde_json::from_value(a.clone()).ok())
-            .unwrap_or_default();
+        let hostname = self.hostname()?.to_string();
+        // Read in place: this runs for every instance at every offer cycle.
+        let attributes = match self.meta.extra.get(ATTRIBUTES) {
+            Some(Value::Object(map)) => map
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            _ => Default::default(),
+        };
         Some(Location {
             hostname,
             attributes,

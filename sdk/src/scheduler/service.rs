@@ -364,28 +364,33 @@ async fn run(
         match stream {
             Ok(mut events) => loop {
                 tokio::select! {
-                    ev = events.next() => match ev {
-                        Ok(ev) => {
-                            if ev.r#type == Some(stead_proto::scheduler::event::Type::Subscribed as i32) {
+                    ev = events.next() => {
+                        // Every event already received is handled as one batch (group commit).
+                        let (batch, failure) = super::core::batch::drain(ev, &mut events);
+                        if !batch.is_empty() {
+                            if batch.iter().any(|e| e.r#type == Some(stead_proto::scheduler::event::Type::Subscribed as i32)) {
                                 backoff.reset();
                             }
-                            if zk::pause_on(&mut gate, core.handle(ev).await).await? {
+                            if zk::pause_on(&mut gate, core.handle_batch(batch).await).await? {
                                 break;
                             }
                             if core.is_finished() {
                                 return Ok(());
                             }
                         }
-                        Err(MesosError::Master(m)) if m.contains("removed") || m.contains("unknown") => {
-                            tracing::error!(error = %m, "the master no longer knows this framework: subscribing anew");
-                            core.forget_framework()?;
-                            break;
+                        match failure {
+                            None => {}
+                            Some(MesosError::Master(m)) if m.contains("removed") || m.contains("unknown") => {
+                                tracing::error!(error = %m, "the master no longer knows this framework: subscribing anew");
+                                core.forget_framework()?;
+                                break;
+                            }
+                            Some(e) => {
+                                tracing::warn!(error = %e, "subscription lost; reconnecting");
+                                break;
+                            }
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "subscription lost; reconnecting");
-                            break;
-                        }
-                    },
+                    }
                     cmd = commands.recv() => match cmd {
                         Some(c) => core.command(c).await,
                         None => return Ok(()),

@@ -99,6 +99,12 @@ impl Telemetry {
     pub fn offers(&self) -> OffersDebug {
         lock(&self.offers).clone()
     }
+
+    /// Runs `f` on the offer diagnostics of the latest cycle, without copying them
+    /// (the event loop reads them after every batch of events).
+    pub fn with_offers<T>(&self, f: impl FnOnce(&OffersDebug) -> T) -> T {
+        f(&lock(&self.offers))
+    }
 }
 
 /// Collects what one offer cycle did with each offer, for each pending step.

@@ -222,15 +222,21 @@ impl Core {
             return Ok(());
         };
         let now = Instant::now();
-        for offer in self.telemetry.offers().offers {
-            let mut free = BTreeMap::new();
-            for r in offer.resources.iter().filter(|r| r.role.is_none()) {
-                if let Some(v) = r.scalar {
-                    *free.entry(r.name.clone()).or_insert(0.0) += v;
-                }
-            }
-            self.life.agent_free.insert(offer.agent_id, free);
-        }
+        let seen: Vec<(String, BTreeMap<String, f64>)> = self.telemetry.with_offers(|d| {
+            d.offers
+                .iter()
+                .map(|offer| {
+                    let mut free = BTreeMap::new();
+                    for r in offer.resources.iter().filter(|r| r.role.is_none()) {
+                        if let Some(v) = r.scalar {
+                            *free.entry(r.name.clone()).or_insert(0.0) += v;
+                        }
+                    }
+                    (offer.agent_id.clone(), free)
+                })
+                .collect()
+        });
+        self.life.agent_free.extend(seen);
         // Updates: kill what runs an older configuration when its step's turn comes.
         let mut kill = Vec::new();
         let mut short = Vec::new();

@@ -1,0 +1,180 @@
+//! Batched event handling: every event already received is handled as one batch, the
+//! status updates of a batch are committed together (group commit), and only then are
+//! they acknowledged, with the acknowledgements (and ACCEPTs) sent concurrently.
+//!
+//! Persist before acting still holds: nothing is acknowledged before its status is
+//! durable, and pending writes are committed before any offer is acted on.
+
+use std::time::{Duration, Instant};
+
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, StreamExt};
+use stead_proto::scheduler::{Call, Event};
+use stead_proto::v1::TaskStatus;
+use stead_state::TaskMeta;
+
+use super::Core;
+use crate::Result;
+use crate::mesos::{EventStream, MesosError, MesosResult};
+use crate::plan::Status;
+
+/// A snapshot is published at most once per this many times its own cost, unless the
+/// plans' statuses or the subscription changed (those are published at once).
+const PUBLISH_COST_FACTOR: u32 = 10;
+
+/// The most events handled as one batch.
+pub const MAX_BATCH: usize = 4096;
+/// Calls to the master in flight at once.
+const CONCURRENT_CALLS: usize = 32;
+
+/// Status writes and acknowledgements waiting for the batch's commit.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// (instance, status, meta when it changed).
+    writes: Vec<(String, TaskStatus, Option<TaskMeta>)>,
+    acks: Vec<Call>,
+}
+
+impl Pending {
+    /// Queues the status of `instance` (and its changed meta) and the acknowledgement that
+    /// may only go out once they are durable.
+    pub(super) fn update(
+        &mut self,
+        instance: &str,
+        status: &TaskStatus,
+        meta: Option<&TaskMeta>,
+        ack: Option<Call>,
+    ) {
+        self.writes
+            .push((instance.to_string(), status.clone(), meta.cloned()));
+        self.acks.extend(ack);
+    }
+}
+
+/// What must be published at once when it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PublishKey {
+    plans: [Status; 2],
+    reconciled: bool,
+    framework_id: Option<String>,
+}
+
+impl PublishKey {
+    /// The deploy and recovery plans' statuses, the reconciliation and the framework id.
+    pub(super) fn new(
+        deploy: Status,
+        recovery: Status,
+        reconciled: bool,
+        framework_id: Option<&str>,
+    ) -> PublishKey {
+        PublishKey {
+            plans: [deploy, recovery],
+            reconciled,
+            framework_id: framework_id.map(String::from),
+        }
+    }
+}
+
+/// Rate limit of snapshot publication: building a snapshot costs time linear in the
+/// instances, so with many instances the snapshot follows the state within a bounded
+/// share of the event loop's time (and at the latest at the next tick), while a change of a
+/// plan's status or of the subscription is always published at once.
+#[derive(Debug, Default)]
+pub(super) struct PublishGate {
+    last: Option<(PublishKey, Instant, Duration)>,
+}
+
+impl PublishGate {
+    /// Whether a snapshot with `key` should be published at `now`.
+    pub(super) fn due(&self, key: &PublishKey, now: Instant) -> bool {
+        match &self.last {
+            None => true,
+            Some((last, at, cost)) => {
+                last != key || now.duration_since(*at) >= *cost * PUBLISH_COST_FACTOR
+            }
+        }
+    }
+
+    /// Records a publication that started at `started` (its cost is measured from there).
+    pub(super) fn published(&mut self, key: PublishKey, started: Instant) {
+        self.last = Some((key, started, started.elapsed()));
+    }
+}
+
+/// `first` and every further event the stream already holds (at most [`MAX_BATCH`]),
+/// without waiting; an error ends the batch and is returned after the events before it.
+pub fn drain(
+    first: MesosResult<Event>,
+    events: &mut EventStream,
+) -> (Vec<Event>, Option<MesosError>) {
+    let mut batch = Vec::new();
+    match first {
+        Ok(ev) => batch.push(ev),
+        Err(e) => return (batch, Some(e)),
+    }
+    while batch.len() < MAX_BATCH {
+        // `next` is cancel-safe: a poll that finds nothing ready loses nothing.
+        match events.next().now_or_never() {
+            Some(Ok(ev)) => batch.push(ev),
+            Some(Err(e)) => return (batch, Some(e)),
+            None => break,
+        }
+    }
+    (batch, None)
+}
+
+impl Core {
+    /// Handles events received together: each is applied in order, the batch's status
+    /// updates are committed at once and acknowledged, then offers are suppressed or
+    /// revived and the snapshot is published once.
+    pub async fn handle_batch(&mut self, events: Vec<Event>) -> Result<()> {
+        for event in events {
+            if let Err(e) = self.dispatch(event).await {
+                // Unacknowledged updates are resent by the master; nothing is lost.
+                self.pending.acks.clear();
+                return Err(e);
+            }
+        }
+        self.flush_updates().await?;
+        self.after_event().await;
+        Ok(())
+    }
+
+    /// Commits the queued statuses in one transaction, then sends their acknowledgements.
+    pub(super) async fn flush_updates(&mut self) -> Result<()> {
+        if !self.pending.writes.is_empty() {
+            let mut batch = self.store.batch();
+            for (name, status, meta) in &self.pending.writes {
+                batch.status(name, status)?;
+                if let Some(meta) = meta {
+                    batch.meta(name, meta)?;
+                }
+            }
+            if let Err(e) = batch.commit() {
+                self.pending.acks.clear();
+                return Err(e.into());
+            }
+            self.pending.writes.clear();
+        }
+        let acks = std::mem::take(&mut self.pending.acks);
+        self.send_all(&acks).await;
+        Ok(())
+    }
+
+    /// Sends `calls` concurrently (a bounded number in flight); whether each was accepted,
+    /// in order.
+    pub(super) async fn send_all(&self, calls: &[Call]) -> Vec<bool> {
+        let mut results = Vec::with_capacity(calls.len());
+        let mut in_flight = FuturesOrdered::new();
+        for call in calls {
+            if in_flight.len() >= CONCURRENT_CALLS {
+                results.extend(in_flight.next().await);
+            }
+            in_flight.push_back(self.send(call));
+        }
+        while let Some(ok) = in_flight.next().await {
+            results.push(ok);
+        }
+        results
+    }
+}
