@@ -18,6 +18,10 @@ use crate::tree::{self, ReadTree, WriteTree, empty_range};
 
 const NODES: TableDefinition<&str, &[u8]> = TableDefinition::new("nodes");
 
+/// redb's page cache. Its default (1 GiB) lets a scheduler that writes tens of thousands of
+/// task records grow to about that size; the state of a large service fits in far less.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// A [`Persister`] stored in one redb database file.
 #[derive(Debug)]
 pub struct RedbPersister {
@@ -41,13 +45,16 @@ impl RedbPersister {
             })?;
         }
         let lock = acquire_lock(&path)?;
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StateError::InUse {
-                location: path.display().to_string(),
-                owner: None,
-            },
-            other => StateError::backend(path.display().to_string(), other),
-        })?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StateError::InUse {
+                    location: path.display().to_string(),
+                    owner: None,
+                },
+                other => StateError::backend(path.display().to_string(), other),
+            })?;
         let this = RedbPersister {
             db,
             path,
