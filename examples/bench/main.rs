@@ -27,6 +27,7 @@ struct Args {
     kills: usize,
     dir: Option<PathBuf>,
     timeout: Duration,
+    keep: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -36,9 +37,14 @@ fn parse(args: &[String]) -> Result<Args> {
         kills: 100,
         dir: None,
         timeout: Duration::from_secs(300),
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
+        if flag == "--keep" {
+            a.keep = true;
+            continue;
+        }
         let value = it.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--sizes" => {
@@ -52,7 +58,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--dir" => a.dir = Some(PathBuf::from(value)),
             "--timeout" => a.timeout = Duration::from_secs(value.parse().context("--timeout")?),
             other => bail!(
-                "unknown argument {other} (use --sizes, --only deploy,offers,recovery, --kills, --dir, --timeout)"
+                "unknown argument {other} (use --sizes, --only deploy,offers,recovery, --kills, --dir, --timeout, --keep)"
             ),
         }
     }
@@ -196,6 +202,10 @@ async fn bench(args: Args) -> Result<()> {
     }
     println!();
     println!("load average at end: {}", load());
+    if args.keep {
+        let kept = tmp.keep();
+        println!("kept {} (clusters, states and scheduler logs)", kept.display());
+    }
     Ok(())
 }
 
