@@ -70,13 +70,23 @@ pub struct Launch {
     pub task: TaskInfo,
 }
 
-fn op_reserve(resources: Vec<Resource>) -> Operation {
+/// A RESERVE operation of `resources`.
+pub(crate) fn op_reserve(resources: Vec<Resource>) -> Operation {
     Operation {
         r#type: Some(operation::Type::Reserve as i32),
         reserve: Some(operation::Reserve {
             source: Vec::new(),
             resources,
         }),
+        ..Operation::default()
+    }
+}
+
+/// An UNRESERVE operation of `resources`.
+pub(crate) fn op_unreserve(resources: Vec<Resource>) -> Operation {
+    Operation {
+        r#type: Some(operation::Type::Unreserve as i32),
+        unreserve: Some(operation::Unreserve { resources }),
         ..Operation::default()
     }
 }
@@ -366,13 +376,7 @@ pub fn cleanup(resources: &[&Resource]) -> Vec<Operation> {
         });
     }
     if !unreserve.is_empty() {
-        ops.push(Operation {
-            r#type: Some(operation::Type::Unreserve as i32),
-            unreserve: Some(operation::Unreserve {
-                resources: unreserve,
-            }),
-            ..Operation::default()
-        });
+        ops.push(op_unreserve(unreserve));
     }
     ops
 }

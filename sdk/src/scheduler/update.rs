@@ -14,7 +14,9 @@ use stead_spec::{ServiceSpec, TaskTypeSpec};
 use stead_state::{ConfigStore, StateStore};
 
 use crate::mesos::resources as res;
-use crate::offer::operations::{self, Launch, LaunchContext, task_labels};
+use crate::offer::operations::{
+    self, Launch, LaunchContext, op_reserve, op_unreserve, task_labels,
+};
 use crate::offer::{Evaluator, Fit};
 
 /// The id of the configuration `task` was launched from.
@@ -267,25 +269,6 @@ pub fn accept_target(
     }
 }
 
-fn reserve_op(resources: Vec<Resource>) -> Operation {
-    Operation {
-        r#type: Some(operation::Type::Reserve as i32),
-        reserve: Some(operation::Reserve {
-            source: Vec::new(),
-            resources,
-        }),
-        ..Operation::default()
-    }
-}
-
-fn unreserve_op(resources: Vec<Resource>) -> Operation {
-    Operation {
-        r#type: Some(operation::Type::Unreserve as i32),
-        unreserve: Some(operation::Unreserve { resources }),
-        ..Operation::default()
-    }
-}
-
 fn with_amount(r: &Resource, amount: f64) -> Resource {
     let mut r = r.clone();
     r.scalar = Some(value::Scalar {
@@ -397,10 +380,10 @@ pub fn relaunch(
     }
     let mut ops = Vec::with_capacity(3);
     if !grow.is_empty() {
-        ops.push(reserve_op(grow));
+        ops.push(op_reserve(grow));
     }
     if !shrink.is_empty() {
-        ops.push(unreserve_op(shrink));
+        ops.push(op_unreserve(shrink));
     }
     ops.push(Operation {
         r#type: Some(operation::Type::Launch as i32),
