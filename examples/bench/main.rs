@@ -204,7 +204,10 @@ async fn bench(args: Args) -> Result<()> {
     println!("load average at end: {}", load());
     if args.keep {
         let kept = tmp.keep();
-        println!("kept {} (clusters, states and scheduler logs)", kept.display());
+        println!(
+            "kept {} (clusters, states and scheduler logs)",
+            kept.display()
+        );
     }
     Ok(())
 }
