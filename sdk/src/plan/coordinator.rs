@@ -13,22 +13,34 @@ pub type Selected = (usize, StepRef);
 /// An instance with a step in flight in any plan is left alone by every other plan,
 /// and an instance chosen by an earlier plan is not handed to a later one.
 pub fn select(plans: &[&Plan]) -> Vec<Selected> {
-    let mut busy: HashSet<&str> = HashSet::new();
-    for plan in plans {
-        for step in plan.steps() {
-            if step.status().is_in_flight() {
-                busy.insert(step.instance.as_str());
-            }
-        }
-    }
-    let mut out = Vec::new();
+    // The candidates first: when there are none (every step in flight or done, the usual
+    // case while a large deployment runs) nothing else needs looking at.
+    let mut candidates = Vec::new();
     for (pi, plan) in plans.iter().enumerate() {
         for at in plan.candidates() {
             // Invariant: `candidates` only returns positions that exist in the plan.
             let Some(step) = plan.step(at) else { continue };
-            if busy.insert(step.instance.as_str()) {
-                out.push((pi, at));
+            candidates.push((pi, at, step.instance.as_str()));
+        }
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    // Only the candidates' instances can be busy in a way that matters.
+    let wanted: HashSet<&str> = candidates.iter().map(|(_, _, i)| *i).collect();
+    let mut busy: HashSet<&str> = HashSet::new();
+    for plan in plans {
+        for step in plan.steps() {
+            let instance = step.instance.as_str();
+            if step.status().is_in_flight() && wanted.contains(instance) {
+                busy.insert(instance);
             }
+        }
+    }
+    let mut out = Vec::new();
+    for (pi, at, instance) in candidates {
+        if busy.insert(instance) {
+            out.push((pi, at));
         }
     }
     out
