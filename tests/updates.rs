@@ -208,10 +208,20 @@ fn task_resource_ids(task: &TaskView) -> BTreeSet<String> {
     task.resources.iter().filter_map(resource_id).collect()
 }
 
-/// The state the scheduler left in `dir` (read after it stopped).
+/// The state the scheduler left in `dir` (read after it stopped). The stopped
+/// scheduler's background tasks may still hold the file for a moment: wait for it.
 fn stored(dir: &Path) -> Result<(StateStore, ConfigStore<ServiceSpec>, FrameworkStore)> {
-    let p: Arc<dyn stead::state::Persister> =
-        Arc::new(RedbPersister::open(dir.join("state").join(STATE_FILE))?);
+    let path = dir.join("state").join(STATE_FILE);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let persister = loop {
+        match RedbPersister::open(&path) {
+            Err(stead::state::StateError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => break other?,
+        }
+    };
+    let p: Arc<dyn stead::state::Persister> = Arc::new(persister);
     Ok((
         StateStore::new(p.clone()),
         ConfigStore::new(p.clone()),
