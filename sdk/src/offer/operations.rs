@@ -381,30 +381,37 @@ pub fn cleanup(resources: &[&Resource]) -> Vec<Operation> {
     ops
 }
 
+/// A test service `svc` with one task type `data` (`count` instances of `cpus` cpus,
+/// 256 MiB, a dynamic port `http` and a 100 MiB volume at `data-path`).
+#[cfg(test)]
+pub(crate) fn test_spec(count: u32, cpus: f64, command: &str) -> ServiceSpec {
+    use stead_spec::{CommandSpec, PortSpec, VolumeSpec, VolumeType};
+    let mut s = ServiceSpec::new("svc");
+    let mut t = stead_spec::TaskTypeSpec::new("data", count, CommandSpec::new(command));
+    t.set_resource("cpus", cpus, "svc-role", "svc-principal");
+    t.set_resource("mem", 256.0, "svc-role", "svc-principal");
+    t.ports = vec![PortSpec {
+        name: "http".into(),
+        port: 0,
+    }];
+    t.volumes = vec![VolumeSpec {
+        size_mib: 100,
+        kind: VolumeType::Root,
+        container_path: "data-path".into(),
+        role: "svc-role".into(),
+        principal: "svc-principal".into(),
+    }];
+    s.task_types.push(t);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::offer::evaluate::{Evaluator, Fit, Need, Requirement};
-    use stead_spec::{PortSpec, VolumeSpec};
 
     fn spec() -> ServiceSpec {
-        let mut s = ServiceSpec::new("svc");
-        let mut t = TaskTypeSpec::new("data", 1, CommandSpec::new("./data {{index}}"));
-        t.set_resource("cpus", 1.0, "svc-role", "svc-principal");
-        t.set_resource("mem", 256.0, "svc-role", "svc-principal");
-        t.ports = vec![PortSpec {
-            name: "http".into(),
-            port: 0,
-        }];
-        t.volumes = vec![VolumeSpec {
-            size_mib: 100,
-            kind: VolumeType::Root,
-            container_path: "data-path".into(),
-            role: "svc-role".into(),
-            principal: "svc-principal".into(),
-        }];
-        s.task_types.push(t);
-        s
+        test_spec(1, 1.0, "./data {{index}}")
     }
 
     fn offer() -> Offer {

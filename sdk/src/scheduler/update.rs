@@ -404,26 +404,9 @@ mod tests {
     use crate::mesos::resources::{dynamic_reservation, reservation_labels};
     use crate::offer::{Need, Requirement};
     use stead_proto::v1::{AgentId, FrameworkId, Offer, OfferId};
-    use stead_spec::{CommandSpec, PortSpec, VolumeSpec, VolumeType};
 
     fn spec(cpus: f64, command: &str) -> ServiceSpec {
-        let mut s = ServiceSpec::new("svc");
-        let mut t = TaskTypeSpec::new("data", 2, CommandSpec::new(command));
-        t.set_resource("cpus", cpus, "svc-role", "svc-principal");
-        t.set_resource("mem", 256.0, "svc-role", "svc-principal");
-        t.ports = vec![PortSpec {
-            name: "http".into(),
-            port: 0,
-        }];
-        t.volumes = vec![VolumeSpec {
-            size_mib: 100,
-            kind: VolumeType::Root,
-            container_path: "data-path".into(),
-            role: "svc-role".into(),
-            principal: "svc-principal".into(),
-        }];
-        s.task_types.push(t);
-        s
+        crate::offer::operations::test_spec(2, cpus, command)
     }
 
     fn reserved(r: Resource, id: &str) -> Resource {
