@@ -258,6 +258,23 @@ pub fn persistence_ids(task: &TaskView) -> Vec<String> {
         .collect()
 }
 
+/// The launch number the data-store's data program recorded for this run of `task`:
+/// how many times its volume has been launched on, this run included. Waits up to
+/// `timeout` for the program to write it (RUNNING comes before the program's first
+/// line runs).
+pub async fn launch_number(task: &TaskView, timeout: Duration) -> Result<u32, TimedOut> {
+    let what = format!("{} to record its launch number", task.id);
+    let file = task.sandbox.as_ref().map(|s| s.join("launch-number"));
+    eventually(&what, timeout, || async {
+        std::fs::read_to_string(file.as_ref()?)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    })
+    .await
+}
+
 /// The path of a built example binary (examples are built by `cargo test`).
 pub fn example_binary(name: &str) -> std::io::Result<PathBuf> {
     let exe = std::env::current_exe()?;

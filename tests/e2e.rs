@@ -5,7 +5,7 @@
 #[allow(dead_code)]
 mod spec;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
@@ -16,8 +16,8 @@ use stead::scheduler::{DefaultService, ServiceHandle, ServiceSnapshot};
 use stead::spec::{CommandSpec, ServiceSpec, TaskTypeSpec};
 use stead_suite::{
     ExampleProcess, cluster_state as state, eventually, exactly_running, first_live_tasks,
-    hostname_of, init_logging, live_tasks, persistence_ids, running_task, start_cluster,
-    test_options, volume_ids,
+    hostname_of, init_logging, launch_number, live_tasks, persistence_ids, running_task,
+    start_cluster, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -54,12 +54,6 @@ fn agent_name(state: &State, agent_id: &str) -> Option<String> {
         .iter()
         .find(|a| a.id == agent_id)
         .map(|a| a.name.clone())
-}
-
-fn launch_count(task: &TaskView) -> Result<u32> {
-    let sandbox: PathBuf = task.sandbox.clone().context("task has a sandbox")?;
-    let text = std::fs::read_to_string(sandbox.join("data-path").join("launch-count"))?;
-    Ok(text.trim().parse()?)
 }
 
 async fn running(cluster: &LocalCluster, instance: &str) -> Result<TaskView> {
@@ -121,7 +115,7 @@ async fn deploys_data_store_with_unique_meta_data_hosts() -> Result<()> {
         "one persistent volume per instance"
     );
     for t in live.iter().filter(|t| t.name.starts_with("data-")) {
-        assert_eq!(launch_count(t)?, 1);
+        assert_eq!(launch_number(t, LONG).await?, 1);
     }
     stop(handle, cluster).await
 }
@@ -153,7 +147,7 @@ async fn killed_data_node_is_relaunched_in_place_with_its_data() -> Result<()> {
         "same volume"
     );
     assert_eq!(
-        launch_count(&after)?,
+        launch_number(&after, LONG).await?,
         2,
         "the volume kept the first launch's data"
     );
@@ -217,7 +211,7 @@ async fn restarted_agent_gets_its_tasks_back_in_place() -> Result<()> {
         persistence_ids(&before),
         "same volume"
     );
-    assert_eq!(launch_count(&after)?, 2, "its data survived");
+    assert_eq!(launch_number(&after, LONG).await?, 2, "its data survived");
     handle
         .wait_for(LONG, |s| {
             s.plan("recovery")
@@ -253,7 +247,7 @@ async fn replace_moves_the_instance_and_destroys_its_old_volume() -> Result<()> 
         })
         .await?;
         if t.name.starts_with("data-") {
-            assert_eq!(launch_count(&moved)?, 1, "a fresh volume");
+            assert_eq!(launch_number(&moved, LONG).await?, 1, "a fresh volume");
         }
         let ids = volume_ids(&state(&cluster).await);
         for old in persistence_ids(t) {

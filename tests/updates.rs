@@ -8,7 +8,7 @@
 mod spec;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +20,8 @@ use stead::scheduler::{DefaultService, Options, STATE_FILE, ServiceHandle, Servi
 use stead::spec::{Commands, ServiceSpec, TaskTypeSpec};
 use stead::state::{ConfigStore, FrameworkStore, RedbPersister, StateStore};
 use stead_suite::{
-    cluster_config, cluster_state as state, eventually, init_logging, live_tasks, persistence_ids,
-    running_task, test_options, volume_ids,
+    cluster_config, cluster_state as state, eventually, init_logging, launch_number, live_tasks,
+    persistence_ids, running_task, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -178,16 +178,6 @@ fn reserved(st: &State) -> impl Iterator<Item = &serde_json::Value> {
         .flat_map(|a| a.reserved_resources_full.get(ROLE).into_iter().flatten())
 }
 
-/// The launch counter the data program keeps on its volume (written once it started).
-async fn launch_count(task: &TaskView) -> Result<u32> {
-    let sandbox: PathBuf = task.sandbox.clone().context("task has a sandbox")?;
-    let file = sandbox.join("data-path").join("launch-count");
-    Ok(eventually("the launch count written", LONG, || async {
-        std::fs::read_to_string(&file).ok()?.trim().parse().ok()
-    })
-    .await?)
-}
-
 /// The `resource_id` labels of a resource in the Mesos JSON form.
 fn resource_id(r: &serde_json::Value) -> Option<String> {
     r["reservations"]
@@ -311,7 +301,7 @@ async fn scaling_out_adds_only_the_new_instances() -> Result<()> {
     }
     for new in ["data-3", "data-4"] {
         assert_eq!(
-            launch_count(&after[new]).await?,
+            launch_number(&after[new], LONG).await?,
             1,
             "{new} is a fresh instance"
         );
@@ -397,7 +387,7 @@ async fn rolling_update(
             persistence_ids(old),
             "{name} kept its volume"
         );
-        assert_eq!(launch_count(new).await?, 2, "{name} kept its data");
+        assert_eq!(launch_number(new, LONG).await?, 2, "{name} kept its data");
     }
     assert!(seen.max_down <= 1, "one data node at a time");
     let steps = in_flight.lock().map(|m| *m).unwrap_or(usize::MAX);
@@ -652,7 +642,7 @@ async fn an_update_interrupted_by_a_scheduler_restart_goes_on_where_it_was() -> 
     };
     cmd.value = "./data --version 2".into();
     // Ready only after a while: each update step stays in flight long enough to be seen.
-    let mut ready = stead::spec::CheckSpec::new("test -f data-path/launch-count");
+    let mut ready = stead::spec::CheckSpec::new("test -f launch-number");
     ready.delay = Duration::from_secs(2);
     ready.interval = Duration::from_secs(1);
     data_type(&mut second).readiness_check = Some(ready);
@@ -686,7 +676,11 @@ async fn an_update_interrupted_by_a_scheduler_restart_goes_on_where_it_was() -> 
             seen.ids[name]
         );
         assert_ne!(after[name].id, before[name].id);
-        assert_eq!(launch_count(&after[name]).await?, 2, "{name} kept its data");
+        assert_eq!(
+            launch_number(&after[name], LONG).await?,
+            2,
+            "{name} kept its data"
+        );
     }
     assert!(seen.max_down <= 1, "one data node at a time");
     handle.shutdown().await?;
