@@ -275,6 +275,21 @@ pub async fn launch_number(task: &TaskView, timeout: Duration) -> Result<u32, Ti
     .await
 }
 
+/// The process id a task's program wrote to `file` in its sandbox, waiting up to
+/// `timeout` for the program to write it.
+pub async fn sandbox_pid(task: &TaskView, file: &str, timeout: Duration) -> Result<i32, TimedOut> {
+    let what = format!("{} to write {file}", task.id);
+    let path = task.sandbox.as_ref().map(|s| s.join(file));
+    eventually(&what, timeout, || async {
+        std::fs::read_to_string(path.as_ref()?)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    })
+    .await
+}
+
 /// The path of a built example binary (examples are built by `cargo test`).
 pub fn example_binary(name: &str) -> std::io::Result<PathBuf> {
     let exe = std::env::current_exe()?;

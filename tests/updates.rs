@@ -21,7 +21,7 @@ use stead::spec::{Commands, ServiceSpec, TaskTypeSpec};
 use stead::state::{ConfigStore, FrameworkStore, RedbPersister, StateStore};
 use stead_suite::{
     cluster_config, cluster_state as state, eventually, init_logging, launch_number, live_tasks,
-    persistence_ids, running_task, test_options, volume_ids,
+    persistence_ids, running_task, sandbox_pid, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -692,20 +692,15 @@ fn pid_alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
 }
 
-fn pids(tasks: &BTreeMap<String, TaskView>) -> Result<Vec<i32>> {
+async fn pids(tasks: &BTreeMap<String, TaskView>) -> Result<Vec<i32>> {
     let mut out = Vec::new();
     for t in tasks.values() {
-        let sandbox = t.sandbox.clone().context("sandbox")?;
         let file = if t.name.starts_with("data-") {
             "data.pid"
         } else {
             "meta-data.pid"
         };
-        out.push(
-            std::fs::read_to_string(sandbox.join(file))?
-                .trim()
-                .parse()?,
-        );
+        out.push(sandbox_pid(t, file, LONG).await?);
     }
     Ok(out)
 }
@@ -757,7 +752,7 @@ async fn uninstall_releases_everything_and_wipes_the_state() -> Result<()> {
     let spec = spec::spec()?;
     let handle = start(&cluster, dir.path(), spec.clone()).await?;
     deployed(&handle).await?;
-    let pids = pids(&running(&cluster).await)?;
+    let pids = pids(&running(&cluster).await).await?;
     assert_eq!(pids.len(), 5);
     handle.shutdown().await?;
 
@@ -782,7 +777,7 @@ async fn uninstall_of_a_running_service_on_request() -> Result<()> {
     data_type(&mut spec).count = 1;
     let mut handle = start(&cluster, dir.path(), spec).await?;
     deployed(&handle).await?;
-    let pids = pids(&running(&cluster).await)?;
+    let pids = pids(&running(&cluster).await).await?;
     handle.uninstall().await?;
     handle
         .wait_for(LONG, |s| s.plan("uninstall").is_some())

@@ -257,7 +257,7 @@ pub(super) async fn pause_on(gate: &mut Option<SessionGate>, result: Result<()>)
 mod tests {
     use super::*;
     use stead_state::Persister;
-    use stead_state::testing::{expire_session, shared_zk_server};
+    use stead_state::testing::{ZkLink, expire_session, shared_zk_server};
 
     fn unique(tag: &str) -> String {
         format!("zk-gate-{tag}-{}", uuid::Uuid::new_v4().simple())
@@ -311,11 +311,12 @@ mod tests {
         let Some(server) = shared_zk_server("scheduler zk expiry") else {
             return;
         };
-        let (zk, mut gate) = open(&server.url(""), &unique("expiry"), true)
+        let link = ZkLink::open(&server).expect("link");
+        let (zk, mut gate) = open(&link.url(""), &unique("expiry"), true)
             .await
             .expect("scheduler");
         let victim = zk.clone();
-        tokio::task::spawn_blocking(move || expire_session(&victim))
+        tokio::task::spawn_blocking(move || expire_session(&victim, &link))
             .await
             .unwrap()
             .expect("session expired");

@@ -205,34 +205,127 @@ pub fn shared_zk_server(test: &str) -> Option<std::sync::Arc<ZkServer>> {
     Some(server)
 }
 
-/// Ends `zk`'s session from the server side, as a long partition would: another client
-/// takes over the session and closes it. `zk` then sees [`crate::SessionState::Expired`].
-pub fn expire_session(zk: &crate::ZkPersister) -> crate::Result<()> {
-    let session = zk.session.clone();
-    let info = session.base.session().clone();
-    let hosts = session.url.hosts.clone();
-    let location = session.location();
-    session.run(async move {
-        // The victim may win the session back while the thief connects; try a few times.
-        let mut last = String::new();
-        for _ in 0..5 {
-            match zookeeper_client::Client::connector()
-                .with_session(info.clone())
-                .with_session_timeout(Duration::from_secs(5))
-                .connect(&hosts)
-                .await
-            {
-                Ok(thief) => {
-                    // Dropping the only handle closes the (shared) session.
-                    drop(thief);
-                    return Ok(());
+/// A TCP link from a loopback port to a ZooKeeper server that a test can cut, as a
+/// network partition would: clients connected through [`ZkLink::url`] lose their
+/// connection and cannot reconnect until [`ZkLink::heal`].
+#[derive(Debug)]
+pub struct ZkLink {
+    port: u16,
+    shared: std::sync::Arc<LinkShared>,
+}
+
+#[derive(Debug, Default)]
+struct LinkShared {
+    cut: std::sync::atomic::AtomicBool,
+    /// Both ends of every connection made through the link, to shut them at a cut.
+    streams: std::sync::Mutex<Vec<TcpStream>>,
+}
+
+impl LinkShared {
+    fn is_cut(&self) -> bool {
+        self.cut.load(Ordering::SeqCst)
+    }
+
+    fn streams(&self) -> std::sync::MutexGuard<'_, Vec<TcpStream>> {
+        // A panicking copy thread leaves a valid list behind.
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ZkLink {
+    /// Opens a link to `server` on a free loopback port.
+    pub fn open(server: &ZkServer) -> std::io::Result<ZkLink> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let port = listener.local_addr()?.port();
+        let target = (Ipv4Addr::LOCALHOST, server.port());
+        let shared = std::sync::Arc::new(LinkShared::default());
+        let weak = std::sync::Arc::downgrade(&shared);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                // The link is gone once its owner dropped it.
+                let Some(shared) = weak.upgrade() else { return };
+                let Ok(client) = client else { continue };
+                if shared.is_cut() {
+                    continue;
                 }
-                Err(e) => last = e.to_string(),
+                let Ok(upstream) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let _ = Self::join(&shared, client, upstream);
             }
+        });
+        Ok(ZkLink { port, shared })
+    }
+
+    /// Copies both ways between `client` and `upstream` on two threads.
+    fn join(shared: &LinkShared, client: TcpStream, upstream: TcpStream) -> std::io::Result<()> {
+        let mut streams = shared.streams();
+        streams.push(client.try_clone()?);
+        streams.push(upstream.try_clone()?);
+        let pipe = |mut from: TcpStream, mut to: TcpStream| {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from, &mut to);
+                let _ = to.shutdown(std::net::Shutdown::Both);
+                let _ = from.shutdown(std::net::Shutdown::Both);
+            });
+        };
+        pipe(client.try_clone()?, upstream.try_clone()?);
+        pipe(upstream, client);
+        Ok(())
+    }
+
+    /// `zk://127.0.0.1:<link port><path>` (`path` absolute, or empty).
+    pub fn url(&self, path: &str) -> String {
+        format!("zk://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Drops every connection through the link and refuses new ones until healed.
+    pub fn cut(&self) {
+        self.shared.cut.store(true, Ordering::SeqCst);
+        for stream in self.shared.streams().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
         }
-        Err(crate::StateError::NotConnected {
-            location,
-            reason: last,
-        })
+    }
+
+    /// Lets connections through again.
+    pub fn heal(&self) {
+        self.shared.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for ZkLink {
+    fn drop(&mut self) {
+        self.cut();
+        // Wake the accept loop so it sees the link is gone.
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+    }
+}
+
+/// Ends `zk`'s session as a long partition does: cuts `link` (which `zk` must be
+/// connected through) until the session has expired, then heals it. The server has
+/// dropped the session (and its ephemeral nodes) by then, since the client gives up
+/// only after 7/5 of the session timeout. Fails when that does not happen within two
+/// minutes.
+pub fn expire_session(zk: &crate::ZkPersister, link: &ZkLink) -> crate::Result<()> {
+    let mut state = zk.session_state();
+    link.cut();
+    let limit = Duration::from_secs(120);
+    let deadline = Instant::now() + limit;
+    let expired = loop {
+        if *state.borrow_and_update() == crate::SessionState::Expired {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    link.heal();
+    if expired {
+        return Ok(());
+    }
+    Err(crate::StateError::NotConnected {
+        location: zk.session.location(),
+        reason: format!("the session did not expire within {limit:?} of the link being cut"),
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use stead_state::testing::{ZkServer, expire_session, shared_zk_server};
+use stead_state::testing::{ZkLink, ZkServer, expire_session, shared_zk_server};
 use stead_state::zk::{ZkOptions, ZkUrl};
 use stead_state::{Op, Persister, SessionState, StateError, ZkLock, ZkPersister};
 
@@ -22,7 +22,11 @@ fn unique_root(tag: &str) -> String {
 }
 
 fn connect(server: &ZkServer, url_path: &str, root: &str, timeout: Duration) -> ZkPersister {
-    let url = ZkUrl::parse(&server.url(url_path)).unwrap();
+    connect_url(&server.url(url_path), root, timeout)
+}
+
+fn connect_url(url: &str, root: &str, timeout: Duration) -> ZkPersister {
+    let url = ZkUrl::parse(url).unwrap();
     let options = ZkOptions {
         session_timeout: timeout,
         ..ZkOptions::default()
@@ -192,9 +196,14 @@ fn expired_session_is_terminal() {
     let Some(server) = shared_zk_server("expired_session") else {
         return;
     };
-    let p = connect(&server, "", &unique_root("expire"), Duration::from_secs(10));
+    let link = ZkLink::open(&server).unwrap();
+    let p = connect_url(
+        &link.url(""),
+        &unique_root("expire"),
+        Duration::from_secs(2),
+    );
     p.set("x", b"1").unwrap();
-    expire_session(&p).unwrap();
+    expire_session(&p, &link).unwrap();
     wait_state(&p, SessionState::Expired);
     assert!(!p.is_ready());
     let err = p.get("x").unwrap_err();
@@ -208,7 +217,8 @@ fn one_scheduler_per_service() {
     };
     let root = unique_root("lock");
     let first = connect(&server, "", &root, Duration::from_secs(10));
-    let second = connect(&server, "", &root, Duration::from_secs(10));
+    let link = ZkLink::open(&server).unwrap();
+    let second = connect_url(&link.url(""), &root, Duration::from_secs(2));
     let third = connect(&server, "", &root, Duration::from_secs(10));
 
     let lock = first.lock(false).unwrap();
@@ -240,7 +250,7 @@ fn one_scheduler_per_service() {
     let waiter = std::thread::spawn(move || ZkLock::acquire(&third, true).map(|l| (third, l)));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!waiter.is_finished(), "the lock was granted twice");
-    expire_session(&second).unwrap();
+    expire_session(&second, &link).unwrap();
     let (third, _third_lock) = waiter.join().unwrap().unwrap();
     drop(second_lock);
     assert!(ZkLock::acquire(&first, false).is_err());
