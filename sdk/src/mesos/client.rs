@@ -221,13 +221,13 @@ impl MesosClient {
             .and_then(|v| v.to_str().ok())
             .map(String::from);
         *lock(&self.stream_id) = stream_id;
-        Ok(EventStream {
+        Ok(EventStream::spawn(EventReader {
             body: Box::pin(resp.bytes_stream()),
             decoder: Decoder::new(),
             // Until SUBSCRIBED says otherwise, allow a generous first wait.
             silence_limit: self.call_timeout.max(Duration::from_secs(30)),
             last_data: Instant::now(),
-        })
+        }))
     }
 
     /// Sends a call (not SUBSCRIBE) with the stream id, within the call timeout.
@@ -244,23 +244,74 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
-/// The RecordIO event stream of a subscription, with heartbeat supervision.
+/// Events decoded ahead of the scheduler, at most.
+const EVENT_BUFFER: usize = 8192;
+
+/// The events of a subscription, read and decoded by a task of their own as they
+/// arrive, so that every event already received can be taken at once
+/// ([`EventStream::try_next`]): the HTTP body yields data only when asked, so reading it
+/// only between batches would deliver one event per batch. The reader stops when the
+/// stream is dropped.
+#[derive(Debug)]
 pub struct EventStream {
+    events: tokio::sync::mpsc::Receiver<MesosResult<Event>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl EventStream {
+    /// Starts reading `reader` on a task of its own; its first error is the stream's last
+    /// item.
+    fn spawn(mut reader: EventReader) -> EventStream {
+        let (tx, events) = tokio::sync::mpsc::channel(EVENT_BUFFER);
+        let reader = tokio::spawn(async move {
+            loop {
+                let item = reader.next().await;
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        EventStream { events, reader }
+    }
+
+    /// The next event. Cancel-safe: dropping the future loses no data.
+    ///
+    /// Fails when the stream ends, breaks, or stays silent longer than
+    /// [`MISSED_HEARTBEATS`] heartbeat intervals.
+    pub async fn next(&mut self) -> MesosResult<Event> {
+        self.events
+            .recv()
+            .await
+            .unwrap_or(Err(MesosError::StreamEnded))
+    }
+
+    /// The next event if one has been received already, without waiting.
+    pub fn try_next(&mut self) -> Option<MesosResult<Event>> {
+        use tokio::sync::mpsc::error::TryRecvError;
+        match self.events.try_recv() {
+            Ok(item) => Some(item),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err(MesosError::StreamEnded)),
+        }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// The RecordIO event stream of a subscription, with heartbeat supervision.
+struct EventReader {
     body: Body,
     decoder: Decoder,
     silence_limit: Duration,
     last_data: Instant,
 }
 
-impl std::fmt::Debug for EventStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
-            .field("silence_limit", &self.silence_limit)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EventStream {
+impl EventReader {
     /// The next event. Cancel-safe: dropping the future loses no data.
     ///
     /// Fails when the stream ends, breaks, or stays silent longer than
@@ -382,12 +433,12 @@ mod tests {
             .chunks(37)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        let mut stream = EventStream {
+        let mut stream = EventStream::spawn(EventReader {
             body: Box::pin(futures::stream::iter(chunks)),
             decoder: Decoder::new(),
             silence_limit: Duration::from_secs(5),
             last_data: Instant::now(),
-        };
+        });
         let mut offers = 0;
         let mut total = 0;
         loop {

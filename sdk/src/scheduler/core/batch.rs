@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use futures::stream::FuturesOrdered;
-use futures::{FutureExt, StreamExt};
 use stead_proto::scheduler::{Call, Event};
 use stead_proto::v1::TaskStatus;
 use stead_state::TaskMeta;
@@ -113,8 +113,7 @@ pub fn drain(
         Err(e) => return (batch, Some(e)),
     }
     while batch.len() < MAX_BATCH {
-        // `next` is cancel-safe: a poll that finds nothing ready loses nothing.
-        match events.next().now_or_never() {
+        match events.try_next() {
             Some(Ok(ev)) => batch.push(ev),
             Some(Err(e)) => return (batch, Some(e)),
             None => break,
