@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use stead_proto::scheduler::{Call, Event, event};
 use stead_proto::v1::{
-    FrameworkId, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus, framework_info,
+    FrameworkId, FrameworkInfo, Offer, Resource, TaskInfo, TaskState, TaskStatus, framework_info,
     offer::Operation,
 };
 use stead_spec::{ServiceSpec, TaskTypeSpec};
@@ -418,10 +418,14 @@ impl Core {
         let mut redo_now = Vec::new();
         {
             let mut ev = Evaluator::new(&offers, &self.spec.role);
-            for inst in self.instances.values() {
-                if let Some(loc) = inst.location()
-                    && !inst.replacing()
-                {
+            // Peers matter to placement only: with nothing to place they are not gathered.
+            let peers = self
+                .instances
+                .values()
+                .filter(|_| !selected.is_empty())
+                .filter(|inst| !inst.replacing());
+            for inst in peers {
+                if let Some(loc) = inst.location() {
                     ev.add_peer(self.task_type(inst), &inst.name, loc);
                 }
             }
@@ -576,52 +580,17 @@ impl Core {
             }
         }
 
-        // Reservations of this service that no stored task owns are released.
-        let owned: HashSet<String> = self
-            .instances
-            .values()
-            .filter_map(|i| i.task.as_ref())
-            .flat_map(operations::resource_ids)
-            .chain(self.unknown_owned_ids()?)
-            .collect();
+        // Reservations of this service that no stored task owns are released. Offers hold
+        // reservations only while no task uses them, so most rounds have none to check.
+        let ours = |r: &Resource| {
+            res::reserved_role(r) == Some(self.spec.role.as_str())
+                && res::service_of(r) == Some(self.spec.name.as_str())
+                && res::resource_id(r).is_some()
+        };
         let mut released: Vec<String> = Vec::new();
-        {
-            let ev_views: Vec<crate::offer::OfferView> = offers
-                .iter()
-                .zip(&ops)
-                .map(|(o, used)| {
-                    let mut v = crate::offer::OfferView::new(o, &self.spec.role);
-                    v.used = used_indices(o, used);
-                    v
-                })
-                .collect();
-            for (i, offer) in offers.iter().enumerate() {
-                let stale = orphans(
-                    offer,
-                    &ev_views[i],
-                    &self.spec.role,
-                    &self.spec.name,
-                    &|id| owned.contains(id),
-                );
-                if !stale.is_empty() {
-                    let resources: Vec<_> = stale.iter().map(|(_, r)| *r).collect();
-                    released.extend(
-                        resources
-                            .iter()
-                            .filter_map(|r| res::resource_id(r).map(String::from)),
-                    );
-                    tracing::info!(
-                        agent = %offer.hostname,
-                        resources = resources.len(),
-                        "releasing reservations no task owns (destroy volumes, unreserve)"
-                    );
-                    let mut cleanup = operations::cleanup(&resources);
-                    cleanup.append(&mut ops[i]);
-                    ops[i] = cleanup;
-                }
-            }
+        if offers.iter().any(|o| o.resources.iter().any(ours)) {
+            self.release_orphans(&offers, &mut ops, &mut released)?;
         }
-
         self.released(released.iter().map(String::as_str), !released.is_empty());
 
         // Send: ACCEPT each offer with operations, DECLINE the rest.
@@ -695,6 +664,61 @@ impl Core {
             let call = calls::decline(&fw, &declined, refuse);
             self.telemetry.offers_declined(declined.len());
             self.send(&call).await;
+        }
+        Ok(())
+    }
+
+    /// Adds to `ops` the operations that release the reservations and volumes of this
+    /// service in `offers` that no stored task owns (and that `ops` does not launch
+    /// with), noting their resource ids in `released`.
+    fn release_orphans(
+        &self,
+        offers: &[Offer],
+        ops: &mut [Vec<Operation>],
+        released: &mut Vec<String>,
+    ) -> Result<()> {
+        let owned: HashSet<String> = self
+            .instances
+            .values()
+            .filter_map(|i| i.task.as_ref())
+            .flat_map(operations::resource_ids)
+            .chain(self.unknown_owned_ids()?)
+            .collect();
+        {
+            let ev_views: Vec<crate::offer::OfferView> = offers
+                .iter()
+                .zip(ops.iter())
+                .map(|(o, used)| {
+                    let mut v = crate::offer::OfferView::new(o, &self.spec.role);
+                    v.used = used_indices(o, used);
+                    v
+                })
+                .collect();
+            for (i, offer) in offers.iter().enumerate() {
+                let stale = orphans(
+                    offer,
+                    &ev_views[i],
+                    &self.spec.role,
+                    &self.spec.name,
+                    &|id| owned.contains(id),
+                );
+                if !stale.is_empty() {
+                    let resources: Vec<_> = stale.iter().map(|(_, r)| *r).collect();
+                    released.extend(
+                        resources
+                            .iter()
+                            .filter_map(|r| res::resource_id(r).map(String::from)),
+                    );
+                    tracing::info!(
+                        agent = %offer.hostname,
+                        resources = resources.len(),
+                        "releasing reservations no task owns (destroy volumes, unreserve)"
+                    );
+                    let mut cleanup = operations::cleanup(&resources);
+                    cleanup.append(&mut ops[i]);
+                    ops[i] = cleanup;
+                }
+            }
         }
         Ok(())
     }
