@@ -79,7 +79,7 @@ fn reserved(mut resource: v1::Resource, resource_id: &str) -> v1::Resource {
 
 fn volume(size: f64) -> v1::Resource {
     let mut disk = reserved(scalar("disk", size), "vol-1");
-    disk.disk = Some(resource::DiskInfo {
+    disk.disk = Some(Box::new(resource::DiskInfo {
         persistence: Some(resource::disk_info::Persistence {
             id: "persistence-1".into(),
             principal: Some("data-store-principal".into()),
@@ -96,7 +96,7 @@ fn volume(size: f64) -> v1::Resource {
             }),
             ..Default::default()
         }),
-    });
+    }));
     disk
 }
 
@@ -131,14 +131,14 @@ fn task_info() -> v1::TaskInfo {
                 nanoseconds: 30_000_000_000,
             }),
         }),
-        health_check: Some(v1::HealthCheck {
+        health_check: Some(Box::new(v1::HealthCheck {
             r#type: Some(v1::health_check::Type::Tcp as i32),
             tcp: Some(v1::health_check::TcpCheckInfo {
                 port: 8080,
                 ..Default::default()
             }),
             ..Default::default()
-        }),
+        })),
         labels: Some(labels(&[("target_configuration", "4d2c")])),
         data: Some(vec![0, 159, 146, 150]),
         ..Default::default()
@@ -256,7 +256,7 @@ fn every_call() -> Vec<Call> {
                         ..operation(operation::Type::Launch)
                     },
                     v1::offer::Operation {
-                        launch_group: Some(operation::LaunchGroup {
+                        launch_group: Some(Box::new(operation::LaunchGroup {
                             executor: v1::ExecutorInfo {
                                 r#type: Some(v1::executor_info::Type::Default as i32),
                                 executor_id: v1::ExecutorId {
@@ -267,7 +267,7 @@ fn every_call() -> Vec<Call> {
                             task_group: v1::TaskGroupInfo {
                                 tasks: vec![task_info()],
                             },
-                        }),
+                        })),
                         ..operation(operation::Type::LaunchGroup)
                     },
                     v1::offer::Operation {

@@ -201,8 +201,8 @@ async fn cli_against_a_live_scheduler() {
         .await,
     );
     assert_eq!(out.trim(), "restart: step node-0 of plan deploy");
-    let plan = json(url, &["plan", "show", "deploy", "--json"]).await;
-    assert_ne!(plan["status"], "COMPLETE", "{plan}");
+    // The step may be done again before a further request could see it in flight: the
+    // new task id below is what shows that it ran again.
     let out = success(&stead(url, None, &["plan", "watch", "deploy", "--timeout", "120"]).await);
     assert!(out.contains("plan deploy COMPLETE"), "{out}");
     let after = json(url, &["pod", "list", "--json"]).await;

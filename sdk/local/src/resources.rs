@@ -685,14 +685,14 @@ mod tests {
     #[test]
     fn volumes_never_merge_or_split() {
         let mut disk = reserved(scalar_resource("disk", 100.0), "r", "v");
-        disk.disk = Some(DiskInfo {
+        disk.disk = Some(Box::new(DiskInfo {
             persistence: Some(Persistence {
                 id: "vol-1".into(),
                 principal: Some("p".into()),
             }),
             volume: None,
             source: None,
-        });
+        }));
         let mut rs = Resources::new();
         rs.add(&disk);
         let mut half = disk.clone();

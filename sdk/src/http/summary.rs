@@ -108,7 +108,7 @@ mod tests {
             "svc",
             res::reservation_labels("rid-1", "fw", "svc"),
         )];
-        r.disk = Some(resource::DiskInfo {
+        r.disk = Some(Box::new(resource::DiskInfo {
             persistence: Some(resource::disk_info::Persistence {
                 id: "pid-1".into(),
                 ..Default::default()
@@ -119,7 +119,7 @@ mod tests {
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         r
     }
 

@@ -229,7 +229,7 @@ pub fn new_instance(
         reserved.push(disk.clone());
         let mut volume = disk;
         let source = volume.disk.take().and_then(|d| d.source);
-        volume.disk = Some(DiskInfo {
+        volume.disk = Some(Box::new(DiskInfo {
             persistence: Some(disk_info::Persistence {
                 id: Uuid::new_v4().to_string(),
                 principal: Some(ctx.service.principal.clone()),
@@ -240,7 +240,7 @@ pub fn new_instance(
                 ..Volume::default()
             }),
             source,
-        });
+        }));
         volumes.push(volume);
     }
 
@@ -311,8 +311,12 @@ pub fn task_info(
         },
         resources,
         command: Some(command_with_env(&command, &env)),
-        check: task_type.readiness_check.as_ref().map(readiness),
-        health_check: task_type.health_check.as_ref().map(health),
+        check: task_type
+            .readiness_check
+            .as_ref()
+            .map(readiness)
+            .map(Box::new),
+        health_check: task_type.health_check.as_ref().map(health).map(Box::new),
         kill_policy: task_type.kill_grace_period.map(|d| KillPolicy {
             grace_period: Some(DurationInfo {
                 nanoseconds: i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
@@ -516,7 +520,7 @@ mod tests {
             "p",
             reservation_labels("r1", "fw", "svc"),
         ));
-        vol.disk = Some(DiskInfo {
+        vol.disk = Some(Box::new(DiskInfo {
             persistence: Some(disk_info::Persistence {
                 id: "v1".into(),
                 principal: None,
@@ -527,7 +531,7 @@ mod tests {
                 ..Volume::default()
             }),
             source: None,
-        });
+        }));
         let cpu = res::scalar("cpus", 1.0);
         let ops = cleanup(&[&vol, &cpu]);
         assert_eq!(ops.len(), 2);

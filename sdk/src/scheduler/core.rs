@@ -500,8 +500,9 @@ impl Core {
                             (Fit::InPlace(_), None) => None,
                         };
                         match launch {
-                            Some(l) => {
-                                ops[p.offer].extend(l.operations.iter().cloned());
+                            Some(mut l) => {
+                                // The operations go into the ACCEPT; `launched` keeps the task.
+                                ops[p.offer].append(&mut l.operations);
                                 let loc = ev.views()[p.offer].location.clone();
                                 launched.push((recovery, at, l, loc, in_place.is_none()));
                             }

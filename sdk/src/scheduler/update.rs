@@ -432,7 +432,7 @@ mod tests {
         let mut ports = reserved(res::ranges("ports", &[(31000, 31000)]), "r-ports");
         ports.allocation_info = None;
         let mut vol = reserved(res::scalar("disk", 100.0), "r-vol");
-        vol.disk = Some(stead_proto::v1::resource::DiskInfo {
+        vol.disk = Some(Box::new(stead_proto::v1::resource::DiskInfo {
             persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
                 id: "v1".into(),
                 principal: None,
@@ -442,7 +442,7 @@ mod tests {
                 ..Default::default()
             }),
             source: None,
-        });
+        }));
         let resources = vec![
             reserved(res::scalar("cpus", tt.cpus()), "r-cpus"),
             reserved(res::scalar("mem", 256.0), "r-mem"),

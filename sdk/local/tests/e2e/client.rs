@@ -406,7 +406,7 @@ pub fn reserved(mut r: Resource, role: &str, principal: &str, id: &str) -> Resou
 /// A persistent volume on reserved disk.
 pub fn volume(disk: Resource, persistence_id: &str, principal: &str, path: &str) -> Resource {
     let mut v = disk;
-    v.disk = Some(DiskInfo {
+    v.disk = Some(Box::new(DiskInfo {
         persistence: Some(disk_info::Persistence {
             id: persistence_id.into(),
             principal: Some(principal.into()),
@@ -417,7 +417,7 @@ pub fn volume(disk: Resource, persistence_id: &str, principal: &str, path: &str)
             ..Default::default()
         }),
         source: None,
-    });
+    }));
     v
 }
 

@@ -362,7 +362,7 @@ async fn health_and_readiness_checks_are_reported() -> anyhow::Result<()> {
         "sleep 1; touch ready; sleep 60",
         vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
     );
-    t.health_check = Some(HealthCheck {
+    t.health_check = Some(Box::new(HealthCheck {
         r#type: Some(stead_proto::v1::health_check::Type::Command as i32),
         command: Some(CommandInfo {
             value: Some("true".into()),
@@ -372,8 +372,8 @@ async fn health_and_readiness_checks_are_reported() -> anyhow::Result<()> {
         interval_seconds: Some(0.2),
         grace_period_seconds: Some(0.0),
         ..Default::default()
-    });
-    t.check = Some(CheckInfo {
+    }));
+    t.check = Some(Box::new(CheckInfo {
         r#type: Some(check_info::Type::Command as i32),
         command: Some(check_info::Command {
             command: CommandInfo {
@@ -384,14 +384,14 @@ async fn health_and_readiness_checks_are_reported() -> anyhow::Result<()> {
         delay_seconds: Some(0.0),
         interval_seconds: Some(0.2),
         ..Default::default()
-    });
+    }));
     let mut failing = task(
         "unhealthy",
         &o.agent_id,
         "sleep 60",
         vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
     );
-    failing.health_check = Some(HealthCheck {
+    failing.health_check = Some(Box::new(HealthCheck {
         r#type: Some(stead_proto::v1::health_check::Type::Command as i32),
         command: Some(CommandInfo {
             value: Some("false".into()),
@@ -402,7 +402,7 @@ async fn health_and_readiness_checks_are_reported() -> anyhow::Result<()> {
         grace_period_seconds: Some(0.0),
         consecutive_failures: Some(2),
         ..Default::default()
-    });
+    }));
     s.accept(&o, vec![launch_op(vec![t, failing])], 0.0).await?;
     let deadline = Instant::now() + WAIT;
     let (mut healthy, mut ready, mut killed) = (false, false, false);
