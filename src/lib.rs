@@ -258,26 +258,14 @@ pub fn persistence_ids(task: &TaskView) -> Vec<String> {
         .collect()
 }
 
-/// The launch number the data-store's data program recorded for this run of `task`:
-/// how many times its volume has been launched on, this run included. Waits up to
-/// `timeout` for the program to write it (RUNNING comes before the program's first
-/// line runs).
-pub async fn launch_number(task: &TaskView, timeout: Duration) -> Result<u32, TimedOut> {
-    let what = format!("{} to record its launch number", task.id);
-    let file = task.sandbox.as_ref().map(|s| s.join("launch-number"));
-    eventually(&what, timeout, || async {
-        std::fs::read_to_string(file.as_ref()?)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    })
-    .await
-}
-
-/// The process id a task's program wrote to `file` in its sandbox, waiting up to
-/// `timeout` for the program to write it.
-pub async fn sandbox_pid(task: &TaskView, file: &str, timeout: Duration) -> Result<i32, TimedOut> {
+/// The value a task's program wrote to `file` in its sandbox (the per-run directory),
+/// waiting up to `timeout` for the program to write it: RUNNING comes before the
+/// program's first line runs.
+pub async fn sandbox_value<T: std::str::FromStr>(
+    task: &TaskView,
+    file: &str,
+    timeout: Duration,
+) -> Result<T, TimedOut> {
     let what = format!("{} to write {file}", task.id);
     let path = task.sandbox.as_ref().map(|s| s.join(file));
     eventually(&what, timeout, || async {
@@ -288,6 +276,12 @@ pub async fn sandbox_pid(task: &TaskView, file: &str, timeout: Duration) -> Resu
             .ok()
     })
     .await
+}
+
+/// The launch number the data-store's data program recorded for this run of `task`:
+/// how many times its volume has been launched on, this run included.
+pub async fn launch_number(task: &TaskView, timeout: Duration) -> Result<u32, TimedOut> {
+    sandbox_value(task, "launch-number", timeout).await
 }
 
 /// The path of a built example binary (examples are built by `cargo test`).

@@ -17,7 +17,7 @@ use stead::spec::{CommandSpec, ServiceSpec, TaskTypeSpec};
 use stead_suite::{
     ExampleProcess, cluster_state as state, eventually, exactly_running, first_live_tasks,
     hostname_of, init_logging, launch_number, live_tasks, persistence_ids, running_task,
-    sandbox_pid, start_cluster, test_options, volume_ids,
+    sandbox_value, start_cluster, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -125,7 +125,7 @@ async fn killed_data_node_is_relaunched_in_place_with_its_data() -> Result<()> {
     let (_dir, cluster, handle) = deployed_data_store(3).await?;
 
     let before = running(&cluster, "data-1").await?;
-    let pid = sandbox_pid(&before, "data.pid", LONG).await?;
+    let pid = sandbox_value::<i32>(&before, "data.pid", LONG).await?;
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,

@@ -21,7 +21,7 @@ use stead::spec::{Commands, ServiceSpec, TaskTypeSpec};
 use stead::state::{ConfigStore, FrameworkStore, RedbPersister, StateStore};
 use stead_suite::{
     cluster_config, cluster_state as state, eventually, init_logging, launch_number, live_tasks,
-    persistence_ids, running_task, sandbox_pid, test_options, volume_ids,
+    persistence_ids, running_task, sandbox_value, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -700,7 +700,7 @@ async fn pids(tasks: &BTreeMap<String, TaskView>) -> Result<Vec<i32>> {
         } else {
             "meta-data.pid"
         };
-        out.push(sandbox_pid(t, file, LONG).await?);
+        out.push(sandbox_value::<i32>(t, file, LONG).await?);
     }
     Ok(out)
 }

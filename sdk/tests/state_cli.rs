@@ -82,34 +82,21 @@ fn export_from_redb_import_into_zookeeper_and_back() {
     // A running scheduler's lock keeps the import out, replace or not.
     let zk = ZkPersister::connect(&base, &service).unwrap();
     let lock = zk.lock(false).unwrap();
-    let locked = stead(
-        &[
-            "state",
-            "import",
-            "--to",
-            &root,
-            "-i",
-            &file_arg,
-            "--replace",
-        ],
-        None,
-    );
+    let import = [
+        "state",
+        "import",
+        "--to",
+        &root,
+        "-i",
+        &file_arg,
+        "--replace",
+    ];
+    let locked = stead(&import, None);
     assert_eq!(locked.status.code(), Some(1));
     let err = text(&locked.stderr);
     assert!(err.contains("in use by another scheduler"), "{err}");
     lock.release().unwrap();
-    let replaced = stead(
-        &[
-            "state",
-            "import",
-            "--to",
-            &root,
-            "-i",
-            &file_arg,
-            "--replace",
-        ],
-        None,
-    );
+    let replaced = stead(&import, None);
     assert!(replaced.status.success(), "{}", text(&replaced.stderr));
 
     // And back into a fresh redb file.

@@ -14,4 +14,4 @@ mod view;
 pub use evaluate::{Evaluator, Fit, Need, NewFit, Placement, Requirement};
 pub use operations::{Launch, LaunchContext};
 pub use placement::{MatchCache, Peers};
-pub use view::{Location, OfferView, orphans};
+pub use view::{Location, OfferView, is_service_reservation, orphans};

@@ -156,6 +156,13 @@ fn add_scalar(scalars: &mut Vec<(String, f64)>, name: &str, amount: f64) {
     }
 }
 
+/// True when `r` is a reservation of `service` for `role` that carries a resource id.
+pub fn is_service_reservation(r: &Resource, role: &str, service: &str) -> bool {
+    res::reserved_role(r) == Some(role)
+        && res::service_of(r) == Some(service)
+        && res::resource_id(r).is_some()
+}
+
 /// Reserved resources of `service` (for `role`) in `offer` whose resource id is not in
 /// `owned` and which `view` has not used: what nobody owns any more.
 pub fn orphans<'a>(
@@ -171,8 +178,7 @@ pub fn orphans<'a>(
         .enumerate()
         .filter(|(i, r)| {
             !view.is_used(*i)
-                && res::reserved_role(r) == Some(role)
-                && res::service_of(r) == Some(service)
+                && is_service_reservation(r, role, service)
                 && res::resource_id(r).is_some_and(|id| !owned(id))
         })
         .collect()

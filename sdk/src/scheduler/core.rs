@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use stead_proto::scheduler::{Call, Event, event};
 use stead_proto::v1::{
-    FrameworkId, FrameworkInfo, Offer, Resource, TaskInfo, TaskState, TaskStatus, framework_info,
+    FrameworkId, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus, framework_info,
     offer::Operation,
 };
 use stead_spec::{ServiceSpec, TaskTypeSpec};
@@ -23,7 +23,8 @@ use super::telemetry::{OfferRecorder, Telemetry};
 use crate::http::{ControlResult, PlanCommand};
 use crate::mesos::{MesosClient, calls, resources as res};
 use crate::offer::{
-    Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, operations, orphans,
+    Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, is_service_reservation,
+    operations, orphans,
 };
 use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind, StepRef};
 use crate::{Error, Result};
@@ -419,14 +420,11 @@ impl Core {
         {
             let mut ev = Evaluator::new(&offers, &self.spec.role);
             // Peers matter to placement only: with nothing to place they are not gathered.
-            let peers = self
-                .instances
-                .values()
-                .filter(|_| !selected.is_empty())
-                .filter(|inst| !inst.replacing());
-            for inst in peers {
-                if let Some(loc) = inst.location() {
-                    ev.add_peer(self.task_type(inst), &inst.name, loc);
+            if !selected.is_empty() {
+                for inst in self.instances.values().filter(|i| !i.replacing()) {
+                    if let Some(loc) = inst.location() {
+                        ev.add_peer(self.task_type(inst), &inst.name, loc);
+                    }
                 }
             }
             let ctx = LaunchContext {
@@ -583,13 +581,13 @@ impl Core {
 
         // Reservations of this service that no stored task owns are released. Offers hold
         // reservations only while no task uses them, so most rounds have none to check.
-        let ours = |r: &Resource| {
-            res::reserved_role(r) == Some(self.spec.role.as_str())
-                && res::service_of(r) == Some(self.spec.name.as_str())
-                && res::resource_id(r).is_some()
-        };
+        let (role, service) = (self.spec.role.as_str(), self.spec.name.as_str());
         let mut released: Vec<String> = Vec::new();
-        if offers.iter().any(|o| o.resources.iter().any(ours)) {
+        if offers.iter().any(|o| {
+            o.resources
+                .iter()
+                .any(|r| is_service_reservation(r, role, service))
+        }) {
             self.release_orphans(&offers, &mut ops, &mut released)?;
         }
         self.released(released.iter().map(String::as_str), !released.is_empty());
