@@ -75,6 +75,7 @@ enum Why {
     Ports { need: usize, have: u64 },
     MountDisk { need: u64 },
     Rule(String),
+    Accepted,
 }
 
 impl Why {
@@ -85,6 +86,7 @@ impl Why {
             Why::Ports { .. } => "not enough free ports".into(),
             Why::MountDisk { need } => format!("no free MOUNT disk of {need} MiB"),
             Why::Rule(r) => format!("placement rule {r}"),
+            Why::Accepted => "accepted already with other launches".into(),
         }
     }
 
@@ -204,6 +206,13 @@ impl<'o> Evaluator<'o> {
         self.offers
     }
 
+    /// Marks offer `offer` accepted: later placements in this batch skip it.
+    pub fn close(&mut self, offer: usize) {
+        if let Some(view) = self.views.get_mut(offer) {
+            view.accepted = true;
+        }
+    }
+
     /// Takes `amount` more of unreserved scalar `name` from offer `offer` (e.g. to grow
     /// a reservation in place), or says how much is missing. Nothing is taken on error.
     pub fn take_unreserved(&mut self, offer: usize, name: &str, amount: f64) -> Result<(), String> {
@@ -243,7 +252,7 @@ impl<'o> Evaluator<'o> {
             ));
         };
         let mut missing = Vec::new();
-        for &oi in candidates {
+        for &oi in candidates.iter().filter(|&&oi| !self.views[oi].accepted) {
             let view = &self.views[oi];
             missing.clear();
             let mut indices = Vec::with_capacity(resource_ids.len());
@@ -260,6 +269,13 @@ impl<'o> Evaluator<'o> {
                     fit: Fit::InPlace(indices),
                 });
             }
+        }
+        if missing.is_empty() {
+            // Every offer of the agent went out already with other launches.
+            return Err(format!(
+                "waiting for the next offer from agent {agent_id} (this one is {})",
+                Why::Accepted.key()
+            ));
         }
         Err(format!(
             "agent {agent_id} offered resources, but not its reservations {}",
@@ -279,6 +295,9 @@ impl<'o> Evaluator<'o> {
             } => self.views[..n]
                 .iter()
                 .map(|view| {
+                    if view.accepted {
+                        return Err(Why::Accepted.key());
+                    }
                     if view.agent_id != agent_id {
                         return Err(format!(
                             "agent {} does not hold its reservations (they are on {agent_id})",
@@ -386,6 +405,9 @@ impl<'o> Evaluator<'o> {
     fn fits_new(&mut self, oi: usize, req: &Requirement<'_>) -> Result<NewFit, Why> {
         let tt = req.task_type;
         let view = &self.views[oi];
+        if view.accepted {
+            return Err(Why::Accepted);
+        }
         let root_volumes: f64 = tt
             .volumes
             .iter()

@@ -88,6 +88,8 @@ pub struct OfferView {
     pub reserved: HashMap<String, usize>,
     /// Resource indices already used by an operation in this cycle.
     pub used: Vec<usize>,
+    /// The offer was accepted already in this cycle: nothing more can go on it.
+    pub accepted: bool,
 }
 
 impl OfferView {
@@ -125,6 +127,7 @@ impl OfferView {
             mount_disks,
             reserved,
             used: Vec::new(),
+            accepted: false,
         }
     }
 

@@ -96,7 +96,7 @@ pub fn add_recovery<'a>(plan: &'a mut Plan, instance: &str, kind: StepKind) -> &
         return step;
     }
     let phase = Phase::new(instance, Strategy::Serial, vec![Step::new(instance, kind)]);
-    plan.phases.push(phase);
+    plan.push_phase(phase);
     // Invariant: a phase with one step was just pushed.
     plan.phases
         .last_mut()

@@ -1,5 +1,6 @@
 //! Plans, phases and steps, their strategies and serializable snapshots.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -239,6 +240,13 @@ impl Phase {
 /// The position of a step in a plan: (phase index, step index).
 pub type StepRef = (usize, usize);
 
+/// Adds the steps of `phase`, at position `pi`, to `index` (the first step of an instance wins).
+fn index_steps(index: &mut HashMap<String, StepRef>, pi: usize, phase: &Phase) {
+    for (si, step) in phase.steps.iter().enumerate() {
+        index.entry(step.instance.clone()).or_insert((pi, si));
+    }
+}
+
 /// A named list of phases (e.g. `deploy`, `recovery`).
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -253,18 +261,38 @@ pub struct Plan {
     /// Plan-level errors (e.g. a rejected configuration).
     pub errors: Vec<String>,
     interrupted: bool,
+    /// Where the first step of each instance was when last indexed. `phases` is public and
+    /// may change under it, so every hit is checked and a miss falls back to a scan.
+    index: HashMap<String, StepRef>,
 }
 
 impl Plan {
     /// A plan with the given phases.
     pub fn new(name: impl Into<String>, strategy: Strategy, phases: Vec<Phase>) -> Plan {
-        Plan {
+        let mut plan = Plan {
             id: Uuid::new_v4(),
             name: name.into(),
             strategy,
             phases,
             errors: Vec::new(),
             interrupted: false,
+            index: HashMap::new(),
+        };
+        plan.reindex();
+        plan
+    }
+
+    /// Appends `phase` (and indexes its steps).
+    pub fn push_phase(&mut self, phase: Phase) {
+        index_steps(&mut self.index, self.phases.len(), &phase);
+        self.phases.push(phase);
+    }
+
+    /// Rebuilds the instance index after steps were added or removed.
+    pub fn reindex(&mut self) {
+        self.index.clear();
+        for (pi, phase) in self.phases.iter().enumerate() {
+            index_steps(&mut self.index, pi, phase);
         }
     }
 
@@ -368,6 +396,11 @@ impl Plan {
 
     /// The position of the (first) step acting on `instance`.
     pub fn find(&self, instance: &str) -> Option<StepRef> {
+        if let Some(&at) = self.index.get(instance)
+            && self.step(at).is_some_and(|s| s.instance == instance)
+        {
+            return Some(at);
+        }
         self.phases.iter().enumerate().find_map(|(pi, p)| {
             p.steps
                 .iter()
@@ -388,6 +421,7 @@ impl Plan {
             phase.steps.retain(|s| !s.status().is_complete());
         }
         self.phases.retain(|p| !p.steps.is_empty());
+        self.reindex();
     }
 
     /// A serializable view of the plan.

@@ -2,16 +2,13 @@
 //! suppress/revive and operator commands. I/O is limited to the state store (written
 //! before acting) and calls to the master.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use stead_proto::scheduler::{Call, Event, event};
-use stead_proto::v1::{
-    FrameworkId, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus, framework_info,
-    offer::Operation,
-};
+use stead_proto::v1::{FrameworkId, FrameworkInfo, TaskState, TaskStatus, framework_info};
 use stead_spec::{ServiceSpec, TaskTypeSpec};
 use stead_state::{FrameworkStore, GoalOverride, StateStore};
 use tokio::sync::watch;
@@ -19,18 +16,16 @@ use tokio::sync::watch;
 use super::Options;
 use super::instance::{Instance, Progress, agent_gone, is_terminal, now_ms, proves_launch};
 use super::reconcile::Reconciler;
-use super::telemetry::{OfferRecorder, Telemetry};
+use super::telemetry::Telemetry;
 use crate::http::{ControlResult, PlanCommand};
-use crate::mesos::{MesosClient, calls, resources as res};
-use crate::offer::{
-    Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, is_service_reservation,
-    operations, orphans,
-};
-use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind, StepRef};
+use crate::mesos::{MesosClient, calls};
+use crate::offer::operations;
+use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind};
 use crate::{Error, Result};
 
 pub(super) mod batch;
 mod lifecycle;
+mod offers;
 
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
@@ -102,6 +97,8 @@ pub struct Core {
     store: StateStore,
     frameworks: FrameworkStore,
     client: Arc<MesosClient>,
+    /// Bounds the acknowledgements in flight (they are sent in the background).
+    acks_in_flight: Arc<tokio::sync::Semaphore>,
     framework_id: Option<String>,
     instances: BTreeMap<String, Instance>,
     deploy: Plan,
@@ -181,6 +178,7 @@ impl Core {
             store,
             frameworks,
             client,
+            acks_in_flight: Arc::new(tokio::sync::Semaphore::new(batch::CONCURRENT_CALLS)),
             framework_id,
             instances,
             deploy: plan::deploy_plan(plan::Strategy::Serial, Vec::new()),
@@ -389,351 +387,6 @@ impl Core {
         } else {
             &mut self.deploy
         }
-    }
-
-    async fn on_offers(&mut self, offers: Vec<Offer>) -> Result<()> {
-        // Persist before acting: the statuses handled so far are durable before any launch.
-        self.flush_updates().await?;
-        let ids: Vec<String> = offers.iter().map(|o| o.id.value.clone()).collect();
-        self.telemetry.offers_received(offers.len());
-        let Some(fw) = self.framework_id.clone() else {
-            return Ok(());
-        };
-        if !self.reconciler.is_done() {
-            let call = calls::decline(&fw, &ids, self.opts.decline_short.as_secs_f64());
-            self.telemetry.offers_declined(ids.len());
-            self.send(&call).await;
-            return Ok(());
-        }
-        for o in &offers {
-            self.gone_agents.remove(&o.agent_id.value);
-        }
-        self.wake();
-        let selected = plan::select(&[&self.recovery, &self.deploy]);
-
-        let mut ops: Vec<Vec<Operation>> = vec![Vec::new(); offers.len()];
-        let mut launched: Vec<(bool, StepRef, Launch, Location, bool)> = Vec::new();
-        let mut failed: Vec<(bool, StepRef, String)> = Vec::new();
-        let mut waiting = false;
-        let mut debug = OfferRecorder::new(&offers);
-        let mut redo_now = Vec::new();
-        {
-            let mut ev = Evaluator::new(&offers, &self.spec.role);
-            // Peers matter to placement only: with nothing to place they are not gathered.
-            if !selected.is_empty() {
-                for inst in self.instances.values().filter(|i| !i.replacing()) {
-                    if let Some(loc) = inst.location() {
-                        ev.add_peer(self.task_type(inst), &inst.name, loc);
-                    }
-                }
-            }
-            let ctx = LaunchContext {
-                service: &self.spec,
-                framework_id: &fw,
-                config_id: &self.config_id,
-            };
-            for (pi, at) in selected {
-                let recovery = pi == 0;
-                let plan = if recovery {
-                    &self.recovery
-                } else {
-                    &self.deploy
-                };
-                let Some(step) = plan.step(at) else { continue };
-                let Some(inst) = self.instances.get(&step.instance) else {
-                    continue;
-                };
-                let tt = self.task_type(inst);
-                if !inst.needs_launch(tt) {
-                    // Still running (e.g. being killed for a replace): keep offers coming.
-                    waiting = true;
-                    let why = if self.redo.contains(&inst.name) {
-                        redo_now.push(inst.name.clone());
-                        "restarted by the operator: its task is killed first"
-                    } else {
-                        "its task still runs (being killed)"
-                    };
-                    debug.waiting(&plan.name, step, why);
-                    continue;
-                }
-                let in_place = inst.in_place();
-                let need = match &in_place {
-                    Some((agent_id, ids)) => Need::InPlace {
-                        agent_id,
-                        resource_ids: ids,
-                    },
-                    None => Need::New,
-                };
-                let req = Requirement {
-                    instance: &inst.name,
-                    task_type: tt,
-                    need,
-                };
-                match ev.place(&req) {
-                    Ok(p) => {
-                        debug.placed(&plan.name, step, p.offer, in_place.is_some());
-                        let offer = &offers[p.offer];
-                        // Whatever relaunches an instance that runs an older configuration
-                        // (its update step, or a recovery after it failed) relaunches it
-                        // under the target: it is down already, so it is not restarted twice.
-                        let update = !self.is_current(inst);
-                        let launch = match (&p.fit, &inst.task) {
-                            (fit @ Fit::InPlace(_), Some(prev)) if update => {
-                                match super::update::relaunch(
-                                    &ctx, &mut ev, p.offer, fit, tt, inst.index, prev,
-                                ) {
-                                    Ok(l) => Some(l),
-                                    Err(reason) => {
-                                        failed.push((recovery, at, reason));
-                                        continue;
-                                    }
-                                }
-                            }
-                            (Fit::InPlace(idx), Some(prev)) => {
-                                Some(operations::relaunch(offer, prev, idx))
-                            }
-                            (Fit::New(fit), _) => {
-                                operations::new_instance(&ctx, offer, tt, inst.index, fit)
-                            }
-                            (Fit::InPlace(_), None) => None,
-                        };
-                        match launch {
-                            Some(mut l) => {
-                                // The operations go into the ACCEPT; `launched` keeps the task.
-                                ops[p.offer].append(&mut l.operations);
-                                let loc = ev.views()[p.offer].location.clone();
-                                launched.push((recovery, at, l, loc, in_place.is_none()));
-                            }
-                            None => failed.push((
-                                recovery,
-                                at,
-                                format!("no command for instance {}", inst.name),
-                            )),
-                        }
-                    }
-                    Err(reason) => {
-                        debug.unplaced(&plan.name, step, &mut ev, &req);
-                        failed.push((recovery, at, reason));
-                    }
-                }
-            }
-        }
-        self.telemetry.set_offers(debug.finish());
-        for name in redo_now {
-            self.redo.remove(&name);
-            if let Err(e) = self.restart(&name).await {
-                tracing::warn!(instance = %name, error = %e, "cannot restart the instance");
-            }
-        }
-
-        // Persist before acting: every task is stored before the ACCEPT that launches it.
-        if !launched.is_empty() {
-            let mut batch = self.store.batch();
-            let mut metas = Vec::with_capacity(launched.len());
-            for (_, _, l, loc, fresh) in &launched {
-                let inst = &self.instances[&l.task.name];
-                let mut meta = inst.meta.clone();
-                meta.launch_count += 1;
-                meta.last_launch_ms = Some(now_ms());
-                meta.backoff_until_ms = None;
-                if *fresh {
-                    meta.goal_override = None;
-                    Instance::set_location(&mut meta, &l.task.agent_id.value, loc);
-                    Instance::set_reserved(&mut meta, false);
-                } else if meta.goal_override == Some(GoalOverride::Restart) {
-                    meta.goal_override = None;
-                }
-                batch.task(&l.task)?;
-                batch.meta(&l.task.name, &meta)?;
-                metas.push(meta);
-            }
-            batch.commit()?;
-            let config_changes = launched.iter().any(|(_, _, l, _, _)| {
-                self.instances
-                    .get(&l.task.name)
-                    .and_then(|i| i.task.as_ref())
-                    .is_some_and(|t| {
-                        super::update::config_id_of(t) != super::update::config_id_of(&l.task)
-                    })
-            });
-            for ((_, _, l, _, fresh), meta) in launched.iter().zip(metas) {
-                if let Some(inst) = self.instances.get_mut(&l.task.name) {
-                    if *fresh && let Some(old) = &inst.task {
-                        let n = operations::resource_ids(old).len();
-                        if n > 0 {
-                            tracing::info!(
-                                instance = %inst.name,
-                                "the instance moves; its old reservations and volume will be released"
-                            );
-                            self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
-                        }
-                    }
-                    inst.task = Some(l.task.clone());
-                    inst.status = None;
-                    inst.meta = meta;
-                    inst.running_since = None;
-                }
-            }
-            if config_changes {
-                self.retain_configs();
-            }
-        }
-
-        // Reservations of this service that no stored task owns are released. Offers hold
-        // reservations only while no task uses them, so most rounds have none to check.
-        let (role, service) = (self.spec.role.as_str(), self.spec.name.as_str());
-        let mut released: Vec<String> = Vec::new();
-        if offers.iter().any(|o| {
-            o.resources
-                .iter()
-                .any(|r| is_service_reservation(r, role, service))
-        }) {
-            self.release_orphans(&offers, &mut ops, &mut released)?;
-        }
-        self.released(released.iter().map(String::as_str), !released.is_empty());
-
-        // Send: ACCEPT each offer with operations, DECLINE the rest.
-        let refuse_short = self.opts.decline_short.as_secs_f64();
-        let mut declined = Vec::new();
-        let mut uncertain = Vec::new();
-        let mut accepted = Vec::new();
-        let mut accepts = Vec::new();
-        for (i, offer) in offers.iter().enumerate() {
-            if ops[i].is_empty() {
-                declined.push(offer.id.value.clone());
-                continue;
-            }
-            self.telemetry.offer_used(&ops[i]);
-            let call = calls::accept(
-                &fw,
-                std::slice::from_ref(&offer.id.value),
-                std::mem::take(&mut ops[i]),
-                refuse_short,
-            );
-            accepted.push(offer);
-            accepts.push(call);
-        }
-        let sent = self.send_all(&accepts).await;
-        for (offer, ok) in accepted.into_iter().zip(sent) {
-            if !ok {
-                uncertain.extend(
-                    launched
-                        .iter()
-                        .filter(|(_, _, l, _, _)| l.task.agent_id == offer.agent_id)
-                        .map(|(_, _, l, _, _)| {
-                            (
-                                l.task.task_id.value.clone(),
-                                Some(l.task.agent_id.value.clone()),
-                            )
-                        }),
-                );
-            }
-        }
-        // Launches whose ACCEPT may not have arrived are reconciled.
-        self.reconciler.add(uncertain);
-
-        for (recovery, at, l, loc, _) in &launched {
-            let plan = self.plan_mut(*recovery);
-            if let Some(step) = plan.step_mut(*at) {
-                step.set_status(Status::Starting);
-                step.message = format!("launched {} on {}", l.task.task_id.value, loc.hostname);
-            }
-            self.last_reasons.remove(&l.task.name);
-        }
-        let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
-        for (recovery, at, reason) in failed {
-            let plan = self.plan_mut(recovery);
-            let Some(step) = plan.step_mut(at) else {
-                continue;
-            };
-            step.set_status(Status::Prepared);
-            step.message = reason.clone();
-            let instance = step.instance.clone();
-            if self.last_reasons.get(&instance) != Some(&reason) {
-                tracing::info!(%instance, %reason, "waiting for a suitable offer");
-                self.last_reasons.insert(instance, reason);
-            }
-        }
-        if !declined.is_empty() {
-            let refuse = if unplaced {
-                refuse_short
-            } else {
-                self.opts.decline_long.as_secs_f64()
-            };
-            let call = calls::decline(&fw, &declined, refuse);
-            self.telemetry.offers_declined(declined.len());
-            self.send(&call).await;
-        }
-        Ok(())
-    }
-
-    /// Adds to `ops` the operations that release the reservations and volumes of this
-    /// service in `offers` that no stored task owns (and that `ops` does not launch
-    /// with), noting their resource ids in `released`.
-    fn release_orphans(
-        &self,
-        offers: &[Offer],
-        ops: &mut [Vec<Operation>],
-        released: &mut Vec<String>,
-    ) -> Result<()> {
-        let owned: HashSet<String> = self
-            .instances
-            .values()
-            .filter_map(|i| i.task.as_ref())
-            .flat_map(operations::resource_ids)
-            .chain(self.unknown_owned_ids()?)
-            .collect();
-        {
-            let ev_views: Vec<crate::offer::OfferView> = offers
-                .iter()
-                .zip(ops.iter())
-                .map(|(o, used)| {
-                    let mut v = crate::offer::OfferView::new(o, &self.spec.role);
-                    v.used = used_indices(o, used);
-                    v
-                })
-                .collect();
-            for (i, offer) in offers.iter().enumerate() {
-                let stale = orphans(
-                    offer,
-                    &ev_views[i],
-                    &self.spec.role,
-                    &self.spec.name,
-                    &|id| owned.contains(id),
-                );
-                if !stale.is_empty() {
-                    let resources: Vec<_> = stale.iter().map(|(_, r)| *r).collect();
-                    released.extend(
-                        resources
-                            .iter()
-                            .filter_map(|r| res::resource_id(r).map(String::from)),
-                    );
-                    tracing::info!(
-                        agent = %offer.hostname,
-                        resources = resources.len(),
-                        "releasing reservations no task owns (destroy volumes, unreserve)"
-                    );
-                    let mut cleanup = operations::cleanup(&resources);
-                    cleanup.append(&mut ops[i]);
-                    ops[i] = cleanup;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Resource ids of stored tasks of instances no longer in the spec (kept, never cleaned).
-    fn unknown_owned_ids(&self) -> Result<Vec<String>> {
-        // Only instances the spec declares are loaded; others keep their reservations
-        // until a decommission plan handles them.
-        let names = self.store.task_names()?;
-        let mut ids = Vec::new();
-        for name in names.iter().filter(|n| !self.instances.contains_key(*n)) {
-            if let Some(t) = self.store.fetch_task(name)? {
-                ids.extend(operations::resource_ids(&t));
-            }
-        }
-        Ok(ids)
     }
 
     fn backoff(&self, failures: u32) -> Duration {
@@ -1154,22 +807,4 @@ impl Core {
         });
         self.publish_gate.published(key, started);
     }
-}
-
-/// Indices of the offer's resources that `ops` LAUNCH with (so cleanup leaves them alone).
-fn used_indices(offer: &Offer, ops: &[Operation]) -> Vec<usize> {
-    let ids: HashSet<&str> = ops
-        .iter()
-        .filter_map(|o| o.launch.as_ref())
-        .flat_map(|l| l.task_infos.iter())
-        .flat_map(|t: &TaskInfo| t.resources.iter())
-        .filter_map(res::resource_id)
-        .collect();
-    offer
-        .resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| res::resource_id(r).is_some_and(|id| ids.contains(id)))
-        .map(|(i, _)| i)
-        .collect()
 }

@@ -25,7 +25,7 @@ const PUBLISH_COST_FACTOR: u32 = 10;
 /// The most events handled as one batch.
 pub const MAX_BATCH: usize = 4096;
 /// Calls to the master in flight at once.
-const CONCURRENT_CALLS: usize = 32;
+pub(super) const CONCURRENT_CALLS: usize = 32;
 
 /// Status writes and acknowledgements waiting for the batch's commit.
 #[derive(Debug, Default)]
@@ -156,8 +156,40 @@ impl Core {
             self.pending.writes.clear();
         }
         let acks = std::mem::take(&mut self.pending.acks);
-        self.send_all(&acks).await;
+        self.acknowledge(acks);
         Ok(())
+    }
+
+    /// Sends acknowledgements of durable statuses in the background, so that the event loop
+    /// goes on with the next batch meanwhile. One that fails is harmless: the master resends
+    /// the update, and it is acknowledged again.
+    fn acknowledge(&self, acks: Vec<Call>) {
+        if acks.is_empty() {
+            return;
+        }
+        let client = self.client.clone();
+        let persister = self.store.persister().clone();
+        let in_flight = self.acks_in_flight.clone();
+        tokio::spawn(async move {
+            futures::stream::iter(acks)
+                .for_each_concurrent(CONCURRENT_CALLS, |call| {
+                    let (client, persister, in_flight) = (&client, &persister, &in_flight);
+                    async move {
+                        // Shared by every batch's acknowledgements: a bound on the calls
+                        // in flight in all. The semaphore is never closed.
+                        let Ok(_permit) = in_flight.acquire().await else {
+                            return;
+                        };
+                        if !persister.is_ready() {
+                            return;
+                        }
+                        if let Err(e) = client.call(&call).await {
+                            tracing::warn!(error = %e, "acknowledgement failed; the master resends the update");
+                        }
+                    }
+                })
+                .await;
+        });
     }
 
     /// Sends `calls` concurrently (a bounded number in flight); whether each was accepted,
