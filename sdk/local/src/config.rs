@@ -11,7 +11,8 @@ pub enum ExecutorMode {
     #[default]
     Process,
     /// No process: a task is STARTING and RUNNING at once and ends only when killed
-    /// (for benchmarks of the scheduling path).
+    /// (for benchmarks of the scheduling path). Persistent volumes are kept in the agents'
+    /// checkpoints only: no directory is made for them.
     Simulated,
 }
 

@@ -11,7 +11,7 @@ use stead_proto::scheduler::{Call, Event, event};
 use stead_proto::v1::{FrameworkId, FrameworkInfo, TaskState, TaskStatus, framework_info};
 use stead_spec::{ServiceSpec, TaskTypeSpec};
 use stead_state::{FrameworkStore, GoalOverride, StateStore};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::Options;
 use super::instance::{Instance, Progress, agent_gone, is_terminal, now_ms, proves_launch};
@@ -97,8 +97,13 @@ pub struct Core {
     store: StateStore,
     frameworks: FrameworkStore,
     client: Arc<MesosClient>,
-    /// Bounds the acknowledgements in flight (they are sent in the background).
-    acks_in_flight: Arc<tokio::sync::Semaphore>,
+    /// Bounds the calls sent in the background (acknowledgements and ACCEPTs) in flight.
+    calls_in_flight: Arc<tokio::sync::Semaphore>,
+    /// Launches whose ACCEPT, sent in the background, may not have reached the master.
+    unsent: (
+        mpsc::UnboundedSender<Vec<(String, Option<String>)>>,
+        mpsc::UnboundedReceiver<Vec<(String, Option<String>)>>,
+    ),
     framework_id: Option<String>,
     instances: BTreeMap<String, Instance>,
     deploy: Plan,
@@ -178,7 +183,8 @@ impl Core {
             store,
             frameworks,
             client,
-            acks_in_flight: Arc::new(tokio::sync::Semaphore::new(batch::CONCURRENT_CALLS)),
+            calls_in_flight: Arc::new(tokio::sync::Semaphore::new(batch::CONCURRENT_CALLS)),
+            unsent: mpsc::unbounded_channel(),
             framework_id,
             instances,
             deploy: plan::deploy_plan(plan::Strategy::Serial, Vec::new()),
@@ -577,6 +583,7 @@ impl Core {
         }
         let now = Instant::now();
         self.wake();
+        self.reconcile_unsent();
         if let Some(fw) = self.framework_id.clone()
             && let Some(call) = self.reconciler.due(&fw, now)
         {

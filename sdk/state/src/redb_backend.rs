@@ -20,7 +20,7 @@ const NODES: TableDefinition<&str, &[u8]> = TableDefinition::new("nodes");
 
 /// redb's page cache. Its default (1 GiB) lets a scheduler that writes tens of thousands of
 /// task records grow to about that size; the state of a large service fits in far less.
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A [`Persister`] stored in one redb database file.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 //! Operations run in the order they were queued; [`Disk::sync`] waits until everything
 //! queued before it is done (the cluster does so before it reports itself stopped).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -42,8 +43,13 @@ impl Disk {
         std::thread::Builder::new()
             .name("stead-local-disk".into())
             .spawn(move || {
-                for op in rx {
-                    run(op);
+                while let Ok(first) = rx.recv() {
+                    // Everything queued meanwhile is taken at once, so that a checkpoint
+                    // superseded by a later one of the same agent is never written.
+                    let queued: Vec<Op> = std::iter::once(first).chain(rx.try_iter()).collect();
+                    for op in coalesce(queued) {
+                        run(op);
+                    }
                 }
             })
             .map_err(|e| crate::Error::io(work_dir, e))?;
@@ -78,6 +84,24 @@ impl Disk {
         self.queue(Op::Sync(done));
         let _ = wait.await;
     }
+}
+
+/// `ops` in order, less every checkpoint followed by another of the same file.
+fn coalesce(ops: Vec<Op>) -> Vec<Op> {
+    let mut last: HashMap<PathBuf, usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        if let Op::Checkpoint(path, _) = op {
+            last.insert(path.clone(), i);
+        }
+    }
+    ops.into_iter()
+        .enumerate()
+        .filter(|(i, op)| match op {
+            Op::Checkpoint(path, _) => last.get(path) == Some(i),
+            _ => true,
+        })
+        .map(|(_, op)| op)
+        .collect()
 }
 
 fn run(op: Op) {
@@ -129,5 +153,37 @@ mod tests {
         assert!(dir.is_dir());
         let back: AgentCheckpoint = crate::checkpoint::read(&path).unwrap().unwrap();
         assert_eq!(back, cp);
+    }
+
+    fn checkpoint(agent: &str) -> AgentCheckpoint {
+        AgentCheckpoint {
+            agent_id: agent.into(),
+            hostname: "h".into(),
+            reserved: vec![],
+            tasks: vec![],
+        }
+    }
+
+    #[test]
+    fn only_the_last_checkpoint_of_a_file_is_kept() {
+        let (a, b) = (PathBuf::from("a.json"), PathBuf::from("b.json"));
+        let ops = vec![
+            Op::Checkpoint(a.clone(), checkpoint("a1")),
+            Op::CreateDir(PathBuf::from("d")),
+            Op::Checkpoint(b.clone(), checkpoint("b1")),
+            Op::Checkpoint(a.clone(), checkpoint("a2")),
+            Op::RemoveDir(PathBuf::from("d")),
+        ];
+        let kept: Vec<String> = coalesce(ops)
+            .iter()
+            .map(|op| match op {
+                Op::Checkpoint(p, cp) => format!("{}={}", p.display(), cp.agent_id),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            ["CreateDir(d)", "b.json=b1", "a.json=a2", "RemoveDir(d)"]
+        );
     }
 }

@@ -16,6 +16,7 @@ use stead_proto::v1::{
 
 use super::updates::master_status;
 use super::{Master, Task};
+use crate::config::ExecutorMode;
 use crate::executor::{self, LaunchSpec};
 use crate::resources::{self, Resources, describe};
 
@@ -429,12 +430,15 @@ impl Master {
             left.add(v);
         }
         // The directories are made off the loop; a task using a volume makes sure of its
-        // directory again before it starts (and fails to launch if it cannot).
+        // directory again before it starts (and fails to launch if it cannot). Simulated
+        // tasks write nothing, so their agents keep volumes in their checkpoints only.
         let name = agent.name.clone();
-        for v in &list {
-            let (role, id) = volume_key(v);
-            self.disk
-                .create_dir(self.layout.volume_dir(&name, &role, &id));
+        if self.config.executor == ExecutorMode::Process {
+            for v in &list {
+                let (role, id) = volume_key(v);
+                self.disk
+                    .create_dir(self.layout.volume_dir(&name, &role, &id));
+            }
         }
         *remaining = left;
         let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;

@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use futures::stream::FuturesOrdered;
 use stead_proto::scheduler::{Call, Event};
 use stead_proto::v1::TaskStatus;
 use stead_state::TaskMeta;
+use tokio::sync::mpsc;
 
 use super::Core;
 use crate::Result;
@@ -127,6 +127,7 @@ impl Core {
     /// updates are committed at once and acknowledged, then offers are suppressed or
     /// revived and the snapshot is published once.
     pub async fn handle_batch(&mut self, events: Vec<Event>) -> Result<()> {
+        self.reconcile_unsent();
         for event in events {
             if let Err(e) = self.dispatch(event).await {
                 // Unacknowledged updates are resent by the master; nothing is lost.
@@ -164,48 +165,49 @@ impl Core {
     /// goes on with the next batch meanwhile. One that fails is harmless: the master resends
     /// the update, and it is acknowledged again.
     fn acknowledge(&self, acks: Vec<Call>) {
-        if acks.is_empty() {
+        self.send_in_background(acks.into_iter().map(|c| (c, ())).collect(), None);
+    }
+
+    /// Sends `calls` in the background while the event loop goes on, with a bounded number
+    /// in flight across every background send; the tag of each call that may not have
+    /// reached the master goes to `failed`.
+    pub(super) fn send_in_background<T: Send + 'static>(
+        &self,
+        calls: Vec<(Call, T)>,
+        failed: Option<mpsc::UnboundedSender<T>>,
+    ) {
+        if calls.is_empty() {
             return;
         }
         let client = self.client.clone();
         let persister = self.store.persister().clone();
-        let in_flight = self.acks_in_flight.clone();
+        let in_flight = self.calls_in_flight.clone();
         tokio::spawn(async move {
-            futures::stream::iter(acks)
-                .for_each_concurrent(CONCURRENT_CALLS, |call| {
+            futures::stream::iter(calls)
+                .for_each_concurrent(CONCURRENT_CALLS, |(call, tag)| {
                     let (client, persister, in_flight) = (&client, &persister, &in_flight);
+                    let failed = failed.clone();
                     async move {
-                        // Shared by every batch's acknowledgements: a bound on the calls
-                        // in flight in all. The semaphore is never closed.
+                        // The semaphore is never closed, so a permit always comes.
                         let Ok(_permit) = in_flight.acquire().await else {
                             return;
                         };
-                        if !persister.is_ready() {
-                            return;
-                        }
-                        if let Err(e) = client.call(&call).await {
-                            tracing::warn!(error = %e, "acknowledgement failed; the master resends the update");
+                        // As in `send`: nothing is sent while the state backend is away.
+                        let sent = if persister.is_ready() {
+                            client.call(&call).await.map_err(|e| e.to_string())
+                        } else {
+                            Err("state backend not ready".into())
+                        };
+                        if let Err(e) = sent {
+                            tracing::warn!(error = %e, call = ?call.r#type, "call to the master failed");
+                            if let Some(failed) = failed {
+                                // The scheduler may be gone already: nothing is left to do.
+                                let _ = failed.send(tag);
+                            }
                         }
                     }
                 })
                 .await;
         });
-    }
-
-    /// Sends `calls` concurrently (a bounded number in flight); whether each was accepted,
-    /// in order.
-    pub(super) async fn send_all(&self, calls: &[Call]) -> Vec<bool> {
-        let mut results = Vec::with_capacity(calls.len());
-        let mut in_flight = FuturesOrdered::new();
-        for call in calls {
-            if in_flight.len() >= CONCURRENT_CALLS {
-                results.extend(in_flight.next().await);
-            }
-            in_flight.push_back(self.send(call));
-        }
-        while let Some(ok) = in_flight.next().await {
-            results.push(ok);
-        }
-        results
     }
 }

@@ -172,7 +172,7 @@ impl Core {
             });
             if placed.len() >= LAUNCH_CHUNK {
                 let stored = self.store_launches(std::mem::take(&mut placed))?;
-                self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
+                self.accept(&fw, &offers, &mut ops, &mut ev, stored);
             }
         }
         self.telemetry.set_offers(debug.finish());
@@ -198,7 +198,7 @@ impl Core {
             self.release_orphans(&offers, &open, &mut ops, &mut released)?;
         }
         self.released(released.iter().map(String::as_str), !released.is_empty());
-        self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
+        self.accept(&fw, &offers, &mut ops, &mut ev, stored);
 
         let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
         for (recovery, at, reason) in failed {
@@ -307,8 +307,8 @@ impl Core {
 
     /// ACCEPTs every offer that has operations, with them, and marks it accepted in `ev`.
     /// The steps of `stored` become STARTING; launches whose ACCEPT may not have arrived
-    /// are reconciled.
-    async fn accept(
+    /// are reconciled (see [`Core::reconcile_unsent`]).
+    fn accept(
         &mut self,
         fw: &str,
         offers: &[Offer],
@@ -331,24 +331,24 @@ impl Core {
                 refuse,
             );
             ev.close(i);
-            accepted.push(offer);
+            accepted.push(offer.agent_id.value.as_str());
             accepts.push(call);
         }
-        let sent = self.send_all(&accepts).await;
-        drop(accepts);
-        let lost: HashSet<&str> = accepted
-            .iter()
-            .zip(sent)
-            .filter(|(_, ok)| !ok)
-            .map(|(o, _)| o.agent_id.value.as_str())
+        // Each ACCEPT goes out in the background, tagged with its launches: those of one
+        // that may not have reached the master are reconciled.
+        let calls: Vec<_> = accepts
+            .into_iter()
+            .zip(accepted)
+            .map(|(call, agent)| {
+                let launches = stored
+                    .iter()
+                    .filter(|s| s.agent_id == agent)
+                    .map(|s| (s.task_id.clone(), Some(s.agent_id.clone())))
+                    .collect::<Vec<_>>();
+                (call, launches)
+            })
             .collect();
-        // Launches whose ACCEPT may not have arrived are reconciled.
-        let uncertain: Vec<(String, Option<String>)> = stored
-            .iter()
-            .filter(|s| lost.contains(s.agent_id.as_str()))
-            .map(|s| (s.task_id.clone(), Some(s.agent_id.clone())))
-            .collect();
-        self.reconciler.add(uncertain);
+        self.send_in_background(calls, Some(self.unsent.0.clone()));
         for s in stored {
             let plan = self.plan_mut(s.recovery);
             if let Some(step) = plan.step_mut(s.at) {
@@ -356,6 +356,13 @@ impl Core {
                 step.message = format!("launched {} on {}", s.task_id, s.hostname);
             }
             self.last_reasons.remove(&s.name);
+        }
+    }
+
+    /// Hands the launches whose ACCEPT may not have reached the master to the reconciler.
+    pub(super) fn reconcile_unsent(&mut self) {
+        while let Ok(launches) = self.unsent.1.try_recv() {
+            self.reconciler.add(launches);
         }
     }
 
