@@ -2,18 +2,11 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
 use stead_proto::v1::{TaskInfo, TaskState, TaskStatus, task_status::Reason};
 use stead_spec::{GoalState, TaskTypeSpec};
 use stead_state::{GoalOverride, TaskMeta};
 
 use crate::offer::{Location, operations};
-
-const AGENT_ID: &str = "agent_id";
-const HOSTNAME: &str = "hostname";
-const ATTRIBUTES: &str = "attributes";
-/// Set once Mesos reported the task launched: its reservations and volume exist.
-const RESERVED: &str = "reserved";
 
 /// Where an instance is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,50 +119,33 @@ impl Instance {
 
     /// The hostname of the agent the instance was last placed on.
     pub fn hostname(&self) -> Option<&str> {
-        self.meta.extra.get(HOSTNAME)?.as_str()
+        self.meta.hostname.as_deref()
     }
 
     /// Where the instance was last placed.
     pub fn location(&self) -> Option<Location> {
         let hostname = self.hostname()?.to_string();
-        // Read in place: this runs for every instance at every offer cycle.
-        let attributes = match self.meta.extra.get(ATTRIBUTES) {
-            Some(Value::Object(map)) => map
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect(),
-            _ => Default::default(),
-        };
         Some(Location {
             hostname,
-            attributes,
+            attributes: self.meta.attributes.clone(),
         })
     }
 
     /// Records a new placement in the meta record.
     pub fn set_location(meta: &mut TaskMeta, agent_id: &str, location: &Location) {
-        meta.extra
-            .insert(AGENT_ID.into(), Value::String(agent_id.to_string()));
-        meta.extra
-            .insert(HOSTNAME.into(), Value::String(location.hostname.clone()));
-        meta.extra.insert(
-            ATTRIBUTES.into(),
-            serde_json::to_value(&location.attributes).unwrap_or(Value::Null),
-        );
+        meta.agent_id = Some(agent_id.to_string());
+        meta.hostname = Some(location.hostname.clone());
+        meta.attributes = location.attributes.clone();
     }
 
     /// Whether the current task's reservations are known to exist.
     pub fn reserved(&self) -> bool {
-        self.meta
-            .extra
-            .get(RESERVED)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.meta.reserved
     }
 
     /// Sets the "reservations exist" flag of a meta record.
     pub fn set_reserved(meta: &mut TaskMeta, reserved: bool) {
-        meta.extra.insert(RESERVED.into(), Value::Bool(reserved));
+        meta.reserved = reserved;
     }
 
     /// Whether an operator or the scheduler decided to move this instance elsewhere.

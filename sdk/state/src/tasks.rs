@@ -41,6 +41,17 @@ pub struct TaskMeta {
     pub consecutive_failures: u32,
     /// Do not relaunch before this time (milliseconds since the Unix epoch).
     pub backoff_until_ms: Option<u64>,
+    /// The agent the instance was last placed on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// That agent's hostname.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// That agent's text attributes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// Set once Mesos reported the current task launched: its reservations and volume exist.
+    pub reserved: bool,
     /// Further fields, preserved as-is.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,

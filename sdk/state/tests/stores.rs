@@ -131,6 +131,10 @@ fn batch_is_atomic_and_meta_round_trips() {
             last_launch_ms: Some(1_700_000_000_000),
             consecutive_failures: 2,
             backoff_until_ms: Some(1_700_000_010_000),
+            agent_id: Some("agent-1".into()),
+            hostname: Some("agent-1.local".into()),
+            attributes: [("zone".to_string(), "b".to_string())].into(),
+            reserved: true,
             extra: BTreeMap::new(),
         };
         meta.extra
@@ -273,4 +277,23 @@ fn redb_state_survives_restart() {
         "fw"
     );
     assert_eq!(StateStore::new(p).task_names().unwrap(), vec!["data-0"]);
+}
+
+#[test]
+fn a_meta_record_with_its_placement_in_untyped_fields_reads_into_the_typed_ones() {
+    for (p, _guard) in backends() {
+        let record = br#"{"launch_count":2,"agent_id":"a-S1","hostname":"h1","attributes":{"zone":"c"},"reserved":true,"note":7}"#;
+        p.multi(&[stead_state::Op::set("Tasks/old-0/Meta", record.to_vec())])
+            .unwrap();
+        let meta = StateStore::new(p)
+            .fetch_task_meta("old-0")
+            .unwrap()
+            .unwrap();
+        assert_eq!(meta.launch_count, 2);
+        assert_eq!(meta.agent_id.as_deref(), Some("a-S1"));
+        assert_eq!(meta.hostname.as_deref(), Some("h1"));
+        assert_eq!(meta.attributes.get("zone").map(String::as_str), Some("c"));
+        assert!(meta.reserved);
+        assert_eq!(meta.extra.get("note"), Some(&serde_json::json!(7)));
+    }
 }
