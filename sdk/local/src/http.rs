@@ -6,7 +6,7 @@ use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State as AxState};
+use axum::extract::{DefaultBodyLimit, Path, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,9 @@ pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
 
 type Master = mpsc::UnboundedSender<Msg>;
 
+/// The largest request body taken.
+const MAX_CALL_BYTES: usize = 64 * 1024 * 1024;
+
 /// The router of the master's endpoints.
 pub(crate) fn router(master: Master) -> Router {
     Router::new()
@@ -31,6 +34,9 @@ pub(crate) fn router(master: Master) -> Router {
         .route("/master/state", get(state))
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/cluster/agents/{agent}/{action}", post(agent_action))
+        // Calls of large frameworks (an ACCEPT launching hundreds of tasks, a RECONCILE of
+        // thousands) exceed the 2 MiB default.
+        .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))
         .with_state(master)
 }
 

@@ -99,6 +99,8 @@ pub struct Core {
     client: Arc<MesosClient>,
     /// Bounds the calls sent in the background (acknowledgements and ACCEPTs) in flight.
     calls_in_flight: Arc<tokio::sync::Semaphore>,
+    /// Bounds the launch chunks whose ACCEPTs are in flight.
+    accepts_in_flight: Arc<tokio::sync::Semaphore>,
     /// Launches whose ACCEPT, sent in the background, may not have reached the master.
     unsent: (
         mpsc::UnboundedSender<Vec<(String, Option<String>)>>,
@@ -184,6 +186,9 @@ impl Core {
             frameworks,
             client,
             calls_in_flight: Arc::new(tokio::sync::Semaphore::new(batch::CONCURRENT_CALLS)),
+            accepts_in_flight: Arc::new(tokio::sync::Semaphore::new(
+                offers::ACCEPT_CHUNKS_IN_FLIGHT,
+            )),
             unsent: mpsc::unbounded_channel(),
             framework_id,
             instances,
@@ -364,8 +369,11 @@ impl Core {
             .chain(self.retiring_tasks())
             .collect();
         let n = tasks.len();
-        if let Some(call) = self.reconciler.start(&framework_id, tasks) {
+        let calls = self.reconciler.start(&framework_id, tasks);
+        if !calls.is_empty() {
             tracing::info!(tasks = n, "reconciling known tasks");
+        }
+        for call in calls {
             self.send(&call).await;
         }
         Ok(())
@@ -584,10 +592,10 @@ impl Core {
         let now = Instant::now();
         self.wake();
         self.reconcile_unsent();
-        if let Some(fw) = self.framework_id.clone()
-            && let Some(call) = self.reconciler.due(&fw, now)
-        {
-            self.send(&call).await;
+        if let Some(fw) = self.framework_id.clone() {
+            for call in self.reconciler.due(&fw, now) {
+                self.send(&call).await;
+            }
         }
         if let Some(limit) = self.opts.replace_timeout {
             let mut lost = Vec::new();
@@ -773,7 +781,12 @@ impl Core {
         for p in &plans {
             let seen = self.last_statuses.entry(p.name.clone()).or_default();
             for step in p.phases.iter().flat_map(|ph| ph.steps.iter()) {
-                if seen.get(step.instance.as_str()) != Some(&step.status) {
+                let before = seen.get(step.instance.as_str());
+                if before == Some(&step.status) {
+                    continue;
+                }
+                // A step first seen pending has no news: only changes are logged.
+                if before.is_some() || step.status != Status::Pending {
                     tracing::info!(
                         plan = %p.name,
                         step = %step.name,
@@ -782,8 +795,8 @@ impl Core {
                         message = %step.message,
                         "plan progress"
                     );
-                    seen.insert(step.instance.clone(), step.status);
                 }
+                seen.insert(step.instance.clone(), step.status);
             }
         }
         let instances = self

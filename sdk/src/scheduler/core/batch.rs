@@ -11,7 +11,7 @@ use futures::StreamExt;
 use stead_proto::scheduler::{Call, Event};
 use stead_proto::v1::TaskStatus;
 use stead_state::TaskMeta;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use super::Core;
 use crate::Result;
@@ -165,16 +165,17 @@ impl Core {
     /// goes on with the next batch meanwhile. One that fails is harmless: the master resends
     /// the update, and it is acknowledged again.
     fn acknowledge(&self, acks: Vec<Call>) {
-        self.send_in_background(acks.into_iter().map(|c| (c, ())).collect(), None);
+        self.send_in_background(acks.into_iter().map(|c| (c, ())).collect(), None, None);
     }
 
     /// Sends `calls` in the background while the event loop goes on, with a bounded number
     /// in flight across every background send; the tag of each call that may not have
-    /// reached the master goes to `failed`.
+    /// reached the master goes to `failed`; `hold` is released once all are answered.
     pub(super) fn send_in_background<T: Send + 'static>(
         &self,
         calls: Vec<(Call, T)>,
         failed: Option<mpsc::UnboundedSender<T>>,
+        hold: Option<OwnedSemaphorePermit>,
     ) {
         if calls.is_empty() {
             return;
@@ -208,6 +209,7 @@ impl Core {
                     }
                 })
                 .await;
+            drop(hold);
         });
     }
 }

@@ -23,6 +23,8 @@ use crate::scheduler::telemetry::OfferRecorder;
 /// Launches placed before their tasks are stored and their offers ACCEPTed; later
 /// placements of the same round go on the offers not accepted yet.
 pub(super) const LAUNCH_CHUNK: usize = 512;
+/// Chunks whose ACCEPTs may be waiting for the master at once.
+pub(super) const ACCEPT_CHUNKS_IN_FLIGHT: usize = 2;
 
 /// A launch placed in this round, not yet stored.
 struct Placed {
@@ -172,7 +174,7 @@ impl Core {
             });
             if placed.len() >= LAUNCH_CHUNK {
                 let stored = self.store_launches(std::mem::take(&mut placed))?;
-                self.accept(&fw, &offers, &mut ops, &mut ev, stored);
+                self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
             }
         }
         self.telemetry.set_offers(debug.finish());
@@ -198,7 +200,7 @@ impl Core {
             self.release_orphans(&offers, &open, &mut ops, &mut released)?;
         }
         self.released(released.iter().map(String::as_str), !released.is_empty());
-        self.accept(&fw, &offers, &mut ops, &mut ev, stored);
+        self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
 
         let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
         for (recovery, at, reason) in failed {
@@ -308,7 +310,7 @@ impl Core {
     /// ACCEPTs every offer that has operations, with them, and marks it accepted in `ev`.
     /// The steps of `stored` become STARTING; launches whose ACCEPT may not have arrived
     /// are reconciled (see [`Core::reconcile_unsent`]).
-    fn accept(
+    async fn accept(
         &mut self,
         fw: &str,
         offers: &[Offer],
@@ -348,7 +350,12 @@ impl Core {
                 (call, launches)
             })
             .collect();
-        self.send_in_background(calls, Some(self.unsent.0.clone()));
+        // At most ACCEPT_CHUNKS_IN_FLIGHT chunks wait for the master: the round goes on
+        // placing while the master takes the previous chunk, with memory still bounded.
+        let Ok(hold) = self.accepts_in_flight.clone().acquire_owned().await else {
+            return; // Never: the semaphore is never closed.
+        };
+        self.send_in_background(calls, Some(self.unsent.0.clone()), Some(hold));
         for s in stored {
             let plan = self.plan_mut(s.recovery);
             if let Some(step) = plan.step_mut(s.at) {
