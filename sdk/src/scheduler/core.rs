@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::Options;
 use super::instance::{Instance, Progress, agent_gone, is_terminal, now_ms, proves_launch};
 use super::reconcile::Reconciler;
+use super::stored_task::StoredTask;
 use super::telemetry::Telemetry;
 use crate::http::{ControlResult, PlanCommand};
 use crate::mesos::{MesosClient, calls};
@@ -152,7 +153,7 @@ impl Core {
             for index in 0..tt.count {
                 let name = tt.instance_name(index);
                 let mut inst = Instance::new(name.clone(), ti, index);
-                inst.task = store.fetch_task(&name)?;
+                inst.task = store.fetch_task(&name)?.map(StoredTask::from);
                 inst.status = store.fetch_status(&name)?;
                 inst.meta = store.fetch_task_meta(&name)?.unwrap_or_default();
                 if inst.status.as_ref().map(|s| &s.task_id.value)
@@ -364,7 +365,7 @@ impl Core {
             .values()
             .filter_map(|i| {
                 let t = i.task.as_ref()?;
-                Some((t.task_id.value.clone(), Some(t.agent_id.value.clone())))
+                Some((t.task_id().to_string(), Some(t.agent_id().to_string())))
             })
             .chain(self.retiring_tasks())
             .collect();
@@ -692,7 +693,7 @@ impl Core {
             return;
         }
         if let (Some(fw), Some(task)) = (&self.framework_id, &inst.task) {
-            let call = calls::kill(fw, &task.task_id.value, Some(&task.agent_id.value));
+            let call = calls::kill(fw, task.task_id(), Some(task.agent_id()));
             self.send(&call).await;
         }
     }

@@ -2,11 +2,12 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use stead_proto::v1::{TaskInfo, TaskState, TaskStatus, task_status::Reason};
+use stead_proto::v1::{TaskState, TaskStatus, task_status::Reason};
 use stead_spec::{GoalState, TaskTypeSpec};
 use stead_state::{GoalOverride, TaskMeta};
 
-use crate::offer::{Location, operations};
+use super::stored_task::StoredTask;
+use crate::offer::Location;
 
 /// Where an instance is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub struct Instance {
     /// Its index within the task type.
     pub index: u32,
     /// The last launched task, as stored.
-    pub task: Option<TaskInfo>,
+    pub task: Option<StoredTask>,
     /// The latest status of that task, as stored.
     pub status: Option<TaskStatus>,
     /// The scheduler's record.
@@ -109,12 +110,12 @@ impl Instance {
 
     /// The current Mesos task id.
     pub fn task_id(&self) -> Option<&str> {
-        self.task.as_ref().map(|t| t.task_id.value.as_str())
+        self.task.as_ref().map(StoredTask::task_id)
     }
 
     /// The agent of the current task.
     pub fn agent_id(&self) -> Option<&str> {
-        self.task.as_ref().map(|t| t.agent_id.value.as_str())
+        self.task.as_ref().map(StoredTask::agent_id)
     }
 
     /// The hostname of the agent the instance was last placed on.
@@ -206,15 +207,15 @@ impl Instance {
             return None;
         }
         let task = self.task.as_ref()?;
-        let ids = operations::resource_ids(task);
-        (!ids.is_empty()).then(|| (task.agent_id.value.clone(), ids))
+        let ids = task.resource_ids();
+        (!ids.is_empty()).then(|| (task.agent_id().to_string(), ids.to_vec()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stead_proto::v1::{AgentId, TaskId};
+    use stead_proto::v1::{AgentId, TaskId, TaskInfo};
     use stead_spec::CommandSpec;
 
     fn status(state: TaskState) -> TaskStatus {
@@ -231,14 +232,14 @@ mod tests {
         let mut i = Instance::new("data-0".into(), 0, 0);
         assert_eq!(i.progress(&tt), Progress::Absent);
         assert!(i.needs_launch(&tt));
-        i.task = Some(TaskInfo {
+        i.task = Some(StoredTask::from(TaskInfo {
             name: "data-0".into(),
             task_id: TaskId {
                 value: "data-0__1".into(),
             },
             agent_id: AgentId { value: "a".into() },
             ..TaskInfo::default()
-        });
+        }));
         assert_eq!(i.progress(&tt), Progress::Launching);
         assert!(!i.needs_launch(&tt));
         i.status = Some(status(TaskState::TaskRunning));

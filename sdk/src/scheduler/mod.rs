@@ -13,6 +13,7 @@ mod instance;
 mod options;
 mod reconcile;
 mod service;
+mod stored_task;
 mod telemetry;
 mod update;
 mod zk;

@@ -24,11 +24,6 @@ pub fn config_id_of(task: &TaskInfo) -> Option<&str> {
     res::label(task.labels.as_ref(), task_labels::CONFIG_ID)
 }
 
-/// Whether `task` was launched from configuration `config_id`.
-pub fn is_current(task: Option<&TaskInfo>, config_id: &str) -> bool {
-    task.and_then(config_id_of) == Some(config_id)
-}
-
 fn is_volume(r: &Resource) -> bool {
     res::persistence_id(r).is_some()
 }
@@ -204,9 +199,9 @@ pub fn relabel_unchanged(
 /// `tasks`. Returns the deleted ids.
 pub fn retain_configs<'t>(
     configs: &ConfigStore<ServiceSpec>,
-    tasks: impl IntoIterator<Item = &'t TaskInfo>,
+    used: impl IntoIterator<Item = &'t str>,
 ) -> crate::Result<Vec<String>> {
-    let used: BTreeSet<&str> = tasks.into_iter().filter_map(config_id_of).collect();
+    let used: BTreeSet<&str> = used.into_iter().collect();
     let deleted = configs.retain(used)?;
     if !deleted.is_empty() {
         tracing::info!(configs = ?deleted, "removed configurations no task uses any more");
@@ -526,9 +521,9 @@ mod tests {
         let mut tasks = vec![(0usize, 0u32, &mut task)];
         let names = relabel_unchanged(&store, &ctx(&more, &id), &mut tasks).unwrap();
         assert_eq!(names, vec!["data-0".to_string()]);
-        assert!(is_current(Some(&task), &id));
+        assert_eq!(config_id_of(&task), Some(id.as_str()));
         let stored = store.fetch_task("data-0").unwrap().unwrap();
-        assert!(is_current(Some(&stored), &id));
+        assert_eq!(config_id_of(&stored), Some(id.as_str()));
     }
 
     /// Launches data-0 with `old_cpus`, offers its reservations plus `free_cpus` unreserved
@@ -581,7 +576,7 @@ mod tests {
         let cpus = l.task.resources.iter().find(|r| r.name == "cpus").unwrap();
         assert_eq!(res::scalar_of(cpus), 2.5);
         assert_eq!(res::resource_id(cpus), Some("r-cpus"));
-        assert!(is_current(Some(&l.task), &id));
+        assert_eq!(config_id_of(&l.task), Some(id.as_str()));
         assert_eq!(
             operations::resource_ids(&l.task).len(),
             4,

@@ -16,6 +16,7 @@ use crate::plan::{self, PlanSnapshot, Status, StepKind};
 use crate::scheduler::Options;
 use crate::scheduler::decommission::{Retirements, UNINSTALL_PROPERTY};
 use crate::scheduler::instance::{Instance, Progress};
+use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::update;
 use crate::{Error, Result};
 
@@ -69,14 +70,21 @@ impl Lifecycle {
                 framework_id: framework_id.unwrap_or_default(),
                 config_id,
             };
-            let mut tasks: Vec<(usize, u32, &mut TaskInfo)> = instances
-                .values_mut()
-                .filter_map(|i| {
-                    let (ti, index) = (i.type_idx, i.index);
-                    i.task.as_mut().map(|t| (ti, index, t))
-                })
+            let mut decoded: Vec<(usize, u32, TaskInfo)> = instances
+                .values()
+                .filter(|i| i.task.as_ref().and_then(StoredTask::config_id) != Some(config_id))
+                .filter_map(|i| Some((i.type_idx, i.index, i.task.as_ref()?.info())))
+                .collect();
+            let mut tasks: Vec<(usize, u32, &mut TaskInfo)> = decoded
+                .iter_mut()
+                .map(|(ti, index, t)| (*ti, *index, t))
                 .collect();
             update::relabel_unchanged(store, &ctx, &mut tasks)?;
+            for (_, _, task) in decoded {
+                if let Some(i) = instances.get_mut(&task.name) {
+                    i.task = Some(StoredTask::from(task));
+                }
+            }
         }
         let retire = Retirements::load(store, &|n| instances.contains_key(n), uninstall)?;
         let life = Lifecycle {
@@ -88,11 +96,11 @@ impl Lifecycle {
             growth_wait: BTreeMap::new(),
         };
         if !uninstall {
-            let tasks = instances
+            let used = instances
                 .values()
-                .filter_map(|i| i.task.as_ref())
-                .chain(life.retire.stored_tasks());
-            update::retain_configs(&life.configs, tasks)?;
+                .filter_map(|i| i.task.as_ref()?.config_id())
+                .chain(life.retire.stored_tasks().filter_map(update::config_id_of));
+            update::retain_configs(&life.configs, used)?;
         }
         Ok(life)
     }
@@ -109,7 +117,7 @@ impl Lifecycle {
 impl Core {
     /// Whether `inst` runs (or last ran) the target configuration.
     pub(super) fn is_current(&self, inst: &Instance) -> bool {
-        update::is_current(inst.task.as_ref(), &self.config_id)
+        inst.task.as_ref().and_then(StoredTask::config_id) == Some(self.config_id.as_str())
     }
 
     /// Whether the instance called `name` runs the target configuration.
@@ -144,7 +152,7 @@ impl Core {
                 // Run once, never again, not even for a new configuration.
                 continue;
             }
-            let from = update::config_id_of(task).unwrap_or("an unknown configuration");
+            let from = task.config_id().unwrap_or("an unknown configuration");
             updates.push((inst.name.clone(), from.to_string()));
         }
         for (name, from) in updates {
@@ -200,12 +208,12 @@ impl Core {
         if self.life.retire.is_uninstall() {
             return;
         }
-        let tasks = self
+        let used = self
             .instances
             .values()
-            .filter_map(|i| i.task.as_ref())
-            .chain(self.life.retire.stored_tasks());
-        if let Err(e) = update::retain_configs(&self.life.configs, tasks) {
+            .filter_map(|i| i.task.as_ref()?.config_id())
+            .chain(self.life.retire.stored_tasks().filter_map(update::config_id_of));
+        if let Err(e) = update::retain_configs(&self.life.configs, used) {
             tracing::warn!(error = %e, "could not remove unused configurations");
         }
     }
@@ -305,7 +313,7 @@ impl Core {
     /// for resources. An agent not seen offering yet is waited for a while, then given
     /// the benefit of the doubt.
     fn missing_growth(&self, inst: &Instance, fw: &str, now: Instant) -> Option<String> {
-        let task = inst.task.as_ref()?;
+        let task = &inst.task.as_ref()?.info();
         let ctx = LaunchContext {
             service: &self.spec,
             framework_id: fw,

@@ -18,6 +18,7 @@ use crate::offer::{
 };
 use crate::plan::{self, Status, StepRef};
 use crate::scheduler::instance::{Instance, now_ms};
+use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::telemetry::OfferRecorder;
 
 /// Launches placed before their tasks are stored and their offers ACCEPTed; later
@@ -139,7 +140,8 @@ impl Core {
             // step, or a recovery after it failed) relaunches it under the target: it is
             // down already, so it is not restarted twice.
             let update = !self.is_current(inst);
-            let launch = match (&p.fit, &inst.task) {
+            let prev = inst.task.as_ref().map(StoredTask::info);
+            let launch = match (&p.fit, &prev) {
                 (fit @ Fit::InPlace(_), Some(prev)) if update => {
                     match crate::scheduler::update::relaunch(
                         &ctx, &mut ev, p.offer, fit, tt, inst.index, prev,
@@ -268,8 +270,7 @@ impl Core {
                 .get(&p.launch.task.name)
                 .and_then(|i| i.task.as_ref())
                 .is_some_and(|t| {
-                    crate::scheduler::update::config_id_of(t)
-                        != crate::scheduler::update::config_id_of(&p.launch.task)
+                    t.config_id() != crate::scheduler::update::config_id_of(&p.launch.task)
                 })
         });
         let mut stored = Vec::with_capacity(placed.len());
@@ -288,7 +289,7 @@ impl Core {
             };
             if p.fresh
                 && let Some(old) = &inst.task
-                && !operations::resource_ids(old).is_empty()
+                && !old.resource_ids().is_empty()
             {
                 tracing::info!(
                     instance = %inst.name,
@@ -296,7 +297,7 @@ impl Core {
                 );
                 self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
             }
-            inst.task = Some(task);
+            inst.task = Some(StoredTask::from(task));
             inst.status = None;
             inst.meta = meta;
             inst.running_since = None;
@@ -387,7 +388,7 @@ impl Core {
             .instances
             .values()
             .filter_map(|i| i.task.as_ref())
-            .flat_map(operations::resource_ids)
+            .flat_map(|t| t.resource_ids().iter().cloned())
             .chain(self.unknown_owned_ids()?)
             .collect();
         for (i, offer) in offers.iter().enumerate().filter(|(i, _)| open[*i]) {
