@@ -10,6 +10,12 @@
 //! `--dir DIR` chooses where the clusters and states live (default: a temporary directory
 //! under the current directory, so that durable writes hit a real disk).
 
+/// The cluster and the scheduler (the same binary) allocate with mimalloc, as a scheduler
+/// binary at this scale should: with the system allocator, threads of the 2-core runs
+/// wait on its locks, and a 10,000-instance deploy takes about 40 % longer.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod deploy;
 mod offers;
 mod recovery;

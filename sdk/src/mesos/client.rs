@@ -245,7 +245,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// Events decoded ahead of the scheduler, at most.
-const EVENT_BUFFER: usize = 8192;
+const EVENT_BUFFER: usize = 1024;
 
 /// The events of a subscription, read and decoded by a task of their own as they
 /// arrive, so that every event already received can be taken at once

@@ -212,7 +212,12 @@ impl Core {
             .instances
             .values()
             .filter_map(|i| i.task.as_ref()?.config_id())
-            .chain(self.life.retire.stored_tasks().filter_map(update::config_id_of));
+            .chain(
+                self.life
+                    .retire
+                    .stored_tasks()
+                    .filter_map(update::config_id_of),
+            );
         if let Err(e) = update::retain_configs(&self.life.configs, used) {
             tracing::warn!(error = %e, "could not remove unused configurations");
         }
