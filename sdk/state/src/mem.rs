@@ -125,13 +125,11 @@ impl Persister for MemPersister {
             map: &mut map,
             undo: Vec::new(),
         };
-        for op in ops {
-            if let Err(e) = tree::apply(&mut txn, op) {
-                txn.rollback();
-                return Err(e);
-            }
+        let applied = tree::apply_all(&mut txn, ops);
+        if applied.is_err() {
+            txn.rollback();
         }
-        Ok(())
+        applied
     }
 
     fn location(&self) -> String {

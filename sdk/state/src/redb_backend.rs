@@ -200,7 +200,7 @@ impl Persister for RedbPersister {
         let outcome = {
             let table = txn.open_table(NODES).map_err(|e| self.err(e))?;
             let mut tree = RedbTree(table);
-            ops.iter().try_for_each(|op| tree::apply(&mut tree, op))
+            tree::apply_all(&mut tree, ops)
         };
         match outcome {
             Ok(()) => txn.commit().map_err(|e| self.err(e)),

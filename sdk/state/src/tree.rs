@@ -5,6 +5,7 @@
 //! further `/`; they are found by skipping over each child's subtree, so listing costs one
 //! seek per child, not one step per descendant.
 
+use std::collections::HashSet;
 use std::ops::Bound;
 
 use crate::error::{Result, StateError};
@@ -94,15 +95,32 @@ pub(crate) fn children<T: ReadTree>(tree: &T, raw: &str) -> Result<Vec<String>> 
     Ok(names)
 }
 
-/// Applies one operation (callers make a batch atomic by discarding a failed transaction).
-pub(crate) fn apply<T: WriteTree>(tree: &mut T, op: &Op) -> Result<()> {
+/// Applies `ops` in order (callers make a batch atomic by discarding a failed transaction).
+/// A parent found or made once is not looked up again for later writes, until a delete.
+pub(crate) fn apply_all<T: WriteTree>(tree: &mut T, ops: &[Op]) -> Result<()> {
+    let mut parents: HashSet<String> = HashSet::new();
+    for op in ops {
+        if let Op::Delete { .. } = op {
+            parents.clear();
+        }
+        apply(tree, op, &mut parents)?;
+    }
+    Ok(())
+}
+
+/// Applies one operation; `parents` holds nodes known to exist.
+fn apply<T: WriteTree>(tree: &mut T, op: &Op, parents: &mut HashSet<String>) -> Result<()> {
     match op {
         Op::Set { path: raw, value } => {
             let key = path::normalize_node(raw)?;
             for parent in path::ancestors(key) {
+                if parents.contains(parent) {
+                    continue;
+                }
                 if !tree.contains(parent)? {
                     tree.write(parent, &[])?;
                 }
+                parents.insert(parent.to_owned());
             }
             tree.write(key, value)
         }

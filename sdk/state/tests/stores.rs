@@ -297,3 +297,19 @@ fn a_meta_record_with_its_placement_in_untyped_fields_reads_into_the_typed_ones(
         assert_eq!(meta.extra.get("note"), Some(&serde_json::json!(7)));
     }
 }
+
+#[test]
+fn a_write_after_a_delete_in_one_batch_makes_its_parents_again() {
+    use stead_state::Op;
+    for (p, _guard) in backends() {
+        p.multi(&[
+            Op::set("a/b/c", b"1".to_vec()),
+            Op::delete("a"),
+            Op::set("a/b/d", b"2".to_vec()),
+        ])
+        .unwrap();
+        assert_eq!(p.children("a").unwrap(), ["b"]);
+        assert_eq!(p.children("a/b").unwrap(), ["d"]);
+        assert_eq!(p.get("a/b/d").unwrap().as_deref(), Some(&b"2"[..]));
+    }
+}

@@ -20,7 +20,7 @@ use crate::plan::Status;
 
 /// A snapshot is published at most once per this many times its own cost, unless the
 /// plans' statuses or the subscription changed (those are published at once).
-const PUBLISH_COST_FACTOR: u32 = 10;
+const PUBLISH_COST_FACTOR: u32 = 20;
 
 /// The most events handled as one batch.
 pub const MAX_BATCH: usize = 4096;
