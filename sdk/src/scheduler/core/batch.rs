@@ -5,6 +5,7 @@
 //! Persist before acting still holds: nothing is acknowledged before its status is
 //! durable, and pending writes are committed before any offer is acted on.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -181,7 +182,9 @@ impl Core {
             return;
         }
         let client = self.client.clone();
-        let persister = self.store.persister().clone();
+        // Weak: a stopped scheduler's state must be free for the next one at once, even
+        // while calls are still in flight (those are then dropped).
+        let persister = Arc::downgrade(self.store.persister());
         let in_flight = self.calls_in_flight.clone();
         tokio::spawn(async move {
             futures::stream::iter(calls)
@@ -193,8 +196,12 @@ impl Core {
                         let Ok(_permit) = in_flight.acquire().await else {
                             return;
                         };
+                        // The scheduler stopped: the next one reconciles.
+                        let Some(ready) = persister.upgrade().map(|p| p.is_ready()) else {
+                            return;
+                        };
                         // As in `send`: nothing is sent while the state backend is away.
-                        let sent = if persister.is_ready() {
+                        let sent = if ready {
                             client.call(&call).await.map_err(|e| e.to_string())
                         } else {
                             Err("state backend not ready".into())
