@@ -28,6 +28,9 @@ pub(super) mod batch;
 mod lifecycle;
 mod offers;
 
+/// A task id and, when known, its agent id (what reconciliation asks about).
+type TaskRef = (String, Option<String>);
+
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
 
@@ -104,8 +107,8 @@ pub struct Core {
     accepts_in_flight: Arc<tokio::sync::Semaphore>,
     /// Launches whose ACCEPT, sent in the background, may not have reached the master.
     unsent: (
-        mpsc::UnboundedSender<Vec<(String, Option<String>)>>,
-        mpsc::UnboundedReceiver<Vec<(String, Option<String>)>>,
+        mpsc::UnboundedSender<Vec<TaskRef>>,
+        mpsc::UnboundedReceiver<Vec<TaskRef>>,
     ),
     framework_id: Option<String>,
     instances: BTreeMap<String, Instance>,
