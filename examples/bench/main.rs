@@ -8,7 +8,8 @@
 //! ```
 //!
 //! `--dir DIR` chooses where the clusters and states live (default: a temporary directory
-//! under the current directory, so that durable writes hit a real disk).
+//! under the current directory, so that durable writes hit a real disk). Each size is
+//! deployed `--runs` times (default 3); the table gives the median and the range.
 
 /// The cluster and the scheduler (the same binary) allocate with mimalloc, as a scheduler
 /// binary at this scale should: with the system allocator, threads of the 2-core runs
@@ -25,12 +26,13 @@ mod spec;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 
 struct Args {
     sizes: Vec<usize>,
     only: Vec<String>,
     kills: usize,
+    runs: usize,
     dir: Option<PathBuf>,
     timeout: Duration,
     keep: bool,
@@ -41,6 +43,7 @@ fn parse(args: &[String]) -> Result<Args> {
         sizes: vec![1_000, 10_000],
         only: vec!["offers".into(), "recovery".into(), "deploy".into()],
         kills: 100,
+        runs: 3,
         dir: None,
         timeout: Duration::from_secs(300),
         keep: false,
@@ -61,10 +64,14 @@ fn parse(args: &[String]) -> Result<Args> {
             }
             "--only" => a.only = value.split(',').map(|s| s.trim().to_string()).collect(),
             "--kills" => a.kills = value.parse().context("--kills")?,
+            "--runs" => {
+                a.runs = value.parse().context("--runs")?;
+                ensure!(a.runs > 0, "--runs must be at least 1");
+            }
             "--dir" => a.dir = Some(PathBuf::from(value)),
             "--timeout" => a.timeout = Duration::from_secs(value.parse().context("--timeout")?),
             other => bail!(
-                "unknown argument {other} (use --sizes, --only deploy,offers,recovery, --kills, --dir, --timeout, --keep)"
+                "unknown argument {other} (use --sizes, --only deploy,offers,recovery, --kills, --runs, --dir, --timeout, --keep)"
             ),
         }
     }
@@ -79,6 +86,36 @@ fn load() -> String {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The median and range of one figure over the runs of a size.
+struct Spread {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(values: impl Iterator<Item = f64>) -> Spread {
+        let mut v: Vec<f64> = values.collect();
+        v.sort_by(f64::total_cmp);
+        Spread {
+            median: v[v.len() / 2],
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+
+    /// `median (min to max)`, or the value alone for one run.
+    fn show(&self, decimals: usize) -> String {
+        let [median, min, max] =
+            [self.median, self.min, self.max].map(|v| format!("{v:.decimals$}"));
+        if min == max {
+            median
+        } else {
+            format!("{median} ({min} to {max})")
+        }
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -144,58 +181,59 @@ async fn bench(args: Args) -> Result<()> {
     }
     if args.only.iter().any(|o| o == "deploy") {
         for &n in &args.sizes {
-            let dir = tmp.path().join(format!("deploy-{n}"));
-            std::fs::create_dir_all(&dir)?;
-            let started = Instant::now();
-            let f = match deploy::run(&exe, &dir, n, args.timeout).await {
-                Ok(f) => f,
-                Err(e) => {
-                    // Keep going: the other sizes still say something.
-                    println!("{n} instances: failed: {e:#}");
-                    rows.push((
-                        format!("deploy and failover of {n} instances"),
-                        format!("failed: {e:#}"),
-                        String::new(),
-                    ));
-                    continue;
+            let mut runs: Vec<deploy::Figures> = Vec::new();
+            for run in 0..args.runs {
+                let dir = tmp.path().join(format!("deploy-{n}-{run}"));
+                std::fs::create_dir_all(&dir)?;
+                let started = Instant::now();
+                match deploy::run(&exe, &dir, n, args.timeout).await {
+                    Ok(f) => {
+                        println!(
+                            "{} instances on {} agents: deploy {:.0} ms ({:.0}/s, peak RSS {:.1} MiB); failover {:.0} ms (peak RSS {:.1} MiB); scenario {:.1} s",
+                            f.instances,
+                            f.agents,
+                            f.deploy_ms,
+                            f.instances as f64 / (f.deploy_ms / 1000.0),
+                            f.deploy_rss_mib,
+                            f.failover_ms,
+                            f.failover_rss_mib,
+                            started.elapsed().as_secs_f64()
+                        );
+                        runs.push(f);
+                    }
+                    // Keep going: the other runs and sizes still say something.
+                    Err(e) => println!("{n} instances: failed: {e:#}"),
                 }
-            };
-            let rate = f.instances as f64 / (f.deploy_ms / 1000.0);
-            println!(
-                "{} instances on {} agents: deploy {:.0} ms ({rate:.0}/s, peak RSS {:.1} MiB); failover {:.0} ms (peak RSS {:.1} MiB); scenario {:.1} s",
-                f.instances,
-                f.agents,
-                f.deploy_ms,
-                f.deploy_rss_mib,
-                f.failover_ms,
-                f.failover_rss_mib,
-                started.elapsed().as_secs_f64()
-            );
+            }
+            if runs.len() < args.runs {
+                rows.push((
+                    format!("deploy and failover of {n} instances"),
+                    format!("{} of {} runs failed", args.runs - runs.len(), args.runs),
+                    String::new(),
+                ));
+            }
+            if runs.is_empty() {
+                continue;
+            }
+            let agents = runs[0].agents;
+            let deploy = Spread::of(runs.iter().map(|f| f.deploy_ms));
+            let rate = Spread::of(runs.iter().map(|f| n as f64 / (f.deploy_ms / 1000.0)));
+            let failover = Spread::of(runs.iter().map(|f| f.failover_ms));
+            let rss = Spread::of(runs.iter().map(|f| f.deploy_rss_mib));
+            let rss_failover = Spread::of(runs.iter().map(|f| f.failover_rss_mib));
             rows.push((
-                format!(
-                    "deploy {} instances with volumes on {} agents",
-                    f.instances, f.agents
-                ),
-                format!("{:.0} ms = {rate:.0} instances/s", f.deploy_ms),
+                format!("deploy {n} instances with volumes on {agents} agents"),
+                format!("{} ms = {} instances/s", deploy.show(0), rate.show(0)),
                 ">= 5,000/s".into(),
             ));
             rows.push((
-                format!(
-                    "failover with {} running instances, no relaunch",
-                    f.instances
-                ),
-                format!("{:.0} ms", f.failover_ms),
+                format!("failover with {n} running instances, no relaunch"),
+                format!("{} ms", failover.show(0)),
                 "< 2 s".into(),
             ));
             rows.push((
-                format!(
-                    "scheduler peak RSS, {} instances (deploy / failover)",
-                    f.instances
-                ),
-                format!(
-                    "{:.1} MiB / {:.1} MiB",
-                    f.deploy_rss_mib, f.failover_rss_mib
-                ),
+                format!("scheduler peak RSS, {n} instances (deploy / failover)"),
+                format!("{} MiB / {} MiB", rss.show(1), rss_failover.show(1)),
                 "< 150 MB".into(),
             ));
         }
