@@ -474,18 +474,35 @@ impl Core {
                     .then(|| now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
             }
         }
-        // Persist, then acknowledge: both wait for the batch's group commit.
+        // Persist, then acknowledge: both wait for the batch's group commit. An update
+        // without a uuid (a reconciliation answer) that repeats the known state of the task
+        // adds nothing to store: a failover of 50,000 tasks would rewrite them all.
         let meta_changed = self.instances.get(&name).is_none_or(|i| i.meta != meta);
-        let ack = calls::acknowledge(&fw, &status);
-        self.pending
-            .update(&name, &status, meta_changed.then_some(&meta), ack);
+        let repeat = status.uuid.is_none()
+            && !meta_changed
+            && self
+                .instances
+                .get(&name)
+                .and_then(|i| i.status.as_ref())
+                .is_some_and(|known| {
+                    known.task_id == status.task_id
+                        && known.state == status.state
+                        && known.healthy == status.healthy
+                });
+        if !repeat {
+            let ack = calls::acknowledge(&fw, &status);
+            self.pending
+                .update(&name, &status, meta_changed.then_some(&meta), ack);
+        }
 
         let now = Instant::now();
         let Some(inst) = self.instances.get_mut(&name) else {
             return Ok(());
         };
         let previous = inst.status.as_ref().map(|s| s.state());
-        inst.status = Some(status.clone());
+        if !repeat {
+            inst.status = Some(status.clone());
+        }
         inst.meta = meta;
         if state == TaskState::TaskRunning && inst.running_since.is_none() {
             inst.running_since = Some(now);
