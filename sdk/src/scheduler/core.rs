@@ -788,8 +788,11 @@ impl Core {
 
     fn publish(&mut self) {
         let key = batch::PublishKey::new(
-            self.deploy.status(),
-            self.recovery.status(),
+            [
+                Some(self.deploy.status()),
+                Some(self.recovery.status()),
+                self.lifecycle_status(),
+            ],
             self.subscribed && self.reconciler.is_done(),
             self.framework_id.as_deref(),
         );

@@ -144,7 +144,16 @@ impl Retirements {
     /// The plan's snapshot, when there is anything to show: always for an uninstall,
     /// for a decommission while it has steps.
     pub fn snapshot(&self) -> Option<PlanSnapshot> {
-        (self.uninstall || self.plan().steps().next().is_some()).then(|| self.plan().snapshot())
+        self.shown().then(|| self.plan().snapshot())
+    }
+
+    /// The plan's status, when its snapshot is shown.
+    pub fn shown_status(&self) -> Option<Status> {
+        self.shown().then(|| self.plan().status())
+    }
+
+    fn shown(&self) -> bool {
+        self.uninstall || self.plan().steps().next().is_some()
     }
 
     /// The known tasks of the retiring instances not yet erased (for reconciliation).

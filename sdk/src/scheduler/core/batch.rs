@@ -55,21 +55,21 @@ impl Pending {
 /// What must be published at once when it changes.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct PublishKey {
-    plans: [Status; 2],
+    plans: [Option<Status>; 3],
     reconciled: bool,
     framework_id: Option<String>,
 }
 
 impl PublishKey {
-    /// The deploy and recovery plans' statuses, the reconciliation and the framework id.
+    /// The statuses of the deploy, recovery and decommission or uninstall plans (when
+    /// shown), the reconciliation and the framework id.
     pub(super) fn new(
-        deploy: Status,
-        recovery: Status,
+        plans: [Option<Status>; 3],
         reconciled: bool,
         framework_id: Option<&str>,
     ) -> PublishKey {
         PublishKey {
-            plans: [deploy, recovery],
+            plans,
             reconciled,
             framework_id: framework_id.map(String::from),
         }
@@ -218,5 +218,33 @@ impl Core {
                 .await;
             drop(hold);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_of_any_shown_plan_is_published_at_once_the_rest_rate_limited() {
+        let key = |retire| {
+            PublishKey::new(
+                [Some(Status::Complete), Some(Status::Complete), retire],
+                true,
+                Some("fw"),
+            )
+        };
+        let mut gate = PublishGate::default();
+        let started = Instant::now();
+        assert!(gate.due(&key(None), started));
+        gate.published(key(None), started - Duration::from_secs(1));
+        let now = Instant::now();
+        // The last publication cost a second: the same key waits PUBLISH_COST_FACTOR of them.
+        assert!(!gate.due(&key(None), now));
+        assert!(gate.due(&key(Some(Status::InProgress)), now));
+        assert!(gate.due(
+            &key(None),
+            now + Duration::from_secs(u64::from(PUBLISH_COST_FACTOR) + 1)
+        ));
     }
 }

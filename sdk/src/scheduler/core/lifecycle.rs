@@ -203,6 +203,11 @@ impl Core {
         self.life.retire.snapshot().into_iter().collect()
     }
 
+    /// The status of the decommission or uninstall plan, when it is shown.
+    pub(super) fn lifecycle_status(&self) -> Option<Status> {
+        self.life.retire.shown_status()
+    }
+
     /// Drops configurations no stored task uses any more.
     pub(super) fn retain_configs(&self) {
         if self.life.retire.is_uninstall() {
