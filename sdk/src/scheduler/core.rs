@@ -156,7 +156,9 @@ impl Core {
             for index in 0..tt.count {
                 let name = tt.instance_name(index);
                 let mut inst = Instance::new(name.clone(), ti, index);
-                inst.task = store.fetch_task(&name)?.map(StoredTask::from);
+                inst.task = store
+                    .fetch_task_encoded(&name)?
+                    .map(|(info, encoded)| StoredTask::with_encoding(&info, encoded));
                 inst.status = store.fetch_status(&name)?;
                 inst.meta = store.fetch_task_meta(&name)?.unwrap_or_default();
                 if inst.status.as_ref().map(|s| &s.task_id.value)
@@ -477,18 +479,15 @@ impl Core {
         // Persist, then acknowledge: both wait for the batch's group commit. An update
         // without a uuid (a reconciliation answer) that repeats the known state of the task
         // adds nothing to store: a failover of 50,000 tasks would rewrite them all.
-        let meta_changed = self.instances.get(&name).is_none_or(|i| i.meta != meta);
+        let known = self.instances.get(&name);
+        let meta_changed = known.is_none_or(|i| i.meta != meta);
         let repeat = status.uuid.is_none()
             && !meta_changed
-            && self
-                .instances
-                .get(&name)
-                .and_then(|i| i.status.as_ref())
-                .is_some_and(|known| {
-                    known.task_id == status.task_id
-                        && known.state == status.state
-                        && known.healthy == status.healthy
-                });
+            && known.and_then(|i| i.status.as_ref()).is_some_and(|known| {
+                known.task_id == status.task_id
+                    && known.state == status.state
+                    && known.healthy == status.healthy
+            });
         if !repeat {
             let ack = calls::acknowledge(&fw, &status);
             self.pending

@@ -21,8 +21,13 @@ pub struct StoredTask {
 impl StoredTask {
     /// Keeps `info`.
     pub fn new(info: &TaskInfo) -> StoredTask {
+        StoredTask::with_encoding(info, info.encode_to_vec())
+    }
+
+    /// Keeps `info`, whose protobuf encoding `encoded` is (as read from the state store).
+    pub fn with_encoding(info: &TaskInfo, encoded: Vec<u8>) -> StoredTask {
         StoredTask {
-            encoded: info.encode_to_vec().into_boxed_slice(),
+            encoded: encoded.into_boxed_slice(),
             task_id: info.task_id.value.clone(),
             agent_id: info.agent_id.value.clone(),
             config_id: update::config_id_of(info).map(String::from),
@@ -87,6 +92,8 @@ mod tests {
         };
         let stored = StoredTask::new(&info);
         assert_eq!(stored.info(), info);
+        let read = StoredTask::with_encoding(&info, info.encode_to_vec());
+        assert_eq!(read, stored);
         assert_eq!(stored.task_id(), "data-0__1");
         assert_eq!(stored.agent_id(), "a1");
         assert_eq!(stored.config_id(), Some("c1"));

@@ -172,6 +172,17 @@ impl StateStore {
         self.fetch_proto(name, layout::TASK_INFO)
     }
 
+    /// The TaskInfo of task `name` and its stored encoding, for callers that keep the
+    /// encoding rather than the decoded message.
+    pub fn fetch_task_encoded(&self, name: &str) -> Result<Option<(TaskInfo, Vec<u8>)>> {
+        path::check_name(name)?;
+        let key = layout::task_leaf(name, layout::TASK_INFO);
+        self.persister
+            .get(&key)?
+            .map(|bytes| Ok((codec::decode_proto(&key, &bytes)?, bytes)))
+            .transpose()
+    }
+
     /// Every stored TaskInfo, ordered by task name.
     pub fn fetch_tasks(&self) -> Result<Vec<TaskInfo>> {
         let mut out = Vec::new();

@@ -99,13 +99,7 @@ pub(crate) fn children<T: ReadTree>(tree: &T, raw: &str) -> Result<Vec<String>> 
 /// A parent found or made once is not looked up again for later writes, until a delete.
 pub(crate) fn apply_all<T: WriteTree>(tree: &mut T, ops: &[Op]) -> Result<()> {
     let mut parents: HashSet<String> = HashSet::new();
-    for op in ops {
-        if let Op::Delete { .. } = op {
-            parents.clear();
-        }
-        apply(tree, op, &mut parents)?;
-    }
-    Ok(())
+    ops.iter().try_for_each(|op| apply(tree, op, &mut parents))
 }
 
 /// Applies one operation; `parents` holds nodes known to exist.
@@ -125,6 +119,8 @@ fn apply<T: WriteTree>(tree: &mut T, op: &Op, parents: &mut HashSet<String>) -> 
             tree.write(key, value)
         }
         Op::Delete { path: raw } => {
+            // What is deleted may be a known parent.
+            parents.clear();
             let key = path::normalize(raw)?;
             if key.is_empty() {
                 return tree.remove_subtree("", Bound::Unbounded, Bound::Unbounded);

@@ -79,9 +79,11 @@ impl Lifecycle {
                 .iter_mut()
                 .map(|(ti, index, t)| (*ti, *index, t))
                 .collect();
-            update::relabel_unchanged(store, &ctx, &mut tasks)?;
+            let relabeled = update::relabel_unchanged(store, &ctx, &mut tasks)?;
             for (_, _, task) in decoded {
-                if let Some(i) = instances.get_mut(&task.name) {
+                if relabeled.contains(&task.name)
+                    && let Some(i) = instances.get_mut(&task.name)
+                {
                     i.task = Some(StoredTask::from(task));
                 }
             }
@@ -96,11 +98,7 @@ impl Lifecycle {
             growth_wait: BTreeMap::new(),
         };
         if !uninstall {
-            let used = instances
-                .values()
-                .filter_map(|i| i.task.as_ref()?.config_id())
-                .chain(life.retire.stored_tasks().filter_map(update::config_id_of));
-            update::retain_configs(&life.configs, used)?;
+            update::retain_configs(&life.configs, config_ids(instances, &life.retire))?;
         }
         Ok(life)
     }
@@ -213,16 +211,7 @@ impl Core {
         if self.life.retire.is_uninstall() {
             return;
         }
-        let used = self
-            .instances
-            .values()
-            .filter_map(|i| i.task.as_ref()?.config_id())
-            .chain(
-                self.life
-                    .retire
-                    .stored_tasks()
-                    .filter_map(update::config_id_of),
-            );
+        let used = config_ids(&self.instances, &self.life.retire);
         if let Err(e) = update::retain_configs(&self.life.configs, used) {
             tracing::warn!(error = %e, "could not remove unused configurations");
         }
@@ -393,4 +382,15 @@ impl Core {
         self.revived_for.clear();
         Ok(())
     }
+}
+
+/// The configurations the tasks of `instances` and of the retiring instances run.
+fn config_ids<'a>(
+    instances: &'a BTreeMap<String, Instance>,
+    retire: &'a Retirements,
+) -> impl Iterator<Item = &'a str> {
+    instances
+        .values()
+        .filter_map(|i| i.task.as_ref()?.config_id())
+        .chain(retire.stored_tasks().filter_map(update::config_id_of))
 }

@@ -140,11 +140,17 @@ impl Core {
             // step, or a recovery after it failed) relaunches it under the target: it is
             // down already, so it is not restarted twice.
             let update = !self.is_current(inst);
-            let prev = inst.task.as_ref().map(StoredTask::info);
-            let launch = match (&p.fit, &prev) {
+            // The previous task is decoded only for a relaunch in place, which builds on it.
+            let launch = match (&p.fit, &inst.task) {
                 (fit @ Fit::InPlace(_), Some(prev)) if update => {
                     match crate::scheduler::update::relaunch(
-                        &ctx, &mut ev, p.offer, fit, tt, inst.index, prev,
+                        &ctx,
+                        &mut ev,
+                        p.offer,
+                        fit,
+                        tt,
+                        inst.index,
+                        &prev.info(),
                     ) {
                         Ok(l) => Some(l),
                         Err(reason) => {
@@ -153,7 +159,9 @@ impl Core {
                         }
                     }
                 }
-                (Fit::InPlace(idx), Some(prev)) => Some(operations::relaunch(offer, prev, idx)),
+                (Fit::InPlace(idx), Some(prev)) => {
+                    Some(operations::relaunch(offer, &prev.info(), idx))
+                }
                 (Fit::New(fit), _) => operations::new_instance(&ctx, offer, tt, inst.index, fit),
                 (Fit::InPlace(_), None) => None,
             };
