@@ -138,7 +138,7 @@ async fn plan_commands() {
     let out = success(&stead(&url, None, &args).await);
     assert_eq!(out.trim(), "forceComplete: step data-1 of plan deploy");
     assert_eq!(
-        fake.with(|s| s.plans[0].phases[1].steps[1].status()),
+        fake.with(|s| s.plans[0].phases()[1].steps()[1].status()),
         Status::Complete
     );
     success(
@@ -150,7 +150,7 @@ async fn plan_commands() {
         .await,
     );
     assert_eq!(
-        fake.with(|s| s.plans[0].phases[1].steps[1].status()),
+        fake.with(|s| s.plans[0].phases()[1].steps()[1].status()),
         Status::Pending
     );
 
@@ -192,7 +192,7 @@ async fn plan_watch_follows_until_complete() {
             (1, Status::Complete),
         ] {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            driver.with(|s| s.plans[0].phases[1].steps[step].set_status(status));
+            driver.with(|s| s.plans[0].step_mut((1, step)).unwrap().set_status(status));
         }
     });
     let out = stead(
@@ -213,7 +213,12 @@ async fn plan_watch_follows_until_complete() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_watch_fails_on_error_and_times_out() {
     let (fake, url) = fresh().await;
-    fake.with(|s| s.plans[0].phases[1].steps[0].fail("cannot place data-0"));
+    fake.with(|s| {
+        s.plans[0]
+            .step_mut((1, 0))
+            .unwrap()
+            .fail("cannot place data-0")
+    });
     let out = stead(&url, None, &["plan", "watch", "deploy"]).await;
     let err = failure(&out, 2);
     assert!(

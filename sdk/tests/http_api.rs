@@ -62,7 +62,7 @@ async fn plans_list_and_show_with_status_codes() {
     let (status, _) = get(&base, "/v1/plans/recovery").await;
     assert_eq!(status, StatusCode::OK, "an empty plan is complete");
 
-    fake.with(|s| s.plans[0].phases[1].steps[1].fail("volume changed"));
+    fake.with(|s| s.plans[0].step_mut((1, 1)).unwrap().fail("volume changed"));
     let (status, body) = get(&base, "/v1/plans/deploy").await;
     assert_eq!(status, StatusCode::EXPECTATION_FAILED);
     assert_eq!(
@@ -88,8 +88,8 @@ async fn plan_commands_resolve_phases_and_steps() {
 
     let (status, _) = post(&base, "/v1/plans/deploy/continue?phase=data", None).await;
     assert_eq!(status, 200);
-    let data_id = fake.with(|s| s.plans[0].phases[1].id);
-    let data_1 = fake.with(|s| s.plans[0].phases[1].steps[1].id);
+    let data_id = fake.with(|s| s.plans[0].phases()[1].id);
+    let data_1 = fake.with(|s| s.plans[0].phases()[1].steps()[1].id);
     assert_eq!(
         fake.with(|s| s.plan_commands.last().cloned()),
         Some((
@@ -111,7 +111,7 @@ async fn plan_commands_resolve_phases_and_steps() {
         }
     );
     assert_eq!(
-        fake.with(|s| s.plans[0].phases[1].steps[1].status()),
+        fake.with(|s| s.plans[0].phases()[1].steps()[1].status()),
         Status::Complete
     );
 
@@ -120,7 +120,7 @@ async fn plan_commands_resolve_phases_and_steps() {
     let (status, _) = post(&base, &path, None).await;
     assert_eq!(status, 200);
     assert_eq!(
-        fake.with(|s| s.plans[0].phases[1].steps[1].status()),
+        fake.with(|s| s.plans[0].phases()[1].steps()[1].status()),
         Status::Pending
     );
 
@@ -255,12 +255,13 @@ async fn health_codes_tell_states_apart() {
     assert_eq!(body["plans"][0]["name"], "deploy");
 
     fake.with(|s| {
-        for step in s.plans[0]
-            .phases
-            .iter_mut()
-            .flat_map(|p| p.steps.iter_mut())
-        {
-            step.set_status(Status::Complete);
+        let plan = &mut s.plans[0];
+        for pi in 0..plan.phases().len() {
+            for si in 0..plan.phases()[pi].steps().len() {
+                if let Some(mut step) = plan.step_mut((pi, si)) {
+                    step.set_status(Status::Complete);
+                }
+            }
         }
     });
     let (status, body) = get(&base, "/v1/health").await;

@@ -13,34 +13,23 @@ pub type Selected = (usize, StepRef);
 /// An instance with a step in flight in any plan is left alone by every other plan,
 /// and an instance chosen by an earlier plan is not handed to a later one.
 pub fn select(plans: &[&Plan]) -> Vec<Selected> {
-    // The candidates first: when there are none (every step in flight or done, the usual
-    // case while a large deployment runs) nothing else needs looking at.
-    let mut candidates = Vec::new();
+    let mut out = Vec::new();
+    let mut chosen: HashSet<&str> = HashSet::new();
     for (pi, plan) in plans.iter().enumerate() {
         for at in plan.candidates() {
             // Invariant: `candidates` only returns positions that exist in the plan.
             let Some(step) = plan.step(at) else { continue };
-            candidates.push((pi, at, step.instance.as_str()));
-        }
-    }
-    if candidates.is_empty() {
-        return Vec::new();
-    }
-    // Only the candidates' instances can be busy in a way that matters.
-    let wanted: HashSet<&str> = candidates.iter().map(|(_, _, i)| *i).collect();
-    let mut busy: HashSet<&str> = HashSet::new();
-    for plan in plans {
-        for step in plan.steps() {
             let instance = step.instance.as_str();
-            if step.status().is_in_flight() && wanted.contains(instance) {
-                busy.insert(instance);
+            // A plan holds at most one step per instance (recovery reuses an instance's
+            // step), so the step `find` returns is the one that may be in flight.
+            let busy = plans.iter().any(|p| {
+                p.find(instance)
+                    .and_then(|a| p.step(a))
+                    .is_some_and(|s| s.status().is_in_flight())
+            });
+            if !busy && chosen.insert(instance) {
+                out.push((pi, at));
             }
-        }
-    }
-    let mut out = Vec::new();
-    for (pi, at, instance) in candidates {
-        if busy.insert(instance) {
-            out.push((pi, at));
         }
     }
     out
@@ -77,7 +66,10 @@ mod tests {
                 ],
             )],
         );
-        recovery.phases[0].steps[1].set_status(Status::Starting);
+        recovery
+            .step_mut((0, 1))
+            .unwrap()
+            .set_status(Status::Starting);
         let chosen = select(&[&recovery, &deploy]);
         // data-1 goes to recovery (first plan); data-0 is in flight in recovery.
         assert_eq!(chosen, vec![(0, (0, 0))]);

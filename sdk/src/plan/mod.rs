@@ -3,13 +3,15 @@
 //! Plans are never stored: the scheduler rebuilds them from the stored state at every
 //! start (see [`deploy_plan`]). Snapshots ([`PlanSnapshot`]) are what the operator API shows.
 
+mod census;
 mod coordinator;
 mod model;
 mod status;
 
 pub use coordinator::{Selected, select};
 pub use model::{
-    Phase, PhaseSnapshot, Plan, PlanSnapshot, Step, StepKind, StepRef, StepSnapshot, Strategy,
+    Phase, PhaseSnapshot, Plan, PlanSnapshot, Step, StepKind, StepMut, StepRef, StepSnapshot,
+    Strategy,
 };
 pub use status::Status;
 
@@ -88,20 +90,19 @@ pub fn recovery_plan() -> Plan {
 }
 
 /// Adds a step for `instance` to a recovery plan (or resets the existing one to `kind`).
-pub fn add_recovery<'a>(plan: &'a mut Plan, instance: &str, kind: StepKind) -> &'a mut Step {
-    if let Some(at) = plan.find(instance) {
-        // Invariant: `find` returned a valid position.
-        let step = plan.step_mut(at).expect("position returned by find");
-        step.kind = kind;
-        return step;
-    }
-    let phase = Phase::new(instance, Strategy::Serial, vec![Step::new(instance, kind)]);
-    plan.push_phase(phase);
-    // Invariant: a phase with one step was just pushed.
-    plan.phases
-        .last_mut()
-        .and_then(|p| p.steps.last_mut())
-        .expect("just pushed")
+pub fn add_recovery<'a>(plan: &'a mut Plan, instance: &str, kind: StepKind) -> StepMut<'a> {
+    let at = match plan.find(instance) {
+        Some(at) => at,
+        None => {
+            let phase = Phase::new(instance, Strategy::Serial, vec![Step::new(instance, kind)]);
+            plan.push_phase(phase);
+            (plan.phases().len() - 1, 0)
+        }
+    };
+    // Invariant: `at` is the position `find` returned, or that of the step just pushed.
+    let mut step = plan.step_mut(at).expect("a step at a known position");
+    step.kind = kind;
+    step
 }
 
 #[cfg(test)]

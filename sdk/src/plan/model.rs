@@ -1,12 +1,14 @@
 //! Plans, phases and steps, their strategies and serializable snapshots.
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Status;
+use super::census::Census;
 
 /// How the children of a plan (its phases) or of a phase (its steps) proceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -124,6 +126,38 @@ impl Step {
     }
 }
 
+/// A step borrowed for change. Its phase's census follows a change of its status when
+/// the borrow ends.
+#[derive(Debug)]
+pub struct StepMut<'a> {
+    step: &'a mut Step,
+    census: &'a mut Census,
+    index: usize,
+    before: Status,
+}
+
+impl Deref for StepMut<'_> {
+    type Target = Step;
+
+    fn deref(&self) -> &Step {
+        self.step
+    }
+}
+
+impl DerefMut for StepMut<'_> {
+    fn deref_mut(&mut self) -> &mut Step {
+        self.step
+    }
+}
+
+impl Drop for StepMut<'_> {
+    fn drop(&mut self) {
+        if self.step.status != self.before {
+            self.census.moved(self.index, self.before, self.step.status);
+        }
+    }
+}
+
 /// An ordered group of steps (e.g. one task type).
 #[derive(Debug, Clone)]
 pub struct Phase {
@@ -133,8 +167,10 @@ pub struct Phase {
     pub name: String,
     /// How the steps proceed.
     pub strategy: Strategy,
-    /// The steps, in order.
-    pub steps: Vec<Step>,
+    /// The steps, in order (changed only through [`Phase::step_mut`], which keeps the
+    /// census).
+    steps: Vec<Step>,
+    census: Census,
     interrupted: bool,
     /// Whether the operator let a canary phase go on after its first step.
     canary_approved: bool,
@@ -147,29 +183,52 @@ impl Phase {
             id: Uuid::new_v4(),
             name: name.into(),
             strategy,
+            census: Census::of(steps.iter().map(Step::status)),
             steps,
             interrupted: false,
             canary_approved: false,
         }
     }
 
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The step at position `si`, for change.
+    pub fn step_mut(&mut self, si: usize) -> Option<StepMut<'_>> {
+        let step = self.steps.get_mut(si)?;
+        let before = step.status;
+        Some(StepMut {
+            step,
+            census: &mut self.census,
+            index: si,
+            before,
+        })
+    }
+
+    /// Removes the complete steps.
+    fn retain_incomplete(&mut self) {
+        self.steps.retain(|s| !s.status().is_complete());
+        self.census = Census::of(self.steps.iter().map(Step::status));
+    }
+
     /// The aggregate status of the steps (WAITING when this phase or, via
     /// `interrupted`, its plan is interrupted).
     pub fn status(&self, interrupted: bool) -> Status {
-        Status::aggregate(
-            self.steps.iter().map(Step::status),
-            interrupted || self.interrupted || self.awaits_canary_approval(),
-        )
+        self.census
+            .status(interrupted || self.interrupted || self.awaits_canary_approval())
     }
 
     /// Whether this is a canary phase whose first step is done and which waits for the
     /// operator's `continue` before its other steps may start.
     pub fn awaits_canary_approval(&self) -> bool {
+        // With the first step complete, any incomplete step is one of the others.
         self.strategy == Strategy::Canary
             && !self.canary_approved
             && self.steps.len() > 1
             && self.steps[0].status().is_complete()
-            && self.steps[1..].iter().any(|s| !s.status().is_complete())
+            && self.census.first_incomplete().is_some()
     }
 
     /// Lets a canary phase that waits for approval go on with the rest of its steps.
@@ -205,23 +264,13 @@ impl Phase {
         }
         match self.strategy {
             Strategy::Serial | Strategy::Canary => {
-                if let Some((i, step)) = self
-                    .steps
-                    .iter()
-                    .enumerate()
-                    .find(|(_, s)| !s.status().is_complete())
-                    && step.status().is_eligible()
+                if let Some(i) = self.census.first_incomplete()
+                    && self.steps[i].status().is_eligible()
                 {
                     out.push(i);
                 }
             }
-            Strategy::Parallel => out.extend(
-                self.steps
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.status().is_eligible())
-                    .map(|(i, _)| i),
-            ),
+            Strategy::Parallel => out.extend(self.census.eligible()),
         }
     }
 
@@ -257,12 +306,12 @@ pub struct Plan {
     /// How the phases proceed.
     pub strategy: Strategy,
     /// The phases, in order.
-    pub phases: Vec<Phase>,
+    phases: Vec<Phase>,
     /// Plan-level errors (e.g. a rejected configuration).
     pub errors: Vec<String>,
     interrupted: bool,
-    /// Where the first step of each instance was when last indexed. `phases` is public and
-    /// may change under it, so every hit is checked and a miss falls back to a scan.
+    /// Where the first step of each instance is (rebuilt whenever steps are added or
+    /// removed).
     index: HashMap<String, StepRef>,
 }
 
@@ -282,14 +331,24 @@ impl Plan {
         plan
     }
 
+    /// The phases, in order.
+    pub fn phases(&self) -> &[Phase] {
+        &self.phases
+    }
+
+    /// The phase at position `pi`, for change.
+    pub fn phase_mut(&mut self, pi: usize) -> Option<&mut Phase> {
+        self.phases.get_mut(pi)
+    }
+
     /// Appends `phase` (and indexes its steps).
     pub fn push_phase(&mut self, phase: Phase) {
         index_steps(&mut self.index, self.phases.len(), &phase);
         self.phases.push(phase);
     }
 
-    /// Rebuilds the instance index after steps were added or removed.
-    pub fn reindex(&mut self) {
+    /// Rebuilds the instance index after steps were removed.
+    fn reindex(&mut self) {
         self.index.clear();
         for (pi, phase) in self.phases.iter().enumerate() {
             index_steps(&mut self.index, pi, phase);
@@ -339,10 +398,17 @@ impl Plan {
     /// Returns whether any step became eligible.
     pub fn wake_delayed(&mut self, now: Instant) -> bool {
         let mut woke = false;
-        for step in self.phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
-            if step.status() == Status::Delayed && step.delayed_until().is_none_or(|t| t <= now) {
-                step.set_status(Status::Pending);
-                woke = true;
+        for phase in &mut self.phases {
+            let due: Vec<usize> = phase
+                .census
+                .with(Status::Delayed)
+                .filter(|&si| phase.steps[si].delayed_until().is_none_or(|t| t <= now))
+                .collect();
+            for si in due {
+                if let Some(mut step) = phase.step_mut(si) {
+                    step.set_status(Status::Pending);
+                    woke = true;
+                }
             }
         }
         woke
@@ -350,9 +416,13 @@ impl Plan {
 
     /// The earliest time a delayed step becomes eligible.
     pub fn next_wakeup(&self) -> Option<Instant> {
-        self.steps()
-            .filter(|s| s.status() == Status::Delayed)
-            .filter_map(Step::delayed_until)
+        self.phases
+            .iter()
+            .flat_map(|p| {
+                p.census
+                    .with(Status::Delayed)
+                    .filter_map(|si| p.steps[si].delayed_until())
+            })
             .min()
     }
 
@@ -387,18 +457,17 @@ impl Plan {
         self.phases.get(at.0).and_then(|p| p.steps.get(at.1))
     }
 
-    /// The step at `at`, mutably.
-    pub fn step_mut(&mut self, at: StepRef) -> Option<&mut Step> {
-        self.phases
-            .get_mut(at.0)
-            .and_then(|p| p.steps.get_mut(at.1))
+    /// The step at `at`, for change.
+    pub fn step_mut(&mut self, at: StepRef) -> Option<StepMut<'_>> {
+        self.phases.get_mut(at.0).and_then(|p| p.step_mut(at.1))
     }
 
     /// The position of the (first) step acting on `instance`.
     pub fn find(&self, instance: &str) -> Option<StepRef> {
-        if let Some(&at) = self.index.get(instance)
-            && self.step(at).is_some_and(|s| s.instance == instance)
-        {
+        // Every change of the phases goes through the plan, which keeps the index; a hit
+        // is still checked, in case a step's instance was renamed through `step_mut`.
+        let at = *self.index.get(instance)?;
+        if self.step(at).is_some_and(|s| s.instance == instance) {
             return Some(at);
         }
         self.phases.iter().enumerate().find_map(|(pi, p)| {
@@ -409,8 +478,8 @@ impl Plan {
         })
     }
 
-    /// The (first) step acting on `instance`, mutably.
-    pub fn find_mut(&mut self, instance: &str) -> Option<&mut Step> {
+    /// The (first) step acting on `instance`, for change.
+    pub fn find_mut(&mut self, instance: &str) -> Option<StepMut<'_>> {
         let at = self.find(instance)?;
         self.step_mut(at)
     }
@@ -418,7 +487,7 @@ impl Plan {
     /// Removes steps that are complete (used by plans that grow, like recovery) and empty phases.
     pub fn prune_complete(&mut self) {
         for phase in &mut self.phases {
-            phase.steps.retain(|s| !s.status().is_complete());
+            phase.retain_incomplete();
         }
         self.phases.retain(|p| !p.steps.is_empty());
         self.reindex();
@@ -576,15 +645,15 @@ mod tests {
     #[test]
     fn interrupt_one_phase() {
         let mut p = plan(Strategy::Parallel);
-        p.phases[0].interrupt();
+        p.phase_mut(0).unwrap().interrupt();
         assert_eq!(p.candidates(), vec![(1, 0), (1, 1), (1, 2)]);
         let snap = p.snapshot();
         assert_eq!(snap.phases[0].status, Status::Waiting);
         assert_eq!(snap.phases[1].status, Status::Pending);
-        p.phases[0].proceed();
+        p.phase_mut(0).unwrap().proceed();
         assert_eq!(p.candidates().len(), 5);
         let mut serial = plan(Strategy::Serial);
-        serial.phases[0].interrupt();
+        serial.phase_mut(0).unwrap().interrupt();
         assert!(
             serial.candidates().is_empty(),
             "a serial plan waits for its interrupted phase"
@@ -612,7 +681,7 @@ mod tests {
         );
         p.step_mut((1, 0)).unwrap().set_status(Status::Complete);
         assert!(p.candidates().is_empty());
-        p.phases[1].proceed();
+        p.phase_mut(1).unwrap().proceed();
         assert_eq!(p.candidates(), vec![(1, 1)], "then serially");
     }
 
@@ -629,6 +698,59 @@ mod tests {
     }
 
     #[test]
+    fn statuses_and_candidates_follow_every_change_of_a_step() {
+        for strategy in [Strategy::Serial, Strategy::Parallel, Strategy::Canary] {
+            let mut p = plan(strategy);
+            let positions = [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)];
+            let mut seed = 7u64;
+            for _ in 0..400 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let at = positions[(seed >> 33) as usize % positions.len()];
+                // Steps take every status but the aggregate-only IN_PROGRESS.
+                let to = Status::ALL[(seed >> 40) as usize % (Status::ALL.len() - 1)];
+                p.step_mut(at).unwrap().set_status(to);
+                let statuses: Vec<Vec<Status>> = p
+                    .phases()
+                    .iter()
+                    .map(|ph| ph.steps().iter().map(Step::status).collect())
+                    .collect();
+                for (ph, st) in p.phases().iter().zip(&statuses) {
+                    let waiting = ph.awaits_canary_approval();
+                    assert_eq!(
+                        ph.status(false),
+                        Status::aggregate(st.iter().copied(), waiting)
+                    );
+                }
+                // The candidates, worked out from the statuses alone.
+                let mut expected = Vec::new();
+                for (pi, st) in statuses.iter().enumerate() {
+                    if p.phases()[pi].awaits_canary_approval() {
+                        break;
+                    }
+                    if st.iter().all(|s| s.is_complete()) {
+                        continue;
+                    }
+                    if strategy == Strategy::Parallel {
+                        expected.extend(
+                            (0..st.len())
+                                .filter(|&si| st[si].is_eligible())
+                                .map(|si| (pi, si)),
+                        );
+                    } else {
+                        let first = st.iter().position(|s| !s.is_complete());
+                        expected
+                            .extend(first.filter(|&si| st[si].is_eligible()).map(|si| (pi, si)));
+                        break;
+                    }
+                }
+                assert_eq!(p.candidates(), expected, "{strategy:?} with {statuses:?}");
+            }
+        }
+    }
+
+    #[test]
     fn prune_removes_finished_work() {
         let mut p = plan(Strategy::Parallel);
         for i in 0..2 {
@@ -636,7 +758,7 @@ mod tests {
         }
         p.step_mut((1, 0)).unwrap().set_status(Status::Complete);
         p.prune_complete();
-        assert_eq!(p.phases.len(), 1);
-        assert_eq!(p.phases[0].steps.len(), 2);
+        assert_eq!(p.phases().len(), 1);
+        assert_eq!(p.phases()[0].steps().len(), 2);
     }
 }

@@ -42,29 +42,47 @@ impl Status {
         matches!(self, Status::Starting | Status::Started)
     }
 
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 9] = [
+        Status::Pending,
+        Status::Prepared,
+        Status::Starting,
+        Status::Started,
+        Status::Complete,
+        Status::Waiting,
+        Status::Delayed,
+        Status::Error,
+        Status::InProgress,
+    ];
+
+    /// The position of the status in [`Status::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The aggregate status of a list of child statuses.
     pub fn aggregate<I: IntoIterator<Item = Status>>(children: I, interrupted: bool) -> Status {
-        let mut any = false;
-        let mut all_complete = true;
-        let mut all_pending = true;
-        let mut error = false;
-        let mut delayed = false;
+        let mut counts = [0; Status::ALL.len()];
         for s in children {
-            any = true;
-            error |= s == Status::Error;
-            delayed |= s == Status::Delayed;
-            all_complete &= s == Status::Complete;
-            all_pending &= s == Status::Pending;
+            counts[s.index()] += 1;
         }
-        if !any || all_complete {
+        Status::aggregate_counts(&counts, interrupted)
+    }
+
+    /// The aggregate status of children counted by status (`counts[s.index()]` children
+    /// in status `s`).
+    pub fn aggregate_counts(counts: &[usize; Status::ALL.len()], interrupted: bool) -> Status {
+        let total: usize = counts.iter().sum();
+        let count = |s: Status| counts[s.index()];
+        if total == count(Status::Complete) {
             Status::Complete
-        } else if error {
+        } else if count(Status::Error) > 0 {
             Status::Error
         } else if interrupted {
             Status::Waiting
-        } else if all_pending {
+        } else if total == count(Status::Pending) {
             Status::Pending
-        } else if delayed {
+        } else if count(Status::Delayed) > 0 {
             Status::Delayed
         } else {
             Status::InProgress
@@ -105,5 +123,6 @@ mod tests {
         assert_eq!(Status::aggregate([Complete, Pending], true), Waiting);
         assert_eq!(Status::aggregate([Delayed, Pending], false), Delayed);
         assert_eq!(Status::InProgress.to_string(), "IN_PROGRESS");
+        assert!(Status::ALL.iter().enumerate().all(|(i, s)| s.index() == i));
     }
 }

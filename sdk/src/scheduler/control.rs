@@ -23,7 +23,7 @@ use crate::http::{
 };
 use crate::mesos::resources as res;
 use crate::offer::operations::task_labels;
-use crate::plan::{Plan, PlanSnapshot, Status};
+use crate::plan::{Phase, Plan, PlanSnapshot, Status};
 use crate::{Error, Result};
 
 /// Applies an operator command to `plan`.
@@ -41,7 +41,7 @@ pub(super) fn apply(
         match id {
             None => Ok(None),
             Some(id) => plan
-                .phases
+                .phases()
                 .iter()
                 .position(|p| p.id == id)
                 .map(Some)
@@ -52,29 +52,34 @@ pub(super) fn apply(
     };
     match command {
         PlanCommand::Interrupt { phase } => match phase_index(plan, phase)? {
-            Some(pi) => plan.phases[pi].interrupt(),
+            Some(pi) => plan.phase_mut(pi).into_iter().for_each(Phase::interrupt),
             None => plan.interrupt(),
         },
         PlanCommand::Continue { phase } => match phase_index(plan, phase)? {
-            Some(pi) => plan.phases[pi].proceed(),
+            Some(pi) => plan.phase_mut(pi).into_iter().for_each(Phase::proceed),
             None => {
                 plan.proceed();
-                plan.phases.iter_mut().for_each(|p| p.proceed());
+                for pi in 0..plan.phases().len() {
+                    plan.phase_mut(pi).into_iter().for_each(Phase::proceed);
+                }
             }
         },
         PlanCommand::Restart { phase, step } | PlanCommand::ForceComplete { phase, step } => {
             let restart = matches!(command, PlanCommand::Restart { .. });
             let pi = phase_index(plan, phase)?;
             let mut touched = 0usize;
-            for (i, p) in plan.phases.iter_mut().enumerate() {
+            for i in 0..plan.phases().len() {
                 if pi.is_some_and(|pi| pi != i) {
                     continue;
                 }
-                for s in p
-                    .steps
-                    .iter_mut()
-                    .filter(|s| step.is_none_or(|id| id == s.id))
-                {
+                let Some(p) = plan.phase_mut(i) else { continue };
+                for si in 0..p.steps().len() {
+                    let Some(mut s) = p.step_mut(si) else {
+                        continue;
+                    };
+                    if step.is_some_and(|id| id != s.id) {
+                        continue;
+                    }
                     touched += 1;
                     if restart {
                         s.errors.clear();
@@ -470,13 +475,13 @@ mod tests {
     fn interrupt_and_continue_phases() {
         let mut p = plan();
         let mut redo = BTreeSet::new();
-        let b = p.phases[1].id;
+        let b = p.phases()[1].id;
         apply(&mut p, PlanCommand::Interrupt { phase: Some(b) }, &mut redo).unwrap();
-        assert!(p.phases[1].is_interrupted() && !p.is_interrupted());
+        assert!(p.phases()[1].is_interrupted() && !p.is_interrupted());
         apply(&mut p, PlanCommand::Interrupt { phase: None }, &mut redo).unwrap();
         assert!(p.candidates().is_empty());
         apply(&mut p, PlanCommand::Continue { phase: None }, &mut redo).unwrap();
-        assert!(!p.phases[1].is_interrupted() && !p.is_interrupted());
+        assert!(!p.phases()[1].is_interrupted() && !p.is_interrupted());
         assert_eq!(p.candidates(), vec![(0, 0)]);
         let err = apply(
             &mut p,
@@ -493,8 +498,8 @@ mod tests {
     fn force_complete_then_restart() {
         let mut p = plan();
         let mut redo = BTreeSet::new();
-        let a = p.phases[0].id;
-        let b1 = p.phases[1].steps[1].id;
+        let a = p.phases()[0].id;
+        let b1 = p.phases()[1].steps()[1].id;
         apply(
             &mut p,
             PlanCommand::ForceComplete {
@@ -514,7 +519,7 @@ mod tests {
             &mut redo,
         )
         .unwrap();
-        assert_eq!(p.phases[1].steps[1].status(), Status::Complete);
+        assert_eq!(p.phases()[1].steps()[1].status(), Status::Complete);
         apply(
             &mut p,
             PlanCommand::Restart {
@@ -526,7 +531,7 @@ mod tests {
         .unwrap();
         assert!(p.steps().all(|s| s.status() == Status::Pending));
         assert_eq!(redo.len(), 4);
-        let a0 = p.phases[0].steps[0].id;
+        let a0 = p.phases()[0].steps()[0].id;
         apply(
             &mut p,
             PlanCommand::ForceComplete {

@@ -260,7 +260,7 @@ impl Core {
         // Restore backoff delays that were persisted.
         for inst in self.instances.values() {
             if let Some(until) = inst.meta.backoff_until_ms.filter(|u| *u > now_ms)
-                && let Some(step) = self.deploy.find_mut(&inst.name)
+                && let Some(mut step) = self.deploy.find_mut(&inst.name)
                 && step.status() == Status::Pending
             {
                 let wait = Duration::from_millis(until - now_ms);
@@ -531,7 +531,7 @@ impl Core {
                 if plan.name == plan::DEPLOY && !current {
                     continue;
                 }
-                if let Some(step) = plan.find_mut(&name) {
+                if let Some(mut step) = plan.find_mut(&name) {
                     step.set_status(Status::Complete);
                     step.message = format!("{} is {}", task_id, state_name(state));
                 }
@@ -541,7 +541,7 @@ impl Core {
         match progress {
             Progress::Running { ready: false } => {
                 for plan in [&mut self.deploy, &mut self.recovery] {
-                    if let Some(step) = plan.find_mut(&name)
+                    if let Some(mut step) = plan.find_mut(&name)
                         && step.status().is_in_flight()
                     {
                         step.set_status(Status::Started);
@@ -571,7 +571,7 @@ impl Core {
                         .map(|m| format!(": {m}"))
                         .unwrap_or_default()
                 );
-                let step = if deploy_done {
+                let mut step = if deploy_done {
                     self.recovery.prune_complete();
                     let kind = if replacing {
                         StepKind::Replace
@@ -657,7 +657,7 @@ impl Core {
         self.store.store_task_meta(name, &meta)?;
         inst.meta = meta;
         self.recovery.prune_complete();
-        let step = plan::add_recovery(&mut self.recovery, name, StepKind::Replace);
+        let mut step = plan::add_recovery(&mut self.recovery, name, StepKind::Replace);
         if !step.status().is_in_flight() {
             step.set_status(Status::Pending);
             step.message = match why {
@@ -739,8 +739,8 @@ impl Core {
             Progress::Ended(_)
         );
         if ended {
-            let step = plan::add_recovery(&mut self.recovery, name, StepKind::Recover);
-            step.set_status(Status::Pending);
+            plan::add_recovery(&mut self.recovery, name, StepKind::Recover)
+                .set_status(Status::Pending);
         } else {
             self.kill_current(name).await;
         }

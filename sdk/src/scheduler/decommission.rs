@@ -222,7 +222,7 @@ impl Retirements {
             let Some(r) = self.retirees.get_mut(&name) else {
                 continue;
             };
-            let Some(step) = self.plan.find_mut(&name) else {
+            let Some(mut step) = self.plan.find_mut(&name) else {
                 continue;
             };
             if r.live() {
@@ -272,7 +272,7 @@ impl Retirements {
             && self.released_at.is_none()
             && self
                 .plan
-                .phases
+                .phases()
                 .first()
                 .is_some_and(|p| p.status(false).is_complete())
         {
@@ -291,7 +291,7 @@ impl Retirements {
             }
             r.pending.retain(|id| !ids.contains(id.as_str()));
             if r.pending.is_empty()
-                && let Some(step) = self.plan.find_mut(name)
+                && let Some(mut step) = self.plan.find_mut(name)
             {
                 tracing::info!(instance = %name, "volume destroyed and reservations released");
                 step.set_status(Status::Complete);
@@ -336,7 +336,7 @@ impl Retirements {
 
     /// Marks the teardown step done.
     pub fn torn_down(&mut self) {
-        if let Some(step) = self.plan.find_mut(plan::TEARDOWN) {
+        if let Some(mut step) = self.plan.find_mut(plan::TEARDOWN) {
             step.set_status(Status::Complete);
             step.message = "framework torn down, state wiped".into();
         }

@@ -160,17 +160,19 @@ fn ready<'a, T: Send + 'a>(value: ControlResult<T>) -> BoxFuture<'a, ControlResu
 }
 
 fn apply(plan: &mut Plan, phase: Option<uuid::Uuid>, step: Option<uuid::Uuid>, to: Status) {
-    for p in plan
-        .phases
-        .iter_mut()
-        .filter(|p| phase.is_none_or(|id| id == p.id))
-    {
-        for s in p
-            .steps
-            .iter_mut()
-            .filter(|s| step.is_none_or(|id| id == s.id))
-        {
-            s.set_status(to);
+    for pi in 0..plan.phases().len() {
+        let Some(p) = plan.phase_mut(pi) else {
+            continue;
+        };
+        if phase.is_some_and(|id| id != p.id) {
+            continue;
+        }
+        for si in 0..p.steps().len() {
+            if let Some(mut s) = p.step_mut(si)
+                && step.is_none_or(|id| id == s.id)
+            {
+                s.set_status(to);
+            }
         }
     }
 }

@@ -154,7 +154,7 @@ impl Core {
             updates.push((inst.name.clone(), from.to_string()));
         }
         for (name, from) in updates {
-            if let Some(step) = self.deploy.find_mut(&name) {
+            if let Some(mut step) = self.deploy.find_mut(&name) {
                 step.kind = StepKind::Update;
                 step.set_status(Status::Pending);
                 step.message = format!(
@@ -277,7 +277,7 @@ impl Core {
         }
         for (name, why) in short {
             self.life.growth_wait.entry(name.clone()).or_insert(now);
-            if let Some(step) = self.deploy.find_mut(&name) {
+            if let Some(mut step) = self.deploy.find_mut(&name) {
                 step.set_status(Status::Prepared);
                 step.message = why;
             }
@@ -285,7 +285,7 @@ impl Core {
         for name in kill {
             tracing::info!(instance = %name, config = %self.config_id, "updating: the task is killed, then relaunched in place under the target configuration");
             self.restart(&name).await?;
-            if let Some(step) = self.deploy.find_mut(&name) {
+            if let Some(mut step) = self.deploy.find_mut(&name) {
                 step.set_status(Status::Starting);
                 step.message =
                     "killing the task to relaunch it under the target configuration".into();

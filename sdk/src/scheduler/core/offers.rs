@@ -214,13 +214,13 @@ impl Core {
 
         let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
         for (recovery, at, reason) in failed {
-            let plan = self.plan_mut(recovery);
-            let Some(step) = plan.step_mut(at) else {
+            let Some(mut step) = self.plan_mut(recovery).step_mut(at) else {
                 continue;
             };
             step.set_status(Status::Prepared);
             step.message = reason.clone();
             let instance = step.instance.clone();
+            drop(step);
             if self.last_reasons.get(&instance) != Some(&reason) {
                 tracing::info!(%instance, %reason, "waiting for a suitable offer");
                 self.last_reasons.insert(instance, reason);
@@ -367,7 +367,7 @@ impl Core {
         self.send_in_background(calls, Some(self.unsent.0.clone()), Some(hold));
         for s in stored {
             let plan = self.plan_mut(s.recovery);
-            if let Some(step) = plan.step_mut(s.at) {
+            if let Some(mut step) = plan.step_mut(s.at) {
                 step.set_status(Status::Starting);
                 step.message = format!("launched {} on {}", s.task_id, s.hostname);
             }
