@@ -31,6 +31,9 @@ mod offers;
 /// A task id and, when known, its agent id (what reconciliation asks about).
 type TaskRef = (String, Option<String>);
 
+/// Instances whose stored records are read together when the scheduler starts.
+const LOAD_CHUNK: usize = 1024;
+
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
 
@@ -153,26 +156,30 @@ impl Core {
         let framework_id = frameworks.fetch_framework_id()?.map(|f| f.value);
         let mut instances = BTreeMap::new();
         for (ti, tt) in spec.task_types.iter().enumerate() {
-            for index in 0..tt.count {
-                let name = tt.instance_name(index);
-                let mut inst = Instance::new(name.clone(), ti, index);
-                inst.task = store
-                    .fetch_task_encoded(&name)?
-                    .map(|(info, encoded)| StoredTask::with_encoding(&info, encoded));
-                inst.status = store.fetch_status(&name)?;
-                inst.meta = store.fetch_task_meta(&name)?.unwrap_or_default();
-                if inst.status.as_ref().map(|s| &s.task_id.value)
-                    != inst.task_id().map(String::from).as_ref()
-                {
+            let mut names: Vec<(u32, String)> =
+                (0..tt.count).map(|i| (i, tt.instance_name(i))).collect();
+            // Read in chunks of neighbouring keys: one read each, with a bounded share of raw
+            // records in memory.
+            names.sort_unstable_by(|a, b| a.1.cmp(&b.1));
+            for chunk in names.chunks(LOAD_CHUNK) {
+                let keys: Vec<String> = chunk.iter().map(|(_, n)| n.clone()).collect();
+                for ((index, name), record) in chunk.iter().zip(store.fetch_records(&keys)?) {
+                    let mut inst = Instance::new(name.clone(), ti, *index);
+                    inst.task = record
+                        .info
+                        .map(|(info, encoded)| StoredTask::with_encoding(&info, encoded));
                     // A status of an older launch says nothing about the current task.
-                    inst.status = None;
+                    inst.status = record
+                        .status
+                        .filter(|s| Some(s.task_id.value.as_str()) == inst.task_id());
+                    inst.meta = record.meta.unwrap_or_default();
+                    if inst.meta.goal_override == Some(GoalOverride::Restart)
+                        && matches!(inst.progress(tt), Progress::Ended(_))
+                    {
+                        inst.meta.goal_override = None;
+                    }
+                    instances.insert(name.clone(), inst);
                 }
-                if inst.meta.goal_override == Some(GoalOverride::Restart)
-                    && matches!(inst.progress(tt), Progress::Ended(_))
-                {
-                    inst.meta.goal_override = None;
-                }
-                instances.insert(name, inst);
             }
         }
         let life = lifecycle::Lifecycle::load(

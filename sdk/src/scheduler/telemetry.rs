@@ -241,6 +241,10 @@ impl Persister for TimedPersister {
         self.inner.get(path)
     }
 
+    fn get_many(&self, paths: &[String]) -> stead_state::Result<Vec<Option<Vec<u8>>>> {
+        self.inner.get_many(paths)
+    }
+
     fn children(&self, path: &str) -> stead_state::Result<Vec<String>> {
         self.inner.children(path)
     }

@@ -41,5 +41,5 @@ pub use framework::FrameworkStore;
 pub use mem::MemPersister;
 pub use persister::{Op, Persister};
 pub use redb_backend::RedbPersister;
-pub use tasks::{GoalOverride, StateBatch, StateStore, TaskMeta};
+pub use tasks::{GoalOverride, StateBatch, StateStore, TaskMeta, TaskRecord};
 pub use zk::{SessionState, ZkLock, ZkPersister};

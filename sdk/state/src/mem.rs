@@ -115,6 +115,11 @@ impl Persister for MemPersister {
         tree::get(&*self.read_lock(), path)
     }
 
+    fn get_many(&self, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let map = self.read_lock();
+        paths.iter().map(|p| tree::get(&*map, p)).collect()
+    }
+
     fn children(&self, path: &str) -> Result<Vec<String>> {
         tree::children(&*self.read_lock(), path)
     }

@@ -63,6 +63,13 @@ pub trait Persister: Send + Sync + fmt::Debug {
     /// The value of the node at `path`, or `None` if the node does not exist.
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>>;
 
+    /// The values of the nodes at `paths`, in order, as [`get`](Persister::get) reads each
+    /// one, but in one read (one transaction where the backend has them): loading the state
+    /// of thousands of tasks must not cost a transaction per record.
+    fn get_many(&self, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        paths.iter().map(|p| self.get(p)).collect()
+    }
+
     /// The names of the direct children of `path`, sorted; empty if the node does not exist.
     fn children(&self, path: &str) -> Result<Vec<String>>;
 

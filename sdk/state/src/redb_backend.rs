@@ -188,6 +188,21 @@ impl Persister for RedbPersister {
         self.read(|t| tree::get(t, path))
     }
 
+    fn get_many(&self, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        // Looked up in key order, so that consecutive lookups mostly find their pages in
+        // the cache, then put back in the order asked for.
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_unstable_by_key(|&i| paths[i].as_str());
+        let mut values = vec![None; paths.len()];
+        self.read(|t| {
+            for i in order {
+                values[i] = tree::get(t, &paths[i])?;
+            }
+            Ok(())
+        })?;
+        Ok(values)
+    }
+
     fn children(&self, path: &str) -> Result<Vec<String>> {
         self.read(|t| tree::children(t, path))
     }

@@ -122,6 +122,46 @@ fn tasks_statuses_and_deletion() {
 }
 
 #[test]
+fn records_of_many_tasks_are_read_at_once() {
+    for (p, _guard) in backends() {
+        let store = StateStore::new(p.clone());
+        let infos: Vec<TaskInfo> = (0..300).map(|i| task(&format!("data-{i}"), 1)).collect();
+        store.store_tasks(&infos).unwrap();
+        store
+            .store_status("data-1", &status("data-1", TaskState::TaskRunning))
+            .unwrap();
+        let meta = TaskMeta {
+            launch_count: 3,
+            ..TaskMeta::default()
+        };
+        store.store_task_meta("data-2", &meta).unwrap();
+        let names: Vec<String> = ["data-2", "data-1", "gone", "data-299"]
+            .map(String::from)
+            .into();
+        let records = store.fetch_records(&names).unwrap();
+        assert_eq!(records.len(), 4);
+        assert_eq!(records[0].meta.as_ref(), Some(&meta));
+        assert_eq!(records[0].status, None);
+        assert_eq!(
+            records[1].status.as_ref().map(|s| s.state),
+            Some(TaskState::TaskRunning as i32)
+        );
+        assert_eq!(records[2], stead_state::TaskRecord::default());
+        let (info, encoded) = records[3].info.clone().unwrap();
+        assert_eq!(info, infos[299]);
+        assert_eq!(
+            Some(encoded),
+            p.get("Tasks/data-299/TaskInfo").unwrap(),
+            "the encoding as stored"
+        );
+        // A corrupt record is an error naming its path.
+        p.set("Tasks/data-1/TaskStatus", b"\xff\xff").unwrap();
+        let err = store.fetch_records(&names).unwrap_err();
+        assert!(err.to_string().contains("Tasks/data-1/TaskStatus"), "{err}");
+    }
+}
+
+#[test]
 fn batch_is_atomic_and_meta_round_trips() {
     for (p, _guard) in backends() {
         let store = StateStore::new(p);

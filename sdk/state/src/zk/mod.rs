@@ -39,6 +39,9 @@ pub const MAX_VALUE_BYTES: usize = 1_000_000;
 /// The size budget of one `multi` request.
 const MAX_REQUEST_BYTES: usize = 900_000;
 
+/// Reads sent together by [`Persister::get_many`].
+const READS_IN_FLIGHT: usize = 1_000;
+
 /// Connection settings.
 #[derive(Clone, Debug)]
 pub struct ZkOptions {
@@ -294,17 +297,35 @@ async fn open_session(
 
 impl Persister for ZkPersister {
     fn get(&self, raw: &str) -> Result<Option<Vec<u8>>> {
-        let key = path::normalize_node(raw)?.to_owned();
+        let mut values = self.get_many(&[raw.to_owned()])?;
+        Ok(values.pop().flatten())
+    }
+
+    fn get_many(&self, raws: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         let s = &self.session;
-        s.check_ready()?;
-        let client = s.client.clone();
-        let znode = znode(&key);
-        let result = s.run(async move { Ok(client.get_data(&znode).await) })?;
-        match result {
-            Ok((data, _)) => Ok(Some(data)),
-            Err(zk::Error::NoNode) => Ok(None),
-            Err(e) => Err(s.error(&key, e)),
+        let mut out = Vec::with_capacity(raws.len());
+        // The reads of a chunk are sent at once (pipelined on the session): a chunk costs
+        // about one round trip, and bounds what waits for the answers.
+        for chunk in raws.chunks(READS_IN_FLIGHT) {
+            let keys = chunk
+                .iter()
+                .map(|raw| path::normalize_node(raw).map(str::to_owned))
+                .collect::<Result<Vec<String>>>()?;
+            s.check_ready()?;
+            let client = s.client.clone();
+            let znodes: Vec<String> = keys.iter().map(|k| znode(k)).collect();
+            let results = s.run(async move {
+                Ok(futures::future::join_all(znodes.iter().map(|z| client.get_data(z))).await)
+            })?;
+            for (key, result) in keys.iter().zip(results) {
+                match result {
+                    Ok((data, _)) => out.push(Some(data)),
+                    Err(zk::Error::NoNode) => out.push(None),
+                    Err(e) => return Err(s.error(key, e)),
+                }
+            }
         }
+        Ok(out)
     }
 
     fn children(&self, raw: &str) -> Result<Vec<String>> {

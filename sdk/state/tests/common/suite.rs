@@ -158,13 +158,37 @@ pub fn large_batch(p: &dyn Persister) {
     );
 }
 
+pub fn get_many_reads_every_path_in_order(p: &dyn Persister) {
+    let ops: Vec<Op> = (0..2500)
+        .filter(|i| i % 7 != 0)
+        .map(|i| Op::set(format!("M/n-{i}/Leaf"), format!("v{i}")))
+        .collect();
+    p.multi(&ops).unwrap();
+    // Every seventh node is missing; the list crosses the backends' chunk sizes.
+    let paths: Vec<String> = (0..2500).rev().map(|i| format!("M/n-{i}/Leaf")).collect();
+    let values = p.get_many(&paths).unwrap();
+    assert_eq!(values.len(), paths.len());
+    for (path, value) in paths.iter().zip(&values) {
+        assert_eq!(value, &p.get(path).unwrap(), "{path}");
+    }
+    // Path k is node 2499 - k: 2499 and 7 are multiples of 7.
+    assert_eq!(values[0], None);
+    assert_eq!(values[1].as_deref(), Some(&b"v2498"[..]));
+    assert_eq!(values[2499 - 7], None);
+    assert!(p.get_many(&[]).unwrap().is_empty());
+    assert!(matches!(
+        p.get_many(&["M/../x".to_owned()]),
+        Err(StateError::InvalidPath { .. })
+    ));
+}
+
 #[macro_export]
 macro_rules! persister_suite {
     ($factory:expr) => {
         $crate::persister_suite!(@tests $factory;
             set_get_overwrite, set_creates_parents, children_sorted_and_direct,
             delete_recursive, multi_applies_in_order, multi_is_atomic, odd_paths,
-            large_values, large_batch);
+            large_values, large_batch, get_many_reads_every_path_in_order);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(
