@@ -1,6 +1,6 @@
 //! Agents: recovery from checkpoints, checkpointing, and fault injection (stop, start, remove).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use stead_proto::v1::task_status::{Reason, Source};
@@ -81,6 +81,7 @@ impl Master {
                 free: None,
                 status: AgentStatus::Active,
                 executors: HashMap::new(),
+                tasks: BTreeSet::new(),
             };
             self.agents.insert(agent_id.clone(), agent);
             for t in lost {
@@ -108,7 +109,7 @@ impl Master {
                 conn: None,
                 failover_deadline: None,
                 suppressed: HashSet::new(),
-                filters: Vec::new(),
+                filters: Default::default(),
                 tasks: HashMap::new(),
                 completed: VecDeque::new(),
                 registered_at: now_secs(),
@@ -138,7 +139,9 @@ impl Master {
             Task {
                 info: TaskInfo {
                     name: t.name,
-                    task_id: TaskId { value: t.task_id },
+                    task_id: TaskId {
+                        value: t.task_id.clone(),
+                    },
                     agent_id: stead_proto::v1::AgentId {
                         value: agent_id.to_string(),
                     },
@@ -154,6 +157,9 @@ impl Master {
                 sandbox: None,
             },
         );
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.tasks.insert((t.framework_id, t.task_id));
+        }
     }
 
     /// Marks an agent's checkpoint (identity, reservations and volumes, and its tasks) for
@@ -171,32 +177,24 @@ impl Master {
             return;
         }
         let dirty = std::mem::take(&mut self.dirty_checkpoints);
-        // One pass over the tasks for all the dirty agents.
-        let mut tasks: BTreeMap<&str, Vec<TaskCheckpoint>> = BTreeMap::new();
-        for fw in self.frameworks.values() {
-            for (id, t) in &fw.tasks {
-                if dirty.contains(&t.agent_id) {
-                    tasks
-                        .entry(t.agent_id.as_str())
-                        .or_default()
-                        .push(TaskCheckpoint {
-                            framework_id: fw.id.clone(),
-                            task_id: id.clone(),
-                            name: t.info.name.clone(),
-                            partition_aware: fw.partition_aware(),
-                        });
-                }
-            }
-        }
         for agent_id in &dirty {
             let Some(agent) = self.agents.get(agent_id) else {
                 continue;
             };
+            let tasks = self
+                .tasks_of(agent_id)
+                .map(|(fw, tid, t)| TaskCheckpoint {
+                    framework_id: fw.id.clone(),
+                    task_id: tid.to_string(),
+                    name: t.info.name.clone(),
+                    partition_aware: fw.partition_aware(),
+                })
+                .collect();
             let mut cp = AgentCheckpoint {
                 agent_id: agent.id.clone(),
                 hostname: agent.config.hostname.clone(),
                 reserved: vec![],
-                tasks: tasks.remove(agent_id.as_str()).unwrap_or_default(),
+                tasks,
             };
             let reserved: Vec<_> = agent
                 .total
@@ -206,11 +204,24 @@ impl Master {
                 .cloned()
                 .collect();
             cp.set_reserved(&reserved);
-            cp.tasks
-                .sort_by(|a, b| (&a.framework_id, &a.task_id).cmp(&(&b.framework_id, &b.task_id)));
             self.disk
                 .checkpoint(self.layout.agent_file(&agent.name), cp);
         }
+    }
+
+    /// The tasks known on the agent, with their frameworks.
+    fn tasks_of<'a>(
+        &'a self,
+        agent_id: &str,
+    ) -> impl Iterator<Item = (&'a Framework, &'a str, &'a Task)> + 'a {
+        self.agents
+            .get(agent_id)
+            .into_iter()
+            .flat_map(|a| a.tasks.iter())
+            .filter_map(|(fid, tid)| {
+                let fw = self.frameworks.get(fid)?;
+                Some((fw, tid.as_str(), fw.tasks.get(tid)?))
+            })
     }
 
     /// Finds an agent by name or agent id.
@@ -276,19 +287,18 @@ impl Master {
         for id in offer_ids {
             self.remove_offer(&id, true);
         }
-        let mut lost = Vec::new();
-        for fw in self.frameworks.values() {
-            for (tid, t) in &fw.tasks {
-                if t.agent_id == agent_id && t.live {
-                    let state = if fw.partition_aware() {
-                        TaskState::TaskUnreachable
-                    } else {
-                        TaskState::TaskLost
-                    };
-                    lost.push((fw.id.clone(), tid.clone(), state));
-                }
-            }
-        }
+        let lost: Vec<_> = self
+            .tasks_of(agent_id)
+            .filter(|(_, _, t)| t.live)
+            .map(|(fw, tid, _)| {
+                let state = if fw.partition_aware() {
+                    TaskState::TaskUnreachable
+                } else {
+                    TaskState::TaskLost
+                };
+                (fw.id.clone(), tid.to_string(), state)
+            })
+            .collect();
         for (fid, tid, state) in lost {
             let mut s = agent_status(
                 agent_id,
@@ -325,14 +335,11 @@ impl Master {
 
     /// Reports every unreachable task of the agent as gone.
     fn gone_tasks(&mut self, agent_id: &str, state: TaskState, reason: Reason) {
-        let mut gone = Vec::new();
-        for fw in self.frameworks.values() {
-            for (tid, t) in &fw.tasks {
-                if t.agent_id == agent_id && t.latest.state == TaskState::TaskUnreachable as i32 {
-                    gone.push((fw.id.clone(), tid.clone()));
-                }
-            }
-        }
+        let gone: Vec<_> = self
+            .tasks_of(agent_id)
+            .filter(|(_, _, t)| t.latest.state == TaskState::TaskUnreachable as i32)
+            .map(|(fw, tid, _)| (fw.id.clone(), tid.to_string()))
+            .collect();
         for (fid, tid) in gone {
             let s = agent_status(
                 agent_id,

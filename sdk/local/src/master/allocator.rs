@@ -81,11 +81,7 @@ impl Master {
                     if !allocatable(&offerable) {
                         continue;
                     }
-                    if fw
-                        .filters
-                        .iter()
-                        .any(|f| f.agent_id == agent_id && f.resources.contains(&offerable))
-                    {
+                    if fw.filters.refuses(&agent_id, &offerable) {
                         continue;
                     }
                     let multi = fw.multi_role();

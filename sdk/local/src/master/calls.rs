@@ -8,7 +8,7 @@ use stead_proto::v1::{FrameworkId, FrameworkInfo};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{ApiError, Conn, Filter, Framework, Master, Subscription, Wire, now_secs, roles_of};
+use super::{ApiError, Conn, Framework, Master, Subscription, Wire, now_secs, roles_of};
 use crate::executor::Control;
 use crate::resources::Resources;
 
@@ -137,7 +137,7 @@ impl Master {
                 conn: None,
                 failover_deadline: None,
                 suppressed: HashSet::new(),
-                filters: Vec::new(),
+                filters: Default::default(),
                 tasks: Default::default(),
                 completed: VecDeque::new(),
                 registered_at: now_secs(),
@@ -247,21 +247,14 @@ impl Master {
             }
             Some(Type::Decline) => {
                 let d = call.decline.ok_or_else(|| missing("decline"))?;
-                let refuse = refuse_duration(d.filters.as_ref());
                 for oid in d.offer_ids {
                     if self
                         .offers
                         .get(&oid.value)
                         .is_some_and(|o| o.framework_id == fid)
                         && let Some(offer) = self.remove_offer(&oid.value, false)
-                        && !refuse.is_zero()
-                        && let Some(fw) = self.frameworks.get_mut(&fid)
                     {
-                        fw.filters.push(Filter {
-                            agent_id: offer.agent_id,
-                            resources: offer.resources,
-                            expires: Instant::now() + refuse,
-                        });
+                        self.add_filter(&fid, &offer.agent_id, offer.resources, d.filters.as_ref());
                     }
                 }
             }
@@ -404,11 +397,7 @@ impl Master {
             return;
         }
         if let Some(fw) = self.frameworks.get_mut(fid) {
-            fw.filters.push(Filter {
-                agent_id: agent_id.to_string(),
-                resources,
-                expires: Instant::now() + refuse,
-            });
+            fw.filters.add(agent_id, resources, Instant::now() + refuse);
         }
     }
 }

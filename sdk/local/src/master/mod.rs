@@ -5,6 +5,7 @@ mod agents;
 mod allocator;
 mod calls;
 mod disk;
+mod filters;
 mod operations;
 mod updates;
 mod view;
@@ -131,14 +132,6 @@ struct Conn {
     next_heartbeat: Instant,
 }
 
-/// An offer filter (from DECLINE or ACCEPT `refuse_seconds`).
-#[derive(Debug, Clone)]
-struct Filter {
-    agent_id: String,
-    resources: Resources,
-    expires: Instant,
-}
-
 /// A task known to the master: live, or terminal with unacknowledged updates.
 #[derive(Debug)]
 struct Task {
@@ -175,7 +168,7 @@ struct Framework {
     conn: Option<Conn>,
     failover_deadline: Option<Instant>,
     suppressed: HashSet<String>,
-    filters: Vec<Filter>,
+    filters: filters::Filters,
     tasks: HashMap<String, Task>,
     completed: VecDeque<CompletedTask>,
     registered_at: f64,
@@ -256,6 +249,9 @@ struct Agent {
     free: Option<Resources>,
     status: AgentStatus,
     executors: HashMap<(String, String), ExecutorHandle>,
+    /// (framework id, task id) of every task the master knows on this agent (those of
+    /// the frameworks' `tasks`), in order: what its checkpoint lists.
+    tasks: BTreeSet<(String, String)>,
 }
 
 impl Agent {
@@ -503,8 +499,8 @@ impl Master {
             if let Some(d) = fw.failover_deadline {
                 next = next.min(d);
             }
-            for f in &fw.filters {
-                next = next.min(f.expires);
+            if let Some(f) = fw.filters.next_expiry() {
+                next = next.min(f);
             }
         }
         next
@@ -529,13 +525,7 @@ impl Master {
             if fw.failover_deadline.is_some_and(|d| d <= now) {
                 expired.push(fw.id.clone());
             }
-            fw.filters.retain(|f| {
-                let keep = f.expires > now;
-                if !keep {
-                    unfiltered.push(f.agent_id.clone());
-                }
-                keep
-            });
+            unfiltered.extend(fw.filters.expire(now));
         }
         for agent in unfiltered {
             self.dirty_agent(&agent);
@@ -575,10 +565,11 @@ impl Master {
         self.removed_frameworks.insert(id.to_string());
         self.realloc_all = true;
         for (task_id, task) in fw.tasks {
-            if !task.live {
+            let Some(agent) = self.agents.get_mut(&task.agent_id) else {
                 continue;
-            }
-            if let Some(agent) = self.agents.get_mut(&task.agent_id) {
+            };
+            agent.tasks.remove(&(id.to_string(), task_id.clone()));
+            if task.live {
                 if let Some(h) = agent.executors.get(&(id.to_string(), task_id.clone())) {
                     h.send(crate::executor::Control::Kill(None));
                 }

@@ -250,7 +250,7 @@ impl Master {
         if list.is_empty() {
             return Err("Invalid RESERVE: no resources".into());
         }
-        let mut left = remaining.clone();
+        let mut sources = Vec::with_capacity(list.len());
         for r in &list {
             let top = r.reservations.last().ok_or_else(|| {
                 format!("Invalid RESERVE: resource {} has no reservation", r.name)
@@ -277,22 +277,28 @@ impl Master {
                     ));
                 }
             }
-            let source = resources::pop_reservation(r);
-            if !left.contains_one(&source) {
-                return Err(format!(
-                    "Invalid RESERVE: {} does not contain {}",
-                    describe(&left),
-                    describe(&std::iter::once(source).collect())
-                ));
-            }
-            left.subtract(&source);
-            left.add(r);
+            sources.push(resources::pop_reservation(r));
         }
-        *remaining = left;
+        let pairs: Vec<_> = sources.iter().zip(list.iter().map(Some)).collect();
+        self.exchange(agent_id, remaining, &pairs)
+            .map_err(|e| format!("Invalid RESERVE: {e}"))
+    }
+
+    /// Exchanges `pairs` in the offered resources `remaining` (all or nothing), then in the
+    /// agent's resources.
+    fn exchange(
+        &mut self,
+        agent_id: &str,
+        remaining: &mut Resources,
+        pairs: &[(&Resource, Option<&Resource>)],
+    ) -> Result<(), String> {
+        remaining.exchange(pairs.iter().copied())?;
         let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;
-        for r in &list {
-            agent.total.subtract(&resources::pop_reservation(r));
-            agent.total.add(r);
+        for (out, put) in pairs {
+            agent.total.subtract(out);
+            if let Some(put) = put {
+                agent.total.add(put);
+            }
         }
         agent.changed();
         Ok(())
@@ -311,7 +317,7 @@ impl Master {
             .ok_or("Invalid UNRESERVE: 'unreserve' missing")?;
         let list =
             resources_of(&unreserve.resources).map_err(|e| format!("Invalid UNRESERVE: {e}"))?;
-        let mut left = remaining.clone();
+        let mut released = Vec::with_capacity(list.len());
         for r in &list {
             let top = r
                 .reservations
@@ -337,24 +343,11 @@ impl Master {
                     "Invalid UNRESERVE: role '{role}' is not a role of the framework"
                 ));
             }
-            if !left.contains_one(r) {
-                return Err(format!(
-                    "Invalid UNRESERVE: {} does not contain {}",
-                    describe(&left),
-                    describe(&std::iter::once(r.clone()).collect())
-                ));
-            }
-            left.subtract(r);
-            left.add(&resources::pop_reservation(r));
+            released.push(resources::pop_reservation(r));
         }
-        *remaining = left;
-        let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;
-        for r in &list {
-            agent.total.subtract(r);
-            agent.total.add(&resources::pop_reservation(r));
-        }
-        agent.changed();
-        Ok(())
+        let pairs: Vec<_> = list.iter().zip(released.iter().map(Some)).collect();
+        self.exchange(agent_id, remaining, &pairs)
+            .map_err(|e| format!("Invalid UNRESERVE: {e}"))
     }
 
     fn op_create(
@@ -374,7 +367,7 @@ impl Master {
         }
         let agent = self.agents.get(agent_id).ok_or("Unknown agent")?;
         let mut ids = HashSet::new();
-        let mut left = remaining.clone();
+        let mut sources = Vec::with_capacity(list.len());
         for v in &list {
             let disk = v.disk.as_ref().filter(|_| v.name == "disk").ok_or(
                 "Invalid CREATE: a persistent volume must be a disk resource with disk info",
@@ -418,21 +411,15 @@ impl Master {
                     persistence.id
                 ));
             }
-            let source = resources::strip_volume(v);
-            if !left.contains_one(&source) {
-                return Err(format!(
-                    "Invalid CREATE: {} does not contain {}",
-                    describe(&left),
-                    describe(&std::iter::once(source).collect())
-                ));
-            }
-            left.subtract(&source);
-            left.add(v);
+            sources.push(resources::strip_volume(v));
         }
+        let pairs: Vec<_> = sources.iter().zip(list.iter().map(Some)).collect();
+        let name = agent.name.clone();
+        self.exchange(agent_id, remaining, &pairs)
+            .map_err(|e| format!("Invalid CREATE: {e}"))?;
         // The directories are made off the loop; a task using a volume makes sure of its
         // directory again before it starts (and fails to launch if it cannot). Simulated
         // tasks write nothing, so their agents keep volumes in their checkpoints only.
-        let name = agent.name.clone();
         if self.config.executor == ExecutorMode::Process {
             for v in &list {
                 let (role, id) = volume_key(v);
@@ -440,13 +427,6 @@ impl Master {
                     .create_dir(self.layout.volume_dir(&name, &role, &id));
             }
         }
-        *remaining = left;
-        let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;
-        for v in &list {
-            agent.total.subtract(&resources::strip_volume(v));
-            agent.total.add(v);
-        }
-        agent.changed();
         Ok(())
     }
 
@@ -462,7 +442,7 @@ impl Master {
             .ok_or("Invalid DESTROY: 'destroy' missing")?;
         let list = resources_of(&destroy.volumes).map_err(|e| format!("Invalid DESTROY: {e}"))?;
         let agent = self.agents.get(agent_id).ok_or("Unknown agent")?;
-        let mut left = remaining.clone();
+        let mut sources = Vec::with_capacity(list.len());
         for v in &list {
             if !resources::is_persistent_volume(v) {
                 return Err("Invalid DESTROY: not a persistent volume".into());
@@ -470,37 +450,25 @@ impl Master {
             if agent.used.contains_one(v) {
                 return Err("Invalid DESTROY: the volume is in use by a task".into());
             }
-            if !left.contains_one(v) {
-                return Err(format!(
-                    "Invalid DESTROY: {} does not contain {}",
-                    describe(&left),
-                    describe(&std::iter::once(v.clone()).collect())
-                ));
-            }
-            left.subtract(v);
-            left.add(&resources::strip_volume(v));
+            sources.push(resources::strip_volume(v));
         }
         let name = agent.name.clone();
+        let pairs: Vec<_> = list.iter().zip(sources.iter().map(Some)).collect();
+        self.exchange(agent_id, remaining, &pairs)
+            .map_err(|e| format!("Invalid DESTROY: {e}"))?;
         for v in &list {
             let (role, id) = volume_key(v);
             self.disk
                 .remove_dir(self.layout.volume_dir(&name, &role, &id));
         }
-        *remaining = left;
-        let agent = self.agents.get_mut(agent_id).ok_or("Unknown agent")?;
-        for v in &list {
-            agent.total.subtract(v);
-            agent.total.add(&resources::strip_volume(v));
-        }
-        agent.changed();
         Ok(())
     }
 
+    /// The resources of a valid task.
     fn validate_task(
         &self,
         fid: &str,
         agent_id: &str,
-        remaining: &Resources,
         task: &TaskInfo,
     ) -> Result<Resources, String> {
         validate_task_id(&task.task_id.value)?;
@@ -533,15 +501,7 @@ impl Master {
                 validate_container_path(&v.container_path)?;
             }
         }
-        let needed: Resources = list.into_iter().collect();
-        if !remaining.contains(&needed) {
-            return Err(format!(
-                "Task uses more resources {} than available {}",
-                describe(&needed),
-                describe(remaining)
-            ));
-        }
-        Ok(needed)
+        Ok(list.into_iter().collect())
     }
 
     fn launch_one(
@@ -551,7 +511,17 @@ impl Master {
         remaining: &mut Resources,
         mut task: TaskInfo,
     ) {
-        let needed = match self.validate_task(fid, agent_id, remaining, &task) {
+        let taken = self.validate_task(fid, agent_id, &task).and_then(|needed| {
+            match remaining.exchange(needed.as_slice().iter().map(|r| (r, None))) {
+                Ok(()) => Ok(needed),
+                Err(_) => Err(format!(
+                    "Task uses more resources {} than available {}",
+                    describe(&needed),
+                    describe(remaining)
+                )),
+            }
+        });
+        let needed = match taken {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(framework = %fid, task = %task.task_id.value, error = %e, "invalid task");
@@ -566,7 +536,6 @@ impl Master {
                 return;
             }
         };
-        remaining.subtract_all(&needed);
         task.resources = needed.as_slice().to_vec();
         let Some(agent) = self.agents.get(agent_id) else {
             return;
@@ -634,6 +603,7 @@ impl Master {
         if let Some(agent) = self.agents.get_mut(agent_id) {
             agent.used.add_all(&needed);
             agent.changed();
+            agent.tasks.insert((fid.to_string(), task_id.clone()));
             agent.executors.insert((fid.to_string(), task_id), handle);
         }
         self.checkpoint_agent(agent_id);

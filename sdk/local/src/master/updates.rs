@@ -138,16 +138,17 @@ impl Master {
             task.backoff = retry;
         }
         let release = (is_terminal(state) || state == TaskState::TaskUnreachable) && task.live;
-        if release {
+        // The resources a task held are only needed when it lets them go.
+        let released = release.then(|| {
             task.live = false;
-        }
-        let resources: Resources = task.info.resources.iter().cloned().collect();
-        let agent_id = task.agent_id.clone();
+            let resources: Resources = task.info.resources.iter().cloned().collect();
+            (task.agent_id.clone(), resources)
+        });
         if send_now {
             fw.send(&update_event(status));
             self.resend_due(resend_at);
         }
-        if release {
+        if let Some((agent_id, resources)) = released {
             if let Some(a) = self.agents.get_mut(&agent_id) {
                 a.used.subtract_all(&resources);
                 a.changed();
@@ -192,6 +193,9 @@ impl Master {
                     agent_id: t.agent_id,
                     latest: t.latest,
                 });
+                if let Some(agent) = self.agents.get_mut(&agent_id) {
+                    agent.tasks.remove(&(fid.to_string(), task_id.to_string()));
+                }
                 self.checkpoint_agent(&agent_id);
             }
         }
