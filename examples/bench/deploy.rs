@@ -33,6 +33,25 @@ pub struct Figures {
     pub failover_ms: f64,
     /// Peak RSS of the restarted scheduler, in MiB.
     pub failover_rss_mib: f64,
+    /// CPU time (user and system) the scheduler process used to deploy, in ms.
+    pub scheduler_cpu_ms: f64,
+    /// CPU time the embedded cluster (this process) used meanwhile, in ms.
+    pub cluster_cpu_ms: f64,
+}
+
+/// CPU time (user and system) used so far by the process `pid` (`self` for this one), in
+/// ms, from `/proc/<pid>/stat`.
+fn cpu_ms(pid: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name (which may hold spaces) start with the state, the
+    // third field: utime and stime are the 14th and 15th.
+    let after = stat.rsplit_once(')').context("/proc stat format")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields.get(i).context("/proc stat fields")?.parse::<f64>()?)
+    };
+    // Linux reports these in clock ticks of USER_HZ, 100 per second.
+    Ok((ticks(11)? + ticks(12)?) * 10.0)
 }
 
 /// A scheduler child process and the lines it prints.
@@ -48,11 +67,10 @@ impl Scheduler {
             .append(true)
             .open(dir.join("scheduler.log"))?;
         let mut child = Command::new(exe)
-            // The scheduler returns freed memory to the system at once and uses no
-            // transparent huge pages (mimalloc's defaults keep freed memory a while and
-            // round it up in 2 MiB pages): about 60 MiB less peak RSS at 10,000
+            // The scheduler returns freed memory to the system at once (mimalloc's
+            // default keeps it a while), and inherits this process's "no transparent
+            // huge pages" (see `main`): together about 60 MiB less peak RSS at 10,000
             // instances, at the same speed.
-            .env("MIMALLOC_ALLOW_THP", "0")
             .env("MIMALLOC_PURGE_DELAY", "0")
             .arg("scheduler")
             .arg("--master")
@@ -85,6 +103,11 @@ impl Scheduler {
         let ms = words.next().context("ms")?.parse()?;
         let launches = words.next().context("launches")?.parse()?;
         Ok((ms, launches))
+    }
+
+    /// CPU time the process used so far, in ms.
+    fn cpu_ms(&self) -> Result<f64> {
+        cpu_ms(&self.child.id().context("the scheduler exited")?.to_string())
     }
 
     /// Peak resident set size so far (VmHWM), in MiB.
@@ -128,8 +151,11 @@ pub async fn run(exe: &Path, dir: &Path, instances: usize, timeout: Duration) ->
     let cluster = LocalCluster::start(config).await?;
     let master = cluster.master_url().to_string();
 
+    let cluster_cpu_before = cpu_ms("self")?;
     let mut first = Scheduler::spawn(exe, &master, dir, instances)?;
     let (deploy_ms, launches) = first.ready(timeout).await?;
+    let cluster_cpu_ms = cpu_ms("self")? - cluster_cpu_before;
+    let scheduler_cpu_ms = first.cpu_ms()?;
     let deploy_rss_mib = first.peak_rss_mib()?;
     ensure!(
         launches == instances as u64,
@@ -162,5 +188,7 @@ pub async fn run(exe: &Path, dir: &Path, instances: usize, timeout: Duration) ->
         deploy_rss_mib,
         failover_ms,
         failover_rss_mib,
+        scheduler_cpu_ms,
+        cluster_cpu_ms,
     })
 }
