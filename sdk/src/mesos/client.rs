@@ -79,12 +79,32 @@ pub enum MesosError {
 /// A result of a Mesos call.
 pub type MesosResult<T> = Result<T, MesosError>;
 
+/// The content type of every request and answer.
+const PROTOBUF: HeaderValue = HeaderValue::from_static(APPLICATION_PROTOBUF);
+
+/// The master believed to lead: its base URL and its scheduler endpoint, parsed once (a
+/// URL parsed per call cost a few percent of a busy scheduler's time).
+#[derive(Debug, Clone)]
+struct Leader {
+    base: String,
+    endpoint: reqwest::Url,
+}
+
+impl Leader {
+    fn new(base: String) -> MesosResult<Leader> {
+        let endpoint = format!("{base}{SCHEDULER_PATH}")
+            .parse()
+            .map_err(|_| MesosError::BadUrl(base.clone()))?;
+        Ok(Leader { base, endpoint })
+    }
+}
+
 /// A v1 scheduler API client for one master (following the leader on redirects).
 #[derive(Debug)]
 pub struct MesosClient {
     http: reqwest::Client,
-    leader: Mutex<String>,
-    stream_id: Mutex<Option<String>>,
+    leader: Mutex<Leader>,
+    stream_id: Mutex<Option<HeaderValue>>,
     call_timeout: Duration,
 }
 
@@ -105,7 +125,7 @@ impl MesosClient {
             })?;
         Ok(MesosClient {
             http,
-            leader: Mutex::new(base.to_string()),
+            leader: Mutex::new(Leader::new(base.to_string())?),
             stream_id: Mutex::new(None),
             call_timeout,
         })
@@ -113,11 +133,11 @@ impl MesosClient {
 
     /// The base URL of the master currently believed to lead.
     pub fn leader(&self) -> String {
-        lock(&self.leader).clone()
+        lock(&self.leader).base.clone()
     }
 
-    fn endpoint(&self) -> String {
-        format!("{}{SCHEDULER_PATH}", self.leader())
+    fn endpoint(&self) -> reqwest::Url {
+        lock(&self.leader).endpoint.clone()
     }
 
     /// Posts `body` to the scheduler endpoint, following 307s to the leader.
@@ -128,12 +148,13 @@ impl MesosClient {
         timeout: Option<Duration>,
     ) -> MesosResult<reqwest::Response> {
         for _ in 0..=MAX_REDIRECTS {
-            let url = self.endpoint();
+            let endpoint = self.endpoint();
+            let url = || endpoint.to_string();
             let mut req = self
                 .http
-                .post(&url)
-                .header(CONTENT_TYPE, APPLICATION_PROTOBUF)
-                .header(ACCEPT, APPLICATION_PROTOBUF)
+                .post(endpoint.clone())
+                .header(CONTENT_TYPE, PROTOBUF)
+                .header(ACCEPT, PROTOBUF)
                 .body(body.clone());
             if with_stream_id && let Some(id) = lock(&self.stream_id).clone() {
                 req = req.header(STREAM_ID_HEADER, id);
@@ -141,13 +162,13 @@ impl MesosClient {
             let send = req.send();
             let limit = timeout.unwrap_or(self.call_timeout);
             let resp = match tokio::time::timeout(limit, send).await {
-                Err(_) => return Err(MesosError::Timeout(url)),
-                Ok(Err(source)) => return Err(MesosError::Http { url, source }),
+                Err(_) => return Err(MesosError::Timeout(url())),
+                Ok(Err(source)) => return Err(MesosError::Http { url: url(), source }),
                 Ok(Ok(resp)) => resp,
             };
             if resp.status() == StatusCode::TEMPORARY_REDIRECT {
                 let location = resp.headers().get(LOCATION).cloned();
-                self.follow(&url, location.as_ref())?;
+                self.follow(endpoint.as_str(), location.as_ref())?;
                 continue;
             }
             if !resp.status().is_success() {
@@ -157,12 +178,16 @@ impl MesosClient {
                     .ok()
                     .and_then(Result::ok)
                     .unwrap_or_default();
-                return Err(MesosError::Status { url, status, body });
+                return Err(MesosError::Status {
+                    url: url(),
+                    status,
+                    body,
+                });
             }
             return Ok(resp);
         }
         Err(MesosError::Redirect {
-            url: self.endpoint(),
+            url: self.endpoint().to_string(),
             why: format!("more than {MAX_REDIRECTS} redirects"),
         })
     }
@@ -191,8 +216,9 @@ impl MesosClient {
         if host.is_empty() {
             return Err(bad(&format!("no host in Location `{location}`")));
         }
-        let leader = format!("{scheme}://{host}");
-        tracing::info!(%leader, "following the redirect to the leading master");
+        let leader = Leader::new(format!("{scheme}://{host}"))
+            .map_err(|_| bad(&format!("unusable Location `{location}`")))?;
+        tracing::info!(leader = %leader.base, "following the redirect to the leading master");
         *lock(&self.leader) = leader;
         *lock(&self.stream_id) = None;
         Ok(())
@@ -215,12 +241,7 @@ impl MesosClient {
         let resp = self
             .post(Bytes::from(call.encode_to_vec()), false, None)
             .await?;
-        let stream_id = resp
-            .headers()
-            .get(STREAM_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        *lock(&self.stream_id) = stream_id;
+        *lock(&self.stream_id) = resp.headers().get(STREAM_ID_HEADER).cloned();
         Ok(EventStream::spawn(EventReader {
             body: Box::pin(resp.bytes_stream()),
             decoder: Decoder::new(),
@@ -415,9 +436,9 @@ mod tests {
         let c = MesosClient::new("http://10.0.0.1:5050/", Duration::from_secs(1)).unwrap();
         assert_eq!(c.leader(), "http://10.0.0.1:5050");
         let loc = HeaderValue::from_static("//10.0.0.2:5050/api/v1/scheduler");
-        c.follow(&c.endpoint(), Some(&loc)).unwrap();
+        c.follow(c.endpoint().as_str(), Some(&loc)).unwrap();
         assert_eq!(c.leader(), "http://10.0.0.2:5050");
-        assert!(c.follow(&c.endpoint(), None).is_err());
+        assert!(c.follow(c.endpoint().as_str(), None).is_err());
         assert!(MesosClient::new("zk://x/mesos", Duration::from_secs(1)).is_err());
     }
 
