@@ -35,6 +35,11 @@ impl StoredTask {
         }
     }
 
+    /// The protobuf encoding of the TaskInfo.
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+
     /// The whole TaskInfo, decoded.
     pub fn info(&self) -> TaskInfo {
         // Invariant: the bytes were encoded from a TaskInfo in `new`, so they decode.

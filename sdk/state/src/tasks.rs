@@ -91,6 +91,16 @@ impl StateBatch<'_> {
         Ok(self)
     }
 
+    /// Stores a TaskInfo as [`task`](Self::task) does, from its protobuf encoding
+    /// `encoded`, made already by the caller (which keeps it).
+    pub fn task_encoded(&mut self, info: &TaskInfo, encoded: Vec<u8>) -> Result<&mut Self> {
+        path::check_name(&info.name)?;
+        debug_assert_eq!(encoded, codec::encode_proto(info), "the encoding of `info`");
+        let key = layout::task_leaf(&info.name, layout::TASK_INFO);
+        self.ops.push(Op::set(key, encoded));
+        Ok(self)
+    }
+
     /// Stores the latest TaskStatus of task `name`.
     pub fn status(&mut self, name: &str, status: &TaskStatus) -> Result<&mut Self> {
         path::check_name(name)?;

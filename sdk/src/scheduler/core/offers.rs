@@ -254,8 +254,11 @@ impl Core {
         }
         let mut batch = self.store.batch();
         let mut metas = Vec::with_capacity(placed.len());
+        let mut tasks = Vec::with_capacity(placed.len());
         for p in &placed {
             let task = &p.launch.task;
+            // Encoded once, for the store and for the instance.
+            let stored = StoredTask::new(task);
             let inst = &self.instances[&task.name];
             let mut meta = inst.meta.clone();
             meta.launch_count += 1;
@@ -268,9 +271,10 @@ impl Core {
             } else if meta.goal_override == Some(GoalOverride::Restart) {
                 meta.goal_override = None;
             }
-            batch.task(task)?;
+            batch.task_encoded(task, stored.encoded().to_vec())?;
             batch.meta(&task.name, &meta)?;
             metas.push(meta);
+            tasks.push(stored);
         }
         batch.commit()?;
         let config_changes = placed.iter().any(|p| {
@@ -282,7 +286,7 @@ impl Core {
                 })
         });
         let mut stored = Vec::with_capacity(placed.len());
-        for (p, meta) in placed.into_iter().zip(metas) {
+        for ((p, meta), stored_task) in placed.into_iter().zip(metas).zip(tasks) {
             let task = p.launch.task;
             stored.push(Stored {
                 recovery: p.recovery,
@@ -305,7 +309,7 @@ impl Core {
                 );
                 self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
             }
-            inst.task = Some(StoredTask::from(task));
+            inst.task = Some(stored_task);
             inst.status = None;
             inst.meta = meta;
             inst.running_since = None;
