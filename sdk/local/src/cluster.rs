@@ -47,6 +47,9 @@ impl LocalCluster {
         let http = fetcher::http_client();
         let (exec_tx, exec_rx) = mpsc::unbounded_channel();
         let master = Master::new(config, addr, http, exec_tx)?;
+        // Started means checkpointed: each agent's checkpoint is on disk before the first
+        // framework can subscribe (a thousand new agents take a while to write).
+        master.settle().await;
         let (tx, rx) = mpsc::unbounded_channel();
         let actor = tokio::spawn(master.run(rx, exec_rx));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

@@ -388,6 +388,11 @@ impl Master {
         Ok(master)
     }
 
+    /// Waits until the disk work queued so far (checkpoints, volume directories) is done.
+    pub(crate) async fn settle(&self) {
+        self.disk.sync().await;
+    }
+
     /// Runs the actor until shutdown.
     pub(crate) async fn run(
         mut self,
