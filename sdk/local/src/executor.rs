@@ -9,6 +9,7 @@
 //! with `check_status.command.exit_code`, whenever the exit code changes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stead_proto::v1::task_status::{Reason, Source};
@@ -50,7 +51,7 @@ pub(crate) struct LaunchSpec {
     pub seq: u64,
     pub agent_id: String,
     pub framework_id: String,
-    pub task: TaskInfo,
+    pub task: Arc<TaskInfo>,
     pub container_id: String,
     pub sandbox: PathBuf,
     /// (volume directory, container path) pairs.

@@ -1,6 +1,7 @@
 //! Agents: recovery from checkpoints, checkpointing, and fault injection (stop, start, remove).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use stead_proto::v1::task_status::{Reason, Source};
@@ -137,7 +138,7 @@ impl Master {
         fw.tasks.insert(
             t.task_id.clone(),
             Task {
-                info: TaskInfo {
+                info: Arc::new(TaskInfo {
                     name: t.name,
                     task_id: TaskId {
                         value: t.task_id.clone(),
@@ -146,7 +147,7 @@ impl Master {
                         value: agent_id.to_string(),
                     },
                     ..Default::default()
-                },
+                }),
                 agent_id: agent_id.to_string(),
                 latest: status.clone(),
                 pending: VecDeque::from([status]),

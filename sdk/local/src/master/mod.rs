@@ -12,6 +12,7 @@ mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -135,7 +136,8 @@ struct Conn {
 /// A task known to the master: live, or terminal with unacknowledged updates.
 #[derive(Debug)]
 struct Task {
-    info: TaskInfo,
+    /// Shared with the task's executor.
+    info: Arc<TaskInfo>,
     agent_id: String,
     /// Latest status (the state reconciliation reports).
     latest: TaskStatus,
@@ -152,7 +154,7 @@ struct Task {
 /// A finished task kept for reconciliation and /state.
 #[derive(Debug, Clone)]
 struct CompletedTask {
-    info: TaskInfo,
+    info: Arc<TaskInfo>,
     agent_id: String,
     latest: TaskStatus,
 }

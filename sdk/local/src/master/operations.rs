@@ -4,6 +4,7 @@
 //! ACCEPT with invalid offers get TASK_LOST (TASK_DROPPED for partition-aware frameworks).
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use stead_proto::scheduler::{Event, call, event};
@@ -561,6 +562,7 @@ impl Master {
         let killing_state = fw.is_some_and(|f| {
             f.has_capability(stead_proto::v1::framework_info::capability::Type::TaskKillingState)
         });
+        let task = Arc::new(task);
         let spec = LaunchSpec {
             seq,
             agent_id: agent_id.to_string(),

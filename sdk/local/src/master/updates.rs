@@ -321,10 +321,10 @@ impl Master {
                 .map(|a| a.value.clone())
                 .unwrap_or_default();
             fw.remember_completed(CompletedTask {
-                info: stead_proto::v1::TaskInfo {
+                info: std::sync::Arc::new(stead_proto::v1::TaskInfo {
                     task_id: TaskId { value: task_id },
                     ..Default::default()
-                },
+                }),
                 agent_id,
                 latest: status,
             });
