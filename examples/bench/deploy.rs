@@ -25,18 +25,48 @@ pub struct Figures {
     pub instances: usize,
     /// Agents.
     pub agents: usize,
-    /// From scheduler process start to deploy COMPLETE, in ms.
-    pub deploy_ms: f64,
-    /// Peak RSS of the scheduler process that deployed, in MiB.
-    pub deploy_rss_mib: f64,
-    /// From the restarted scheduler's start to every task reconciled and plans rebuilt, in ms.
-    pub failover_ms: f64,
-    /// Peak RSS of the restarted scheduler, in MiB.
-    pub failover_rss_mib: f64,
-    /// CPU time (user and system) the scheduler process used to deploy, in ms.
+    /// The deploying scheduler: from its start to deploy COMPLETE.
+    pub deploy: Phase,
+    /// The restarted scheduler: from its start to every task reconciled and plans rebuilt.
+    pub failover: Phase,
+}
+
+/// One scheduler process, from its start until it is READY.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// Wall time, in ms.
+    pub ms: f64,
+    /// Launches the scheduler counts in its state.
+    pub launches: u64,
+    /// The scheduler's peak RSS, in MiB.
+    pub rss_mib: f64,
+    /// CPU time (user and system) the scheduler process used, in ms.
     pub scheduler_cpu_ms: f64,
     /// CPU time the embedded cluster (this process) used meanwhile, in ms.
     pub cluster_cpu_ms: f64,
+}
+
+impl Phase {
+    /// Starts a scheduler process and waits until it is READY.
+    async fn run(
+        exe: &Path,
+        master: &str,
+        dir: &Path,
+        instances: usize,
+        timeout: Duration,
+    ) -> Result<(Scheduler, Phase)> {
+        let cluster_cpu_before = cpu_ms("self")?;
+        let mut scheduler = Scheduler::spawn(exe, master, dir, instances)?;
+        let (ms, launches) = scheduler.ready(timeout).await?;
+        let phase = Phase {
+            ms,
+            launches,
+            cluster_cpu_ms: cpu_ms("self")? - cluster_cpu_before,
+            scheduler_cpu_ms: scheduler.cpu_ms()?,
+            rss_mib: scheduler.peak_rss_mib()?,
+        };
+        Ok((scheduler, phase))
+    }
 }
 
 /// CPU time (user and system) used so far by the process `pid` (`self` for this one), in
@@ -151,15 +181,11 @@ pub async fn run(exe: &Path, dir: &Path, instances: usize, timeout: Duration) ->
     let cluster = LocalCluster::start(config).await?;
     let master = cluster.master_url().to_string();
 
-    let cluster_cpu_before = cpu_ms("self")?;
-    let mut first = Scheduler::spawn(exe, &master, dir, instances)?;
-    let (deploy_ms, launches) = first.ready(timeout).await?;
-    let cluster_cpu_ms = cpu_ms("self")? - cluster_cpu_before;
-    let scheduler_cpu_ms = first.cpu_ms()?;
-    let deploy_rss_mib = first.peak_rss_mib()?;
+    let (first, deploy) = Phase::run(exe, &master, dir, instances, timeout).await?;
     ensure!(
-        launches == instances as u64,
-        "{launches} launches for {instances} instances"
+        deploy.launches == instances as u64,
+        "{} launches for {instances} instances",
+        deploy.launches
     );
     let before = task_ids(&cluster).await?;
     ensure!(
@@ -169,26 +195,22 @@ pub async fn run(exe: &Path, dir: &Path, instances: usize, timeout: Duration) ->
     );
     first.kill9().await?;
 
-    let mut second = Scheduler::spawn(exe, &master, dir, instances)?;
-    let (failover_ms, relaunches) = second.ready(timeout).await?;
-    let failover_rss_mib = second.peak_rss_mib()?;
+    let (second, failover) = Phase::run(exe, &master, dir, instances, timeout).await?;
     let after = task_ids(&cluster).await?;
     second.kill9().await?;
     cluster.shutdown().await?;
-    if relaunches != launches || before != after {
+    if failover.launches != deploy.launches || before != after {
         bail!(
-            "the failover relaunched tasks ({launches} -> {relaunches} launches, {} tasks changed)",
+            "the failover relaunched tasks ({} -> {} launches, {} tasks changed)",
+            deploy.launches,
+            failover.launches,
             before.symmetric_difference(&after).count()
         );
     }
     Ok(Figures {
         instances,
         agents,
-        deploy_ms,
-        deploy_rss_mib,
-        failover_ms,
-        failover_rss_mib,
-        scheduler_cpu_ms,
-        cluster_cpu_ms,
+        deploy,
+        failover,
     })
 }

@@ -188,17 +188,20 @@ async fn bench(args: Args) -> Result<()> {
                 let started = Instant::now();
                 match deploy::run(&exe, &dir, n, args.timeout).await {
                     Ok(f) => {
+                        let (d, fo) = (&f.deploy, &f.failover);
                         println!(
-                            "{} instances on {} agents: deploy {:.0} ms ({:.0}/s, peak RSS {:.1} MiB, CPU {:.0} ms scheduler + {:.0} ms cluster); failover {:.0} ms (peak RSS {:.1} MiB); scenario {:.1} s",
+                            "{} instances on {} agents: deploy {:.0} ms ({:.0}/s, peak RSS {:.1} MiB, CPU {:.0} ms scheduler + {:.0} ms cluster); failover {:.0} ms (peak RSS {:.1} MiB, CPU {:.0} ms scheduler + {:.0} ms cluster); scenario {:.1} s",
                             f.instances,
                             f.agents,
-                            f.deploy_ms,
-                            f.instances as f64 / (f.deploy_ms / 1000.0),
-                            f.deploy_rss_mib,
-                            f.scheduler_cpu_ms,
-                            f.cluster_cpu_ms,
-                            f.failover_ms,
-                            f.failover_rss_mib,
+                            d.ms,
+                            f.instances as f64 / (d.ms / 1000.0),
+                            d.rss_mib,
+                            d.scheduler_cpu_ms,
+                            d.cluster_cpu_ms,
+                            fo.ms,
+                            fo.rss_mib,
+                            fo.scheduler_cpu_ms,
+                            fo.cluster_cpu_ms,
                             started.elapsed().as_secs_f64()
                         );
                         runs.push(f);
@@ -218,14 +221,20 @@ async fn bench(args: Args) -> Result<()> {
                 continue;
             }
             let agents = runs[0].agents;
-            let deploy = Spread::of(runs.iter().map(|f| f.deploy_ms));
-            let rate = Spread::of(runs.iter().map(|f| n as f64 / (f.deploy_ms / 1000.0)));
-            let failover = Spread::of(runs.iter().map(|f| f.failover_ms));
-            let rss = Spread::of(runs.iter().map(|f| f.deploy_rss_mib));
-            let rss_failover = Spread::of(runs.iter().map(|f| f.failover_rss_mib));
+            let spread = |figure: fn(&deploy::Figures) -> f64| Spread::of(runs.iter().map(figure));
             let per_instance = |cpu_ms: f64| cpu_ms * 1000.0 / n as f64;
-            let scheduler_cpu = Spread::of(runs.iter().map(|f| per_instance(f.scheduler_cpu_ms)));
-            let cluster_cpu = Spread::of(runs.iter().map(|f| per_instance(f.cluster_cpu_ms)));
+            let deploy = spread(|f| f.deploy.ms);
+            let rate = spread(|f| f.instances as f64 / (f.deploy.ms / 1000.0));
+            let failover = spread(|f| f.failover.ms);
+            let rss = spread(|f| f.deploy.rss_mib);
+            let rss_failover = spread(|f| f.failover.rss_mib);
+            let cpu = |phase: fn(&deploy::Figures) -> &deploy::Phase| {
+                let sched =
+                    Spread::of(runs.iter().map(|f| per_instance(phase(f).scheduler_cpu_ms)));
+                let cluster =
+                    Spread::of(runs.iter().map(|f| per_instance(phase(f).cluster_cpu_ms)));
+                format!("{} us / {} us", sched.show(0), cluster.show(0))
+            };
             rows.push((
                 format!("deploy {n} instances with volumes on {agents} agents"),
                 format!("{} ms = {} instances/s", deploy.show(0), rate.show(0)),
@@ -233,13 +242,18 @@ async fn bench(args: Args) -> Result<()> {
             ));
             rows.push((
                 format!("deploy {n}: CPU per instance (scheduler / cluster)"),
-                format!("{} us / {} us", scheduler_cpu.show(0), cluster_cpu.show(0)),
+                cpu(|f| &f.deploy),
                 String::new(),
             ));
             rows.push((
                 format!("failover with {n} running instances, no relaunch"),
                 format!("{} ms", failover.show(0)),
                 "< 2 s".into(),
+            ));
+            rows.push((
+                format!("failover {n}: CPU per instance (scheduler / cluster)"),
+                cpu(|f| &f.failover),
+                String::new(),
             ));
             rows.push((
                 format!("scheduler peak RSS, {n} instances (deploy / failover)"),
