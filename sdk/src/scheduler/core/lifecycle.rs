@@ -354,6 +354,15 @@ impl Core {
 
     /// Ends an uninstall: TEARDOWN, then the whole state is wiped.
     async fn teardown(&mut self, fw: &str) -> Result<()> {
+        // The ACCEPTs that release the last reservations go out in the background: each
+        // must have reached the master before TEARDOWN, which makes it refuse them.
+        let Ok(_no_accept_in_flight) = self
+            .accepts_in_flight
+            .acquire_many(super::offers::ACCEPT_CHUNKS_IN_FLIGHT as u32)
+            .await
+        else {
+            return Ok(()); // Never: the semaphore is never closed.
+        };
         tracing::warn!(framework_id = %fw, "uninstall: every resource is released; tearing the framework down");
         if !self.send(&calls::teardown(fw)).await {
             return Ok(()); // Tried again at the next tick.
