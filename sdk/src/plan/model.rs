@@ -464,18 +464,12 @@ impl Plan {
 
     /// The position of the (first) step acting on `instance`.
     pub fn find(&self, instance: &str) -> Option<StepRef> {
-        // Every change of the phases goes through the plan, which keeps the index; a hit
-        // is still checked, in case a step's instance was renamed through `step_mut`.
+        // Every change of the phases goes through the plan, which keeps the index up to
+        // date; a hit is still checked against the step it points at.
         let at = *self.index.get(instance)?;
-        if self.step(at).is_some_and(|s| s.instance == instance) {
-            return Some(at);
-        }
-        self.phases.iter().enumerate().find_map(|(pi, p)| {
-            p.steps
-                .iter()
-                .position(|s| s.instance == instance)
-                .map(|si| (pi, si))
-        })
+        self.step(at)
+            .is_some_and(|s| s.instance == instance)
+            .then_some(at)
     }
 
     /// The (first) step acting on `instance`, for change.
