@@ -18,9 +18,21 @@ pub enum Error {
     /// A bad option (command line, environment or builder).
     #[error("configuration: {0}")]
     Config(String),
-    /// An operator request could not be carried out.
-    #[error("{0}")]
-    Request(String),
+    /// An operator request named an instance the service does not have.
+    #[error("unknown instance `{0}`")]
+    UnknownInstance(String),
+    /// An operator request named a plan the service does not have.
+    #[error("unknown plan `{0}`")]
+    UnknownPlan(String),
+    /// An operator command named a phase or step the plan does not have.
+    #[error(transparent)]
+    PlanCommand(#[from] crate::plan::PlanCommandError),
+    /// A condition was not reached in time.
+    #[error("condition not reached within {0:?}")]
+    Timeout(std::time::Duration),
+    /// A task of the runtime (the event loop, a blocking call) failed to run to its end.
+    #[error("a runtime task failed: {0}")]
+    TaskFailed(String),
     /// The scheduler has stopped.
     #[error("the scheduler has stopped")]
     Stopped,

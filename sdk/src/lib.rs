@@ -4,6 +4,7 @@
 //! [`#[service]`](crate::service); [`DefaultService`](crate::scheduler::DefaultService)
 //! deploys it on Apache Mesos or on the embedded [`local`] cluster and keeps it running.
 
+pub mod api;
 pub mod cli;
 mod error;
 pub mod http;

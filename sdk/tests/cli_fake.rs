@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http_support::{Fake, sample_state, start};
 use serde_json::{Value, json};
-use stead::http::{PlanCommand, PodCommand};
+use stead::api::{PlanCommand, PodCommand};
 use stead::plan::Status;
 
 /// Runs `stead args...` against `url`, with `token` in the environment.

@@ -6,7 +6,7 @@ mod http_support;
 use http_support::{Fake, sample_state, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stead::http::{PlanCommand, PodCommand};
+use stead::api::{PlanCommand, PodCommand};
 use stead::plan::Status;
 
 /// A reqwest client.

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 pub use client::{Answer, Client};
 
-use crate::http::{PlanHealth, PodInfo, PodSummary};
+use crate::api::{PlanHealth, PodInfo, PodSummary};
 use crate::plan::PlanSnapshot;
 
 /// The API URL used when neither `--url` nor `STEAD_URL` is given.
@@ -389,7 +389,7 @@ async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
             for name in names {
                 let plan = fetch_plan(client, &name).await?;
                 rows.push(PlanHealth {
-                    errors: crate::http::plan_errors(&plan),
+                    errors: crate::api::plan_errors(&plan),
                     name,
                     status: plan.status,
                 });
@@ -516,7 +516,7 @@ async fn debug(client: &Client, command: DebugCmd) -> Result<(), CliError> {
             if output.json {
                 return print_json(&answer.body);
             }
-            let debug: crate::http::OffersDebug = answer.into()?;
+            let debug: crate::api::OffersDebug = answer.into()?;
             render::emit(&render::offers(&debug))
         }
     }

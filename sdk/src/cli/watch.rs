@@ -37,7 +37,7 @@ pub async fn watch(
                 unreachable_since = None;
                 last_status = snapshot.status.to_string();
                 view.update(&snapshot)?;
-                let errors = crate::http::plan_errors(&snapshot);
+                let errors = crate::api::plan_errors(&snapshot);
                 if snapshot.status == Status::Error || !errors.is_empty() {
                     view.finish(&snapshot)?;
                     let detail = if errors.is_empty() {

@@ -1,7 +1,8 @@
 //! The operator API: plans, pods, configurations, state, health, metrics and offer
 //! diagnostics over HTTP/JSON, served with axum on the scheduler's API port.
 //!
-//! The scheduler implements [`ServiceControl`]; [`serve`] exposes it. A
+//! The scheduler implements [`ServiceControl`](crate::api::ServiceControl); [`serve`]
+//! exposes it. A
 //! [`DefaultService`](crate::scheduler::DefaultService) serves it on its API port
 //! (127.0.0.1 unless `--bind` says otherwise; port 0 picks a free one, see
 //! [`ServiceHandle::api_addr`](crate::scheduler::ServiceHandle::api_addr)), with the token
@@ -13,27 +14,22 @@
 //! | `GET /v1/plans/{plan}` | [`PlanSnapshot`](crate::plan::PlanSnapshot); 200 complete, 202 in progress, 417 errors |
 //! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional |
 //! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional |
-//! | `GET /v1/pods`, `GET /v1/pods/{instance}/info` | [`PodSummary`] list, [`PodInfo`] |
+//! | `GET /v1/pods`, `GET /v1/pods/{instance}/info` | [`PodSummary`](crate::api::PodSummary) list, [`PodInfo`](crate::api::PodInfo) |
 //! | `POST /v1/pods/{instance}/restart`, `/replace` | relaunch in place, replace elsewhere |
 //! | `GET /v1/configurations`, `/target`, `/{id}` | ids, `{id, spec}` |
 //! | `GET /v1/state/frameworkId` | `{framework_id}` |
-//! | `GET /v1/health` | [`Health`]; the code tells the [`HealthState`] |
+//! | `GET /v1/health` | [`Health`](crate::api::Health); the code tells the [`HealthState`](crate::api::HealthState) |
 //! | `GET /v1/metrics` | Prometheus text |
-//! | `GET /v1/debug/offers` | [`OffersDebug`] |
+//! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
 //!
 //! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code. With a token
 //! configured, every mutating request needs `Authorization: Bearer <token>` (else 401).
 
-mod control;
 pub mod prometheus;
+mod running;
 mod server;
-mod summary;
 
-pub use control::{
-    ControlError, ControlResult, Health, HealthState, Histogram, MetricsSnapshot, OfferOutcome,
-    OfferSummary, OffersDebug, PlanCommand, PlanHealth, PodCommand, PodInfo, PodSummary,
-    ResourceSummary, ServiceControl, StepOffers, VolumeSummary, plan_errors,
-};
+pub use running::ApiServer;
 pub use server::{
     ApiArgs, ApiOptions, DEFAULT_BIND, TOKEN_ENV, router, serve, serve_with_shutdown,
 };

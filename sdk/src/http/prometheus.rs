@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::control::{Histogram, MetricsSnapshot};
+use crate::api::{Histogram, MetricsSnapshot};
 use crate::plan::PlanSnapshot;
 
 /// The Content-Type of the Prometheus text format.

@@ -17,8 +17,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-use super::control::{ControlError, Health, PlanCommand, PodCommand, ServiceControl, plan_errors};
 use super::prometheus;
+use crate::api::{ControlError, Health, PlanCommand, PodCommand, ServiceControl, plan_errors};
 use crate::plan::{PlanSnapshot, Status};
 
 /// The address the API binds to unless told otherwise: loopback only.

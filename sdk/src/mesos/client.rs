@@ -71,9 +71,22 @@ pub enum MesosError {
     /// The master sent an ERROR event.
     #[error("the master reported an error: {0}")]
     Master(String),
+    /// The master no longer knows the framework (removed, or its id unknown): it must
+    /// subscribe anew without an id.
+    #[error("the master no longer knows the framework: {0}")]
+    FrameworkRemoved(String),
     /// The master URL is not usable.
     #[error("invalid master URL `{0}`: expected http://host:port")]
     BadUrl(String),
+}
+
+/// Whether the master's explanation says it no longer knows the framework. The v1 API
+/// carries this only as text (an ERROR event's message, a 4xx body), in wordings such as
+/// "Framework has been removed" or "Framework ... is unknown"; it is read here, once, at
+/// the protocol's edge, and handed on as [`MesosError::FrameworkRemoved`].
+fn says_framework_removed(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    text.contains("framework") && (text.contains("removed") || text.contains("unknown"))
 }
 
 /// A result of a Mesos call.
@@ -178,6 +191,9 @@ impl MesosClient {
                     .ok()
                     .and_then(Result::ok)
                     .unwrap_or_default();
+                if status.is_client_error() && says_framework_removed(&body) {
+                    return Err(MesosError::FrameworkRemoved(body));
+                }
                 return Err(MesosError::Status {
                     url: url(),
                     status,
@@ -356,6 +372,9 @@ impl EventReader {
                         .error
                         .map(|e| e.message)
                         .unwrap_or_else(|| "unspecified".into());
+                    if says_framework_removed(&message) {
+                        return Err(MesosError::FrameworkRemoved(message));
+                    }
                     return Err(MesosError::Master(message));
                 }
                 return Ok(event);

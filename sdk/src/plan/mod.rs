@@ -4,16 +4,20 @@
 //! start (see [`deploy_plan`]). Snapshots ([`PlanSnapshot`]) are what the operator API shows.
 
 mod census;
+mod commands;
 mod coordinator;
 mod model;
 mod status;
+mod work;
 
+pub use commands::{Applied, Overrides, PlanCommand, PlanCommandError, apply};
 pub use coordinator::{Selected, select};
 pub use model::{
     Phase, PhaseSnapshot, Plan, PlanSnapshot, Step, StepKind, StepMut, StepRef, StepSnapshot,
     Strategy,
 };
 pub use status::Status;
+pub use work::{Ended, PlanName, WorkPlan, WorkPlans};
 
 /// The name of the deploy plan.
 pub const DEPLOY: &str = "deploy";

@@ -238,6 +238,17 @@ impl Phase {
         }
     }
 
+    /// Whether the operator let this canary phase go on.
+    pub fn is_canary_approved(&self) -> bool {
+        self.canary_approved
+    }
+
+    /// Lets this canary phase go on once its first step is done, without waiting for
+    /// approval (an approval given before the scheduler restarted).
+    pub fn grant_canary(&mut self) {
+        self.canary_approved = true;
+    }
+
     /// Stops handing out this phase's steps (steps in flight finish).
     pub fn interrupt(&mut self) {
         self.interrupted = true;

@@ -1,108 +1,28 @@
 //! The operator API of a running scheduler: [`SchedulerControl`] implements
 //! [`ServiceControl`] over the scheduler's snapshots, its command channel, its state
-//! store and its telemetry; [`ApiServer`] serves it on the API port.
+//! store and its telemetry.
 
-use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use stead_proto::v1::TaskInfo;
 use stead_spec::ServiceSpec;
 use stead_state::{ConfigStore, StateStore};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
-use uuid::Uuid;
 
-use super::core::{Command, ServiceSnapshot};
+use super::core::Command;
+use super::publish::ServiceSnapshot;
 use super::telemetry::Telemetry;
-use crate::http::{
-    ApiArgs, ControlError, ControlResult, Health, MetricsSnapshot, OffersDebug, PlanCommand,
-    PodCommand, PodInfo, PodSummary, ServiceControl,
+use crate::api::{
+    ControlError, ControlResult, Health, MetricsSnapshot, OffersDebug, PlanCommand, PodCommand,
+    PodInfo, PodSummary, ServiceControl,
 };
+use crate::http::ApiArgs;
 use crate::mesos::resources as res;
 use crate::offer::operations::task_labels;
-use crate::plan::{Phase, Plan, PlanSnapshot, Status};
+use crate::plan::{PlanName, PlanSnapshot};
 use crate::{Error, Result};
-
-/// Applies an operator command to `plan`.
-///
-/// `redo` holds the instances whose (running) task must be restarted when their reset
-/// step is next handed out: a restart adds the instances of the reset steps, a forced
-/// completion removes them.
-pub(super) fn apply(
-    plan: &mut Plan,
-    command: PlanCommand,
-    redo: &mut BTreeSet<String>,
-) -> ControlResult<()> {
-    let plan_name = plan.name.clone();
-    let phase_index = |plan: &Plan, id: Option<Uuid>| -> ControlResult<Option<usize>> {
-        match id {
-            None => Ok(None),
-            Some(id) => plan
-                .phases()
-                .iter()
-                .position(|p| p.id == id)
-                .map(Some)
-                .ok_or_else(|| {
-                    ControlError::not_found(format!("phase {id} in plan {plan_name:?}"))
-                }),
-        }
-    };
-    match command {
-        PlanCommand::Interrupt { phase } => match phase_index(plan, phase)? {
-            Some(pi) => plan.phase_mut(pi).into_iter().for_each(Phase::interrupt),
-            None => plan.interrupt(),
-        },
-        PlanCommand::Continue { phase } => match phase_index(plan, phase)? {
-            Some(pi) => plan.phase_mut(pi).into_iter().for_each(Phase::proceed),
-            None => {
-                plan.proceed();
-                for pi in 0..plan.phases().len() {
-                    plan.phase_mut(pi).into_iter().for_each(Phase::proceed);
-                }
-            }
-        },
-        PlanCommand::Restart { phase, step } | PlanCommand::ForceComplete { phase, step } => {
-            let restart = matches!(command, PlanCommand::Restart { .. });
-            let pi = phase_index(plan, phase)?;
-            let mut touched = 0usize;
-            for i in 0..plan.phases().len() {
-                if pi.is_some_and(|pi| pi != i) {
-                    continue;
-                }
-                let Some(p) = plan.phase_mut(i) else { continue };
-                for si in 0..p.steps().len() {
-                    let Some(mut s) = p.step_mut(si) else {
-                        continue;
-                    };
-                    if step.is_some_and(|id| id != s.id) {
-                        continue;
-                    }
-                    touched += 1;
-                    if restart {
-                        s.errors.clear();
-                        s.set_status(Status::Pending);
-                        s.message = "restarted by the operator".into();
-                        redo.insert(s.instance.clone());
-                    } else {
-                        s.set_status(Status::Complete);
-                        s.message = "completed by the operator".into();
-                        redo.remove(&s.instance);
-                    }
-                }
-            }
-            if let (Some(id), 0) = (step, touched) {
-                return Err(ControlError::not_found(format!(
-                    "step {id} in plan {:?}",
-                    plan.name
-                )));
-            }
-        }
-    }
-    Ok(())
-}
 
 /// The [`ServiceControl`] of a running scheduler.
 pub struct SchedulerControl {
@@ -123,8 +43,9 @@ fn internal(e: impl std::fmt::Display) -> ControlError {
 fn from_error(e: Error) -> ControlError {
     match e {
         Error::Stopped => ControlError::unavailable("the scheduler has stopped"),
-        Error::Request(m) if m.starts_with("unknown instance") => ControlError::not_found(m),
-        Error::Request(m) => ControlError::conflict(m),
+        Error::UnknownInstance(name) => ControlError::not_found(format!("pod {name:?}")),
+        Error::UnknownPlan(name) => ControlError::not_found(format!("plan {name:?}")),
+        e @ Error::PlanCommand(_) => ControlError::not_found(e.to_string()),
         other => internal(other),
     }
 }
@@ -209,8 +130,10 @@ impl ServiceControl for SchedulerControl {
         command: PlanCommand,
     ) -> BoxFuture<'a, ControlResult<()>> {
         Box::pin(async move {
-            let name = plan.to_string();
-            self.request(|tx| Command::Plan(name, command, tx)).await?
+            let name = PlanName::parse(plan);
+            self.request(|tx| Command::Plan(name, command, tx))
+                .await?
+                .map_err(from_error)
         })
     }
 
@@ -370,84 +293,9 @@ pub(super) fn api_args(
     Ok(api)
 }
 
-/// The operator API server of one scheduler; stops when stopped or dropped.
-#[derive(Debug)]
-pub(super) struct ApiServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl ApiServer {
-    /// Binds the API's address (`args.bind`, `port`; 0 picks a free port).
-    pub async fn bind(args: &ApiArgs, port: u16) -> Result<TcpListener> {
-        let addr = args.socket_addr(port);
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| Error::Config(format!("the operator API cannot listen on {addr}: {e}")))
-    }
-
-    /// Serves `control` on `listener` in the background.
-    pub fn start(
-        listener: TcpListener,
-        args: &ApiArgs,
-        control: Arc<SchedulerControl>,
-    ) -> Result<ApiServer> {
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(crate::http::serve_with_shutdown(
-            listener,
-            control,
-            args.options(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        tracing::info!(%addr, token = args.options().token.is_some(), "operator API listening");
-        Ok(ApiServer {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
-    }
-
-    /// The address the API listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops accepting requests and waits for open ones to finish.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "the operator API failed"),
-                Err(e) => tracing::warn!(error = %e, "the operator API task failed"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Phase, Step, StepKind, Strategy};
-
-    fn plan() -> Plan {
-        let phase = |name: &str| {
-            Phase::new(
-                name,
-                Strategy::Serial,
-                (0..2)
-                    .map(|i| Step::new(format!("{name}-{i}"), StepKind::Launch))
-                    .collect(),
-            )
-        };
-        Plan::new("deploy", Strategy::Serial, vec![phase("a"), phase("b")])
-    }
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
@@ -469,88 +317,5 @@ mod tests {
         let bad = api_args(|_| None, args(&["--bind", "localhost"])).unwrap_err();
         assert!(bad.to_string().contains("--bind"), "{bad}");
         assert!(api_args(|_| None, args(&["--api-token"])).is_err());
-    }
-
-    #[test]
-    fn interrupt_and_continue_phases() {
-        let mut p = plan();
-        let mut redo = BTreeSet::new();
-        let b = p.phases()[1].id;
-        apply(&mut p, PlanCommand::Interrupt { phase: Some(b) }, &mut redo).unwrap();
-        assert!(p.phases()[1].is_interrupted() && !p.is_interrupted());
-        apply(&mut p, PlanCommand::Interrupt { phase: None }, &mut redo).unwrap();
-        assert!(p.candidates().is_empty());
-        apply(&mut p, PlanCommand::Continue { phase: None }, &mut redo).unwrap();
-        assert!(!p.phases()[1].is_interrupted() && !p.is_interrupted());
-        assert_eq!(p.candidates(), vec![(0, 0)]);
-        let err = apply(
-            &mut p,
-            PlanCommand::Continue {
-                phase: Some(Uuid::new_v4()),
-            },
-            &mut redo,
-        )
-        .unwrap_err();
-        assert_eq!(err.status_code(), 404);
-    }
-
-    #[test]
-    fn force_complete_then_restart() {
-        let mut p = plan();
-        let mut redo = BTreeSet::new();
-        let a = p.phases()[0].id;
-        let b1 = p.phases()[1].steps()[1].id;
-        apply(
-            &mut p,
-            PlanCommand::ForceComplete {
-                phase: Some(a),
-                step: None,
-            },
-            &mut redo,
-        )
-        .unwrap();
-        assert_eq!(p.candidates(), vec![(1, 0)]);
-        apply(
-            &mut p,
-            PlanCommand::ForceComplete {
-                phase: None,
-                step: Some(b1),
-            },
-            &mut redo,
-        )
-        .unwrap();
-        assert_eq!(p.phases()[1].steps()[1].status(), Status::Complete);
-        apply(
-            &mut p,
-            PlanCommand::Restart {
-                phase: None,
-                step: None,
-            },
-            &mut redo,
-        )
-        .unwrap();
-        assert!(p.steps().all(|s| s.status() == Status::Pending));
-        assert_eq!(redo.len(), 4);
-        let a0 = p.phases()[0].steps()[0].id;
-        apply(
-            &mut p,
-            PlanCommand::ForceComplete {
-                phase: Some(a),
-                step: Some(a0),
-            },
-            &mut redo,
-        )
-        .unwrap();
-        assert!(!redo.contains("a-0"));
-        let err = apply(
-            &mut p,
-            PlanCommand::Restart {
-                phase: Some(a),
-                step: Some(b1),
-            },
-            &mut redo,
-        )
-        .unwrap_err();
-        assert_eq!(err.status_code(), 404, "step b-1 is not in phase a");
     }
 }

@@ -1,35 +1,38 @@
-//! The scheduler's state machine: offers, status updates, reconciliation, recovery,
-//! suppress/revive and operator commands. I/O is limited to the state store (written
-//! before acting) and calls to the master.
+//! The scheduler's dispatcher: it holds the service's state and hands each event, tick
+//! and operator command to the part that handles it: status handling (`status`), the
+//! offer round (`offers`), updates and retirements (`lifecycle`), commit-then-acknowledge
+//! (`batch`). Calls go out through the [`Outbox`], snapshots through the [`Publisher`].
+//! I/O is limited to the state store (written before acting) and calls to the master.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use stead_proto::scheduler::{Call, Event, event};
-use stead_proto::v1::{FrameworkId, FrameworkInfo, TaskState, TaskStatus, framework_info};
+use stead_proto::scheduler::{Event, event};
+use stead_proto::v1::{FrameworkId, FrameworkInfo, framework_info};
 use stead_spec::{ServiceSpec, TaskTypeSpec};
 use stead_state::{FrameworkStore, GoalOverride, StateStore};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::Options;
-use super::instance::{Instance, Progress, agent_gone, is_terminal, now_ms, proves_launch};
+use super::clock::Clock;
+use super::gone::GoneAgents;
+use super::instance::{Instance, Progress};
+use super::master::MasterCalls;
+use super::outbox::Outbox;
+use super::properties;
+use super::publish::{InstanceSnapshot, PublishKey, Publisher, ServiceSnapshot};
 use super::reconcile::Reconciler;
 use super::stored_task::StoredTask;
 use super::telemetry::Telemetry;
-use crate::http::{ControlResult, PlanCommand};
-use crate::mesos::{MesosClient, calls};
-use crate::offer::operations;
-use crate::plan::{self, Plan, PlanSnapshot, Status, StepKind};
+use crate::mesos::calls;
+use crate::plan::{Overrides, PlanCommand, PlanName, Status, WorkPlan, WorkPlans};
 use crate::{Error, Result};
 
 pub(super) mod batch;
 mod lifecycle;
 mod offers;
-
-/// A task id and, when known, its agent id (what reconciliation asks about).
-type TaskRef = (String, Option<String>);
+mod status;
 
 /// Instances whose stored records are read together when the scheduler starts.
 const LOAD_CHUNK: usize = 1024;
@@ -37,63 +40,35 @@ const LOAD_CHUNK: usize = 1024;
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
 
-/// A point-in-time view of the service, published after every event.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ServiceSnapshot {
-    /// The framework id, once subscribed.
-    pub framework_id: Option<String>,
-    /// Whether explicit reconciliation has finished since the last subscription.
-    pub reconciled: bool,
-    /// The plans (deploy, recovery).
-    pub plans: Vec<PlanSnapshot>,
-    /// Every instance, in spec order.
-    pub instances: Vec<InstanceSnapshot>,
-}
-
-impl ServiceSnapshot {
-    /// The plan called `name`.
-    pub fn plan(&self, name: &str) -> Option<&PlanSnapshot> {
-        self.plans.iter().find(|p| p.name == name)
-    }
-
-    /// The instance called `name`.
-    pub fn instance(&self, name: &str) -> Option<&InstanceSnapshot> {
-        self.instances.iter().find(|i| i.name == name)
-    }
-}
-
-/// A view of one instance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InstanceSnapshot {
-    /// The instance name.
-    pub name: String,
-    /// The current Mesos task id.
-    pub task_id: Option<String>,
-    /// The latest task state, e.g. `TASK_RUNNING`.
-    pub state: Option<String>,
-    /// The agent of the current task.
-    pub agent_id: Option<String>,
-    /// The agent's hostname.
-    pub hostname: Option<String>,
-    /// How many times the instance was launched.
-    pub launch_count: u64,
+/// The state property holding the operator's decisions on the plan `plan`.
+fn overrides_property(plan: WorkPlan) -> String {
+    format!("plan-overrides-{}", plan.name())
 }
 
 /// An operator request.
 #[derive(Debug)]
 pub enum Command {
     /// Move the instance elsewhere (new reservations, new volume).
-    Replace(String, tokio::sync::oneshot::Sender<Result<()>>),
+    Replace(String, oneshot::Sender<Result<()>>),
     /// Kill the instance and relaunch it in place.
-    Restart(String, tokio::sync::oneshot::Sender<Result<()>>),
+    Restart(String, oneshot::Sender<Result<()>>),
     /// Uninstall the service (irreversible).
-    Uninstall(tokio::sync::oneshot::Sender<Result<()>>),
+    Uninstall(oneshot::Sender<Result<()>>),
     /// An operator command on the named plan.
-    Plan(
-        String,
-        PlanCommand,
-        tokio::sync::oneshot::Sender<ControlResult<()>>,
-    ),
+    Plan(PlanName, PlanCommand, oneshot::Sender<Result<()>>),
+}
+
+/// Whether offers flow, and what the last offer rounds said.
+#[derive(Debug, Default)]
+struct OfferFlow {
+    /// Whether offers are suppressed (`None`: unknown, e.g. after a subscription).
+    suppressed: Option<bool>,
+    /// The instances offers were last revived for.
+    revived_for: BTreeSet<String>,
+    /// Offers keep flowing until then so that released reservations are cleaned.
+    cleanup_until: Option<Instant>,
+    /// The last logged reason each instance waits for an offer.
+    last_reasons: BTreeMap<String, String>,
 }
 
 /// The scheduler's state.
@@ -101,32 +76,19 @@ pub struct Core {
     opts: Options,
     spec: ServiceSpec,
     config_id: String,
+    clock: Arc<dyn Clock>,
     store: StateStore,
     frameworks: FrameworkStore,
-    client: Arc<MesosClient>,
-    /// Bounds the calls sent in the background (acknowledgements and ACCEPTs) in flight.
-    calls_in_flight: Arc<tokio::sync::Semaphore>,
-    /// Bounds the launch chunks whose ACCEPTs are in flight.
-    accepts_in_flight: Arc<tokio::sync::Semaphore>,
-    /// Launches whose ACCEPT, sent in the background, may not have reached the master.
-    unsent: (
-        mpsc::UnboundedSender<Vec<TaskRef>>,
-        mpsc::UnboundedReceiver<Vec<TaskRef>>,
-    ),
+    outbox: Outbox,
     framework_id: Option<String>,
-    instances: BTreeMap<String, Instance>,
-    deploy: Plan,
-    recovery: Plan,
-    reconciler: Reconciler,
     subscribed: bool,
-    suppressed: Option<bool>,
-    revived_for: BTreeSet<String>,
-    gone_agents: HashMap<String, Instant>,
-    cleanup_until: Option<Instant>,
-    last_reasons: HashMap<String, String>,
-    /// The last logged status of each step, by plan and instance.
-    last_statuses: HashMap<String, HashMap<String, Status>>,
-    snapshots: watch::Sender<ServiceSnapshot>,
+    instances: BTreeMap<String, Instance>,
+    plans: WorkPlans,
+    /// The operator's stored decisions on the deploy and recovery plans.
+    overrides: BTreeMap<String, Overrides>,
+    reconciler: Reconciler,
+    flow: OfferFlow,
+    gone: GoneAgents,
     /// Update, decommission and uninstall state.
     life: lifecycle::Lifecycle,
     telemetry: Arc<Telemetry>,
@@ -134,23 +96,20 @@ pub struct Core {
     redo: BTreeSet<String>,
     /// Status writes and acknowledgements of the batch of events being handled.
     pending: batch::Pending,
-    /// Rate limit of snapshot publication.
-    publish_gate: batch::PublishGate,
-}
-
-fn state_name(s: TaskState) -> &'static str {
-    s.as_str_name()
+    publisher: Publisher,
 }
 
 impl Core {
     /// Loads the stored state and rebuilds the plans.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         opts: Options,
         spec: ServiceSpec,
         config_id: String,
         store: StateStore,
         frameworks: FrameworkStore,
-        client: Arc<MesosClient>,
+        master: Arc<dyn MasterCalls>,
+        clock: Arc<dyn Clock>,
         snapshots: watch::Sender<ServiceSnapshot>,
     ) -> Result<Core> {
         let framework_id = frameworks.fetch_framework_id()?.map(|f| f.value);
@@ -190,37 +149,37 @@ impl Core {
             &store,
             &mut instances,
         )?;
+        let mut overrides = BTreeMap::new();
+        for which in [WorkPlan::Deploy, WorkPlan::Recovery] {
+            let key = overrides_property(which);
+            if let Some(stored) = properties::load::<Overrides>(&store, &key)? {
+                overrides.insert(key, stored);
+            }
+        }
+        let gone = GoneAgents::load(&store)?;
         let reconcile_every = opts.reconcile_interval;
+        let outbox = Outbox::new(master, store.persister().clone());
         let mut core = Core {
             opts,
             spec,
             config_id,
+            clock,
             store,
             frameworks,
-            client,
-            calls_in_flight: Arc::new(tokio::sync::Semaphore::new(batch::CONCURRENT_CALLS)),
-            accepts_in_flight: Arc::new(tokio::sync::Semaphore::new(
-                offers::ACCEPT_CHUNKS_IN_FLIGHT,
-            )),
-            unsent: mpsc::unbounded_channel(),
+            outbox,
             framework_id,
-            instances,
-            deploy: plan::deploy_plan(plan::Strategy::Serial, Vec::new()),
-            recovery: plan::recovery_plan(),
-            reconciler: Reconciler::new(reconcile_every),
             subscribed: false,
-            suppressed: None,
-            revived_for: BTreeSet::new(),
-            gone_agents: HashMap::new(),
-            cleanup_until: None,
-            last_reasons: HashMap::new(),
-            last_statuses: HashMap::new(),
-            snapshots,
+            instances,
+            plans: WorkPlans::default(),
+            overrides,
+            reconciler: Reconciler::new(reconcile_every),
+            flow: OfferFlow::default(),
+            gone,
             life,
             telemetry: Arc::default(),
             redo: BTreeSet::new(),
             pending: batch::Pending::default(),
-            publish_gate: batch::PublishGate::default(),
+            publisher: Publisher::new(snapshots),
         };
         core.rebuild_plans();
         core.publish();
@@ -237,12 +196,13 @@ impl Core {
         &self.spec.task_types[inst.type_idx]
     }
 
-    /// Rebuilds the deploy and recovery plans from the instances' stored state.
+    /// Rebuilds the deploy and recovery plans from the instances' stored state, with the
+    /// operator's stored decisions laid over them.
     fn rebuild_plans(&mut self) {
-        let now = Instant::now();
-        let now_ms = now_ms();
+        let now = self.clock.now();
+        let now_ms = self.clock.epoch_ms();
         let mut phases = Vec::new();
-        let mut recover = Vec::new();
+        let mut replacing = Vec::new();
         for (ti, tt) in self.spec.task_types.iter().enumerate() {
             let mut steps = Vec::new();
             for inst in self.instances.values().filter(|i| i.type_idx == ti) {
@@ -256,27 +216,25 @@ impl Core {
                     }
                 };
                 if inst.replacing() {
-                    recover.push(inst.name.clone());
+                    replacing.push(inst.name.clone());
                 }
                 steps.push((inst.name.clone(), status));
             }
             phases.push((tt.name.clone(), steps));
         }
-        self.deploy = plan::deploy_plan(self.opts.strategy, phases);
+        self.plans = WorkPlans::rebuild(self.opts.strategy, phases, replacing);
         self.mark_updates();
         // Restore backoff delays that were persisted.
         for inst in self.instances.values() {
-            if let Some(until) = inst.meta.backoff_until_ms.filter(|u| *u > now_ms)
-                && let Some(mut step) = self.deploy.find_mut(&inst.name)
-                && step.status() == Status::Pending
-            {
-                let wait = Duration::from_millis(until - now_ms);
-                step.delay_until(now + wait, "backing off after repeated failures");
+            if let Some(until) = inst.meta.backoff_until_ms.filter(|u| *u > now_ms) {
+                self.plans
+                    .restore_delay(&inst.name, now + Duration::from_millis(until - now_ms));
             }
         }
-        self.recovery = plan::recovery_plan();
-        for name in recover {
-            plan::add_recovery(&mut self.recovery, &name, StepKind::Replace);
+        for which in [WorkPlan::Deploy, WorkPlan::Recovery] {
+            if let Some(o) = self.overrides.get(&overrides_property(which)) {
+                self.plans.restore(which, o, &self.config_id);
+            }
         }
     }
 
@@ -307,8 +265,8 @@ impl Core {
     }
 
     /// Talks to another master from now on (the detected leader changed).
-    pub fn set_client(&mut self, client: Arc<MesosClient>) {
-        self.client = client;
+    pub fn set_master(&mut self, master: Arc<dyn MasterCalls>) {
+        self.outbox.set_master(master);
     }
 
     /// Forgets the stored framework id (the master no longer knows it).
@@ -349,9 +307,8 @@ impl Core {
                     && let Some(agent) = f.agent_id
                 {
                     tracing::warn!(agent = %agent.value, "the master reports an agent lost");
-                    self.gone_agents
-                        .entry(agent.value)
-                        .or_insert_with(Instant::now);
+                    self.gone
+                        .lost(&self.store, &agent.value, self.clock.epoch_ms())?;
                 }
             }
             Some(event::Type::Rescind) | Some(event::Type::Heartbeat) | None => {}
@@ -370,8 +327,8 @@ impl Core {
         }
         tracing::info!(framework_id = %framework_id, service = %self.spec.name, "subscribed");
         self.subscribed = true;
-        self.suppressed = None;
-        self.revived_for.clear();
+        self.flow.suppressed = None;
+        self.flow.revived_for.clear();
         let tasks: Vec<(String, Option<String>)> = self
             .instances
             .values()
@@ -387,228 +344,17 @@ impl Core {
             tracing::info!(tasks = n, "reconciling known tasks");
         }
         for call in calls {
-            self.send(&call).await;
+            self.outbox.send(&call).await;
         }
         Ok(())
     }
 
-    async fn send(&self, call: &Call) -> bool {
-        // Never act on state that may be stale: with ZooKeeper's session away another
-        // scheduler may hold the lock. The event loop pauses until it is back.
-        if !self.store.persister().is_ready() {
-            tracing::warn!(call = ?call.r#type, "state backend not ready: call held back");
-            return false;
+    /// Hands the launches whose ACCEPT may not have reached the master to the reconciler.
+    pub(super) fn reconcile_unsent(&mut self) {
+        let unsent = self.outbox.unsent();
+        if !unsent.is_empty() {
+            self.reconciler.add(unsent);
         }
-        match self.client.call(call).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(error = %e, call = ?call.r#type, "call to the master failed");
-                false
-            }
-        }
-    }
-
-    fn plan_mut(&mut self, recovery: bool) -> &mut Plan {
-        if recovery {
-            &mut self.recovery
-        } else {
-            &mut self.deploy
-        }
-    }
-
-    fn backoff(&self, failures: u32) -> Duration {
-        if failures <= 1 {
-            return Duration::ZERO;
-        }
-        let exp = failures.saturating_sub(2).min(20);
-        self.opts
-            .backoff_base
-            .saturating_mul(1u32 << exp)
-            .min(self.opts.backoff_max)
-    }
-
-    async fn on_update(&mut self, status: TaskStatus) -> Result<()> {
-        let task_id = status.task_id.value.clone();
-        self.reconciler.answered(&task_id);
-        if self.retiring_status(&status).await? {
-            return Ok(());
-        }
-        let state = status.state();
-        let fw = self.framework_id.clone().unwrap_or_default();
-        let name = operations::instance_of(&task_id).map(String::from);
-        let current = name
-            .as_ref()
-            .and_then(|n| self.instances.get(n))
-            .is_some_and(|i| i.task_id() == Some(task_id.as_str()));
-        if !current {
-            // An older launch (or a task this service does not know): nothing to record.
-            if !is_terminal(state) {
-                tracing::warn!(task = %task_id, "killing a task that is not the current launch of its instance");
-                let agent = status.agent_id.as_ref().map(|a| a.value.as_str());
-                self.send(&calls::kill(&fw, &task_id, agent)).await;
-            }
-            if let Some(ack) = calls::acknowledge(&fw, &status) {
-                self.send(&ack).await;
-            }
-            return Ok(());
-        }
-        // Invariant: `current` implies the instance exists.
-        let Some(name) = name else { return Ok(()) };
-        let Some(inst) = self.instances.get(&name) else {
-            return Ok(());
-        };
-        let tt = self.spec.task_types[inst.type_idx].clone();
-        let mut meta = inst.meta.clone();
-        if proves_launch(state) {
-            Instance::set_reserved(&mut meta, true);
-        }
-        let mut delay = Duration::ZERO;
-        let was_running_for = inst.running_since.map(|t| t.elapsed());
-        let terminal = is_terminal(state);
-        let goal_reached = terminal
-            && state == TaskState::TaskFinished
-            && tt.goal != stead_spec::GoalState::Running;
-        if terminal && !goal_reached {
-            if meta.goal_override == Some(GoalOverride::Restart) {
-                // The requested restart happened: relaunch at once, no failure counted.
-                meta.goal_override = None;
-                meta.consecutive_failures = 0;
-            } else {
-                if was_running_for.is_some_and(|d| d >= self.opts.stable_after) {
-                    meta.consecutive_failures = 0;
-                }
-                meta.consecutive_failures = meta.consecutive_failures.saturating_add(1);
-                delay = self.backoff(meta.consecutive_failures);
-                meta.backoff_until_ms = (!delay.is_zero())
-                    .then(|| now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-            }
-        }
-        // Persist, then acknowledge: both wait for the batch's group commit. An update
-        // without a uuid (a reconciliation answer) that repeats the known state of the task
-        // adds nothing to store: a failover of 50,000 tasks would rewrite them all.
-        let known = self.instances.get(&name);
-        let meta_changed = known.is_none_or(|i| i.meta != meta);
-        let repeat = status.uuid.is_none()
-            && !meta_changed
-            && known.and_then(|i| i.status.as_ref()).is_some_and(|known| {
-                known.task_id == status.task_id
-                    && known.state == status.state
-                    && known.healthy == status.healthy
-            });
-        if !repeat {
-            let ack = calls::acknowledge(&fw, &status);
-            self.pending
-                .update(&name, &status, meta_changed.then_some(&meta), ack);
-        }
-
-        let now = Instant::now();
-        let Some(inst) = self.instances.get_mut(&name) else {
-            return Ok(());
-        };
-        let previous = inst.status.as_ref().map(|s| s.state());
-        if !repeat {
-            inst.status = Some(status.clone());
-        }
-        inst.meta = meta;
-        if state == TaskState::TaskRunning && inst.running_since.is_none() {
-            inst.running_since = Some(now);
-        }
-        if previous != Some(state) {
-            tracing::info!(
-                instance = %name,
-                task = %task_id,
-                state = state_name(state),
-                message = status.message.as_deref().unwrap_or(""),
-                "task status"
-            );
-        }
-        let progress = inst.progress(&tt);
-        let done = inst.done(&tt);
-        let replacing = inst.replacing();
-        if terminal
-            && agent_gone(&status)
-            && let Some(agent) = &status.agent_id
-        {
-            self.gone_agents.entry(agent.value.clone()).or_insert(now);
-        }
-        if done {
-            // An instance still on an older configuration has not done its update step.
-            let current = self.is_current_name(&name);
-            for plan in [&mut self.deploy, &mut self.recovery] {
-                if plan.name == plan::DEPLOY && !current {
-                    continue;
-                }
-                if let Some(mut step) = plan.find_mut(&name) {
-                    step.set_status(Status::Complete);
-                    step.message = format!("{} is {}", task_id, state_name(state));
-                }
-            }
-            return Ok(());
-        }
-        match progress {
-            Progress::Running { ready: false } => {
-                for plan in [&mut self.deploy, &mut self.recovery] {
-                    if let Some(mut step) = plan.find_mut(&name)
-                        && step.status().is_in_flight()
-                    {
-                        step.set_status(Status::Started);
-                        step.message = "running, waiting for the readiness check".into();
-                    }
-                }
-            }
-            Progress::Ended(_) => {
-                // New work: make sure offers flow again (filters from earlier declines).
-                self.revived_for.remove(&name);
-                let deploy_done = self
-                    .deploy
-                    .find(&name)
-                    .and_then(|at| self.deploy.step(at))
-                    .is_none_or(|s| {
-                        // An update not begun yet: the old task is recovered as it was.
-                        s.status().is_complete()
-                            || (s.kind == StepKind::Update && !s.status().is_in_flight())
-                    });
-                let message = format!(
-                    "{} {}{}",
-                    task_id,
-                    state_name(state),
-                    status
-                        .message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                );
-                let mut step = if deploy_done {
-                    self.recovery.prune_complete();
-                    let kind = if replacing {
-                        StepKind::Replace
-                    } else {
-                        StepKind::Recover
-                    };
-                    plan::add_recovery(&mut self.recovery, &name, kind)
-                } else {
-                    // Invariant: deploy_done is false only when the deploy step exists.
-                    match self.deploy.find_mut(&name) {
-                        Some(s) => s,
-                        None => return Ok(()),
-                    }
-                };
-                if delay.is_zero() {
-                    step.set_status(Status::Pending);
-                    step.message = message;
-                } else {
-                    step.delay_until(
-                        now + delay,
-                        format!(
-                            "{message}; relaunch delayed {}s after repeated failures",
-                            delay.as_secs()
-                        ),
-                    );
-                }
-            }
-            _ => {}
-        }
-        Ok(())
     }
 
     /// Periodic work: delayed steps, reconciliation, automatic replacement.
@@ -616,28 +362,27 @@ impl Core {
         if !self.subscribed {
             return Ok(());
         }
-        let now = Instant::now();
-        self.wake();
+        let now = self.clock.now();
+        self.plans.wake(now);
         self.reconcile_unsent();
         if let Some(fw) = self.framework_id.clone() {
             for call in self.reconciler.due(&fw, now) {
-                self.send(&call).await;
+                self.outbox.send(&call).await;
             }
         }
         if let Some(limit) = self.opts.replace_timeout {
-            let mut lost = Vec::new();
-            for inst in self.instances.values() {
-                let tt = self.task_type(inst);
-                if inst.replacing() || !inst.needs_launch(tt) {
-                    continue;
-                }
-                if let Some(agent) = inst.agent_id()
-                    && let Some(since) = self.gone_agents.get(agent)
-                    && now.duration_since(*since) >= limit
-                {
-                    lost.push(inst.name.clone());
-                }
-            }
+            let now_ms = self.clock.epoch_ms();
+            let lost: Vec<String> = self
+                .instances
+                .values()
+                .filter(|inst| !inst.replacing() && inst.needs_launch(self.task_type(inst)))
+                .filter(|inst| {
+                    inst.agent_id()
+                        .and_then(|agent| self.gone.gone_for(agent, now_ms))
+                        .is_some_and(|gone| gone >= limit)
+                })
+                .map(|inst| inst.name.clone())
+                .collect();
             for name in lost {
                 tracing::warn!(instance = %name, "its agent has been gone too long: replacing it");
                 self.mark_replace(&name, GoalOverride::PermanentlyFailed)?;
@@ -647,15 +392,9 @@ impl Core {
         Ok(())
     }
 
-    fn wake(&mut self) {
-        let now = Instant::now();
-        self.deploy.wake_delayed(now);
-        self.recovery.wake_delayed(now);
-    }
-
     fn mark_replace(&mut self, name: &str, why: GoalOverride) -> Result<()> {
         let Some(inst) = self.instances.get_mut(name) else {
-            return Err(Error::Request(format!("unknown instance `{name}`")));
+            return Err(Error::UnknownInstance(name.to_string()));
         };
         let mut meta = inst.meta.clone();
         meta.goal_override = Some(why);
@@ -663,16 +402,12 @@ impl Core {
         meta.backoff_until_ms = None;
         self.store.store_task_meta(name, &meta)?;
         inst.meta = meta;
-        self.recovery.prune_complete();
-        let mut step = plan::add_recovery(&mut self.recovery, name, StepKind::Replace);
-        if !step.status().is_in_flight() {
-            step.set_status(Status::Pending);
-            step.message = match why {
-                GoalOverride::Replace => "replace requested by the operator".into(),
-                _ => "agent lost: replacing the instance elsewhere".into(),
-            };
-        }
-        self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
+        let message = match why {
+            GoalOverride::Replace => "replace requested by the operator",
+            _ => "agent lost: replacing the instance elsewhere",
+        };
+        self.plans.replace(name, message);
+        self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
         Ok(())
     }
 
@@ -691,17 +426,7 @@ impl Core {
                 let _ = reply.send(self.start_uninstall());
             }
             Command::Plan(name, command, reply) => {
-                let redo = &mut self.redo;
-                let r = match name.as_str() {
-                    plan::DEPLOY => super::control::apply(&mut self.deploy, command, redo),
-                    plan::RECOVERY => super::control::apply(&mut self.recovery, command, redo),
-                    other => match self.life.retire_plan_mut(other) {
-                        Some(p) => super::control::apply(p, command, redo),
-                        None => Err(crate::http::ControlError::not_found(format!(
-                            "plan {name:?}"
-                        ))),
-                    },
-                };
+                let r = self.plan_command(&name, command);
                 // Publish first, so that the API answers after the change is visible.
                 self.publish();
                 let _ = reply.send(r);
@@ -710,7 +435,37 @@ impl Core {
         self.after_event().await;
     }
 
-    async fn kill_current(&self, name: &str) {
+    /// Applies an operator command to a plan. The decisions on the deploy and recovery
+    /// plans are stored first, so that a restarted scheduler keeps them.
+    fn plan_command(&mut self, name: &PlanName, command: PlanCommand) -> Result<()> {
+        let Some(which) = WorkPlans::which(name) else {
+            return match self.life.retire_plan_mut(name) {
+                Some(p) => {
+                    crate::plan::apply(p, command)?;
+                    Ok(())
+                }
+                None => Err(Error::UnknownPlan(name.to_string())),
+            };
+        };
+        // Applied to a copy first: what is stored must be what the plan becomes.
+        let mut trial = self.plans.get(which).clone();
+        let applied = crate::plan::apply(&mut trial, command)?;
+        let key = overrides_property(which);
+        let mut overrides = self.overrides.get(&key).cloned().unwrap_or_default();
+        overrides.record(&trial, command, &applied, &self.config_id);
+        properties::store(&self.store, &key, &overrides)?;
+        self.overrides.insert(key, overrides);
+        let applied = self.plans.command(which, command)?;
+        for instance in applied.restarted {
+            self.redo.insert(instance);
+        }
+        for instance in applied.completed {
+            self.redo.remove(&instance);
+        }
+        Ok(())
+    }
+
+    async fn kill_current(&mut self, name: &str) {
         let Some(inst) = self.instances.get(name) else {
             return;
         };
@@ -720,7 +475,7 @@ impl Core {
         }
         if let (Some(fw), Some(task)) = (&self.framework_id, &inst.task) {
             let call = calls::kill(fw, task.task_id(), Some(task.agent_id()));
-            self.send(&call).await;
+            self.outbox.send(&call).await;
         }
     }
 
@@ -733,7 +488,7 @@ impl Core {
 
     async fn restart(&mut self, name: &str) -> Result<()> {
         let Some(inst) = self.instances.get_mut(name) else {
-            return Err(Error::Request(format!("unknown instance `{name}`")));
+            return Err(Error::UnknownInstance(name.to_string()));
         };
         tracing::info!(instance = %name, "restart requested");
         let mut meta = inst.meta.clone();
@@ -746,8 +501,7 @@ impl Core {
             Progress::Ended(_)
         );
         if ended {
-            plan::add_recovery(&mut self.recovery, name, StepKind::Recover)
-                .set_status(Status::Pending);
+            self.plans.recover_now(name);
         } else {
             self.kill_current(name).await;
         }
@@ -763,98 +517,71 @@ impl Core {
             && self.reconciler.is_done()
             && let Some(fw) = self.framework_id.clone()
         {
-            let candidates: BTreeSet<String> = plan::select(&[&self.recovery, &self.deploy])
-                .into_iter()
-                .filter_map(|(pi, at)| {
-                    let plan = if pi == 0 {
-                        &self.recovery
-                    } else {
-                        &self.deploy
-                    };
-                    plan.step(at).map(|s| s.instance.clone())
-                })
-                .collect();
-            let cleaning = self.cleanup_until.is_some_and(|t| Instant::now() < t);
+            let candidates = self.plans.candidate_instances();
+            let cleaning = self
+                .flow
+                .cleanup_until
+                .is_some_and(|t| self.clock.now() < t);
             let want = !candidates.is_empty() || cleaning || self.retiring_wants_offers();
-            let new_work = candidates.iter().any(|c| !self.revived_for.contains(c));
-            if want && (self.suppressed != Some(false) || new_work) {
-                if self.send(&calls::revive(&fw, &self.spec.role)).await {
-                    self.suppressed = Some(false);
+            let new_work = candidates
+                .iter()
+                .any(|c| !self.flow.revived_for.contains(c));
+            if want && (self.flow.suppressed != Some(false) || new_work) {
+                if self.outbox.send(&calls::revive(&fw, &self.spec.role)).await {
+                    self.flow.suppressed = Some(false);
                 }
             } else if !want
-                && self.suppressed != Some(true)
-                && self.send(&calls::suppress(&fw, &self.spec.role)).await
+                && self.flow.suppressed != Some(true)
+                && self
+                    .outbox
+                    .send(&calls::suppress(&fw, &self.spec.role))
+                    .await
             {
-                self.suppressed = Some(true);
+                self.flow.suppressed = Some(true);
             }
-            self.revived_for = candidates;
+            self.flow.revived_for = candidates;
         }
         self.publish();
     }
 
     fn publish(&mut self) {
-        let key = batch::PublishKey::new(
+        let reconciled = self.subscribed && self.reconciler.is_done();
+        let key = PublishKey::new(
             [
-                Some(self.deploy.status()),
-                Some(self.recovery.status()),
+                Some(self.plans.deploy().status()),
+                Some(self.plans.recovery().status()),
                 self.lifecycle_status(),
             ],
-            self.subscribed && self.reconciler.is_done(),
+            reconciled,
             self.framework_id.as_deref(),
         );
-        let started = Instant::now();
-        if !self.publish_gate.due(&key, started) {
-            return;
-        }
-        let mut plans = vec![self.deploy.snapshot(), self.recovery.snapshot()];
-        plans.extend(self.lifecycle_snapshots());
-        for p in &plans {
-            let seen = self.last_statuses.entry(p.name.clone()).or_default();
-            for step in p.phases.iter().flat_map(|ph| ph.steps.iter()) {
-                let before = seen.get(step.instance.as_str());
-                if before == Some(&step.status) {
-                    continue;
-                }
-                // A step first seen pending has no news: only changes are logged.
-                if before.is_some() || step.status != Status::Pending {
-                    tracing::info!(
-                        plan = %p.name,
-                        step = %step.name,
-                        status = %step.status,
-                        plan_status = %p.status,
-                        message = %step.message,
-                        "plan progress"
-                    );
-                }
-                seen.insert(step.instance.clone(), step.status);
-            }
-        }
-        let instances = self
-            .instances
-            .values()
-            .map(|i| InstanceSnapshot {
-                name: i.name.clone(),
-                task_id: i.task_id().map(String::from),
-                state: i.status.as_ref().map(|s| state_name(s.state()).to_string()),
-                agent_id: i.agent_id().map(String::from),
-                hostname: i.hostname().map(String::from),
-                launch_count: i.meta.launch_count,
-            })
-            .collect();
-        let snapshot = ServiceSnapshot {
-            framework_id: self.framework_id.clone(),
-            reconciled: self.subscribed && self.reconciler.is_done(),
-            plans,
-            instances,
-        };
-        self.snapshots.send_if_modified(|old| {
-            if *old == snapshot {
-                false
-            } else {
-                *old = snapshot;
-                true
+        let (plans, life, instances, framework_id) =
+            (&self.plans, &self.life, &self.instances, &self.framework_id);
+        self.publisher.publish(key, || {
+            let mut snapshots = vec![plans.deploy().snapshot(), plans.recovery().snapshot()];
+            snapshots.extend(life.snapshots());
+            ServiceSnapshot {
+                framework_id: framework_id.clone(),
+                reconciled,
+                plans: snapshots,
+                instances: instances
+                    .values()
+                    .map(|i| InstanceSnapshot {
+                        name: i.name.clone(),
+                        task_id: i.task_id().map(String::from),
+                        state: i
+                            .status
+                            .as_ref()
+                            .map(|s| s.state().as_str_name().to_string()),
+                        agent_id: i.agent_id().map(String::from),
+                        hostname: i.hostname().map(String::from),
+                        launch_count: i.meta.launch_count,
+                    })
+                    .collect(),
             }
         });
-        self.publish_gate.published(key, started);
     }
 }
+
+#[cfg(test)]
+mod tests;

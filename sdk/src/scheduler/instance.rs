@@ -1,6 +1,6 @@
 //! What the scheduler knows about one pod instance, derived from the stored state.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use stead_proto::v1::{TaskState, TaskStatus, task_status::Reason};
 use stead_spec::{GoalState, TaskTypeSpec};
@@ -42,13 +42,6 @@ pub struct Instance {
     pub meta: TaskMeta,
     /// When the current task was first seen running (this process's clock).
     pub running_since: Option<Instant>,
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Whether a task in `state` is gone (not running and never will again).

@@ -6,11 +6,17 @@
 //! rebuilds its plans from the stored state at every start, relaunches failed tasks in
 //! place (with backoff) and replaces instances on request or when their agent is gone.
 
+mod clock;
 mod control;
 mod core;
 mod decommission;
+mod gone;
 mod instance;
+mod master;
 mod options;
+mod outbox;
+mod properties;
+mod publish;
 mod reconcile;
 mod service;
 mod stored_task;
@@ -18,6 +24,8 @@ mod telemetry;
 mod update;
 mod zk;
 
-pub use self::core::{InstanceSnapshot, ServiceSnapshot};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use master::MasterCalls;
 pub use options::{Options, StateLocation};
+pub use publish::{InstanceSnapshot, ServiceSnapshot};
 pub use service::{CLUSTER_DIR, DefaultService, STATE_FILE, ServiceHandle};

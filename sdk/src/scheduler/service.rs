@@ -13,12 +13,14 @@ use stead_state::{ConfigStore, FrameworkStore, Persister, RedbPersister, StateSt
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::control::{self, ApiServer, SchedulerControl};
-use super::core::{Command, Core, ServiceSnapshot};
+use super::clock::SystemClock;
+use super::control::{self, SchedulerControl};
+use super::core::{Command, Core};
 use super::options::{Options, StateLocation};
+use super::publish::ServiceSnapshot;
 use super::telemetry::{Telemetry, TimedPersister};
 use super::zk::{self, SessionGate};
-use crate::http::ApiArgs;
+use crate::http::{ApiArgs, ApiServer};
 use crate::mesos::detect::{self, MasterDetector};
 use crate::mesos::{Backoff, MesosClient, MesosError};
 use crate::plan::{PlanSnapshot, Strategy};
@@ -305,6 +307,7 @@ impl DefaultService {
             StateStore::new(persister.clone()),
             FrameworkStore::new(persister),
             client.clone(),
+            Arc::new(SystemClock),
             snap_tx,
         )?
         .with_telemetry(telemetry);
@@ -351,7 +354,7 @@ async fn run(
             tokio::select! {
                 c = d.next_client() => if let Some(c) = c? {
                     client = c;
-                    core.set_client(client.clone());
+                    core.set_master(client.clone());
                 },
                 _ = &mut stop => return Ok(()),
             }
@@ -380,7 +383,7 @@ async fn run(
                         }
                         match failure {
                             None => {}
-                            Some(MesosError::Master(m)) if m.contains("removed") || m.contains("unknown") => {
+                            Some(MesosError::FrameworkRemoved(m)) => {
                                 tracing::error!(error = %m, "the master no longer knows this framework: subscribing anew");
                                 core.forget_framework()?;
                                 break;
@@ -411,11 +414,8 @@ async fn run(
                     _ = &mut stop => return Ok(()),
                 }
             },
-            Err(MesosError::Status { status, body, .. })
-                if status.is_client_error()
-                    && (body.contains("removed") || body.contains("nknown")) =>
-            {
-                tracing::error!(%status, %body, "the master refused the framework id: subscribing anew");
+            Err(MesosError::FrameworkRemoved(why)) => {
+                tracing::error!(%why, "the master refused the framework id: subscribing anew");
                 core.forget_framework()?;
             }
             Err(e) => tracing::warn!(error = %e, "cannot subscribe"),
@@ -506,7 +506,7 @@ impl ServiceHandle {
         };
         tokio::time::timeout(timeout, wait)
             .await
-            .map_err(|_| Error::Request(format!("condition not reached within {timeout:?}")))?
+            .map_err(|_| Error::Timeout(timeout))?
     }
 
     async fn request(
@@ -548,7 +548,7 @@ impl ServiceHandle {
             Some(t) => {
                 let r = t.await;
                 self.task = None;
-                r.map_err(|e| Error::Request(format!("the scheduler task failed: {e}")))?
+                r.map_err(|e| Error::TaskFailed(format!("the scheduler: {e}")))?
             }
             None => Ok(()),
         }

@@ -12,9 +12,7 @@ use stead_proto::v1::Offer;
 use stead_proto::v1::offer::{Operation, operation};
 use stead_state::{Op, Persister};
 
-use crate::http::{
-    Histogram, MetricsSnapshot, OfferOutcome, OfferSummary, OffersDebug, StepOffers,
-};
+use crate::api::{Histogram, MetricsSnapshot, OfferOutcome, OfferSummary, OffersDebug, StepOffers};
 use crate::offer::{Evaluator, Requirement};
 use crate::plan::Step;
 
@@ -98,12 +96,6 @@ impl Telemetry {
     /// The offer diagnostics of the latest cycle.
     pub fn offers(&self) -> OffersDebug {
         lock(&self.offers).clone()
-    }
-
-    /// Runs `f` on the offer diagnostics of the latest cycle, without copying them
-    /// (the event loop reads them after every batch of events).
-    pub fn with_offers<T>(&self, f: impl FnOnce(&OffersDebug) -> T) -> T {
-        f(&lock(&self.offers))
     }
 }
 

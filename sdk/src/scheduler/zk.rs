@@ -29,7 +29,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::Request(format!("a ZooKeeper call failed to run: {e}")))?
+        .map_err(|e| Error::TaskFailed(format!("a ZooKeeper call: {e}")))?
         .map_err(Error::from)
 }
 
@@ -346,9 +346,9 @@ mod tests {
             "a write under a gate pauses"
         );
         // Any failure while the session is away pauses; without a gate it is fatal.
-        let other = Err(Error::Request("cut off".into()));
+        let other = Err(Error::TaskFailed("cut off".into()));
         assert!(pause_on(&mut gate, other).await.unwrap());
-        let other = Err(Error::Request("boom".into()));
+        let other = Err(Error::TaskFailed("boom".into()));
         assert!(pause_on(&mut None, other).await.is_err());
     }
 }

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use serde_json::json;
-use stead::http::{
-    ApiOptions, ControlError, ControlResult, Health, Histogram, MetricsSnapshot, OfferOutcome,
-    OfferSummary, OffersDebug, PlanCommand, PodCommand, PodInfo, PodSummary, ResourceSummary,
-    ServiceControl, StepOffers, VolumeSummary,
+use stead::api::{
+    ControlError, ControlResult, Health, Histogram, MetricsSnapshot, OfferOutcome, OfferSummary,
+    OffersDebug, PlanCommand, PodCommand, PodInfo, PodSummary, ResourceSummary, ServiceControl,
+    StepOffers, VolumeSummary,
 };
+use stead::http::ApiOptions;
 use stead::plan::{Phase, Plan, PlanSnapshot, Status, Step, StepKind, Strategy};
 use tokio::net::TcpListener;
 

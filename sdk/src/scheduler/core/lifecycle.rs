@@ -10,15 +10,15 @@ use stead_spec::{GoalState, ServiceSpec};
 use stead_state::{ConfigStore, StateStore};
 
 use super::Core;
+use crate::Result;
 use crate::mesos::calls;
 use crate::offer::LaunchContext;
-use crate::plan::{self, PlanSnapshot, Status, StepKind};
+use crate::plan::{self, PlanName, PlanSnapshot, Status, StepKind, WorkPlan};
 use crate::scheduler::Options;
 use crate::scheduler::decommission::{Retirements, UNINSTALL_PROPERTY};
 use crate::scheduler::instance::{Instance, Progress};
 use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::update;
-use crate::{Error, Result};
 
 /// How long an update that grows an instance waits for an offer from its agent
 /// before killing the task without knowing whether the growth fits.
@@ -35,7 +35,8 @@ pub(crate) struct Lifecycle {
     configs: ConfigStore<stead_spec::ServiceSpec>,
     /// Set once an uninstall has torn the framework down and wiped the state.
     finished: bool,
-    /// The unreserved scalar resources each agent offered last (to grow in place).
+    /// The unreserved scalar resources each agent offered last (to grow in place), as
+    /// the offer rounds hand them over.
     agent_free: BTreeMap<String, BTreeMap<String, f64>>,
     /// Since when an update that grows waits for a first offer from its agent.
     growth_wait: BTreeMap<String, Instant>,
@@ -106,9 +107,28 @@ impl Lifecycle {
 
 impl Lifecycle {
     /// The decommission or uninstall plan, if `name` is its name.
-    pub(super) fn retire_plan_mut(&mut self, name: &str) -> Option<&mut plan::Plan> {
+    pub(super) fn retire_plan_mut(&mut self, name: &PlanName) -> Option<&mut plan::Plan> {
         let plan = self.retire.plan_mut();
-        (plan.name == name).then_some(plan)
+        (plan.name == name.as_str()).then_some(plan)
+    }
+
+    /// Records what each agent offers unreserved (the latest offer round's view).
+    pub(super) fn offered(&mut self, free: BTreeMap<String, BTreeMap<String, f64>>) {
+        self.agent_free.extend(free);
+    }
+
+    /// Stores a status of a retiring instance's task; false if it is about another task.
+    pub(super) fn record_retiring_status(
+        &mut self,
+        store: &StateStore,
+        status: &TaskStatus,
+    ) -> Result<bool> {
+        self.retire.record_status(store, status)
+    }
+
+    /// The snapshots of the decommission or uninstall plan, when there is one to show.
+    pub(super) fn snapshots(&self) -> Option<PlanSnapshot> {
+        self.retire.snapshot()
     }
 }
 
@@ -127,7 +147,8 @@ impl Core {
     /// deploy plan shows the errors (and hands out no work) while the old target runs.
     pub fn set_config_errors(&mut self, errors: Vec<String>) {
         self.life.config_errors = errors;
-        self.deploy.errors = self.life.config_errors.clone();
+        self.plans
+            .set_config_errors(self.life.config_errors.clone());
         self.publish();
     }
 
@@ -154,35 +175,15 @@ impl Core {
             updates.push((inst.name.clone(), from.to_string()));
         }
         for (name, from) in updates {
-            if let Some(mut step) = self.deploy.find_mut(&name) {
-                step.kind = StepKind::Update;
-                step.set_status(Status::Pending);
-                step.message = format!(
-                    "runs configuration {from}; to be relaunched in place under {}",
-                    self.config_id
-                );
-            }
+            self.plans.mark_update(&name, &from, &self.config_id);
         }
-        self.deploy.errors = self.life.config_errors.clone();
+        self.plans
+            .set_config_errors(self.life.config_errors.clone());
     }
 
     /// Tasks of retiring instances (reconciled with the others).
     pub(super) fn retiring_tasks(&self) -> Vec<(String, Option<String>)> {
         self.life.retire.tasks()
-    }
-
-    /// Handles a status of a retiring instance's task: stored, acknowledged, and the
-    /// retirement goes on. Returns false if the status is about another task.
-    pub(super) async fn retiring_status(&mut self, status: &TaskStatus) -> Result<bool> {
-        if !self.life.retire.record_status(&self.store, status)? {
-            return Ok(false);
-        }
-        if let Some(fw) = self.framework_id.clone()
-            && let Some(ack) = calls::acknowledge(&fw, status)
-        {
-            self.send(&ack).await;
-        }
-        Ok(true)
     }
 
     /// Reports reservations released by the cleanup of an offer cycle.
@@ -194,11 +195,6 @@ impl Core {
     /// Whether retirements need offers (to release reservations).
     pub(super) fn retiring_wants_offers(&self) -> bool {
         self.life.retire.wants_offers()
-    }
-
-    /// The snapshots of the decommission or uninstall plan, when there is one to show.
-    pub(super) fn lifecycle_snapshots(&self) -> Vec<PlanSnapshot> {
-        self.life.retire.snapshot().into_iter().collect()
     }
 
     /// The status of the decommission or uninstall plan, when it is shown.
@@ -228,30 +224,15 @@ impl Core {
         let Some(fw) = self.framework_id.clone() else {
             return Ok(());
         };
-        let now = Instant::now();
-        let seen: Vec<(String, BTreeMap<String, f64>)> = self.telemetry.with_offers(|d| {
-            d.offers
-                .iter()
-                .map(|offer| {
-                    let mut free = BTreeMap::new();
-                    for r in offer.resources.iter().filter(|r| r.role.is_none()) {
-                        if let Some(v) = r.scalar {
-                            *free.entry(r.name.clone()).or_insert(0.0) += v;
-                        }
-                    }
-                    (offer.agent_id.clone(), free)
-                })
-                .collect()
-        });
-        self.life.agent_free.extend(seen);
+        let now = self.clock.now();
         // Updates: kill what runs an older configuration when its step's turn comes.
         let mut kill = Vec::new();
         let mut short = Vec::new();
-        for (pi, at) in plan::select(&[&self.recovery, &self.deploy]) {
-            if pi != 1 {
+        for (which, at) in self.plans.select() {
+            if which != WorkPlan::Deploy {
                 continue;
             }
-            let Some(step) = self.deploy.step(at) else {
+            let Some(step) = self.plans.deploy().step(at) else {
                 continue;
             };
             if step.kind != StepKind::Update {
@@ -277,29 +258,22 @@ impl Core {
         }
         for (name, why) in short {
             self.life.growth_wait.entry(name.clone()).or_insert(now);
-            if let Some(mut step) = self.deploy.find_mut(&name) {
-                step.set_status(Status::Prepared);
-                step.message = why;
-            }
+            self.plans.update_waits(&name, &why);
         }
         for name in kill {
             tracing::info!(instance = %name, config = %self.config_id, "updating: the task is killed, then relaunched in place under the target configuration");
             self.restart(&name).await?;
-            if let Some(mut step) = self.deploy.find_mut(&name) {
-                step.set_status(Status::Starting);
-                step.message =
-                    "killing the task to relaunch it under the target configuration".into();
-            }
+            self.plans.update_kills(&name);
         }
         // Decommission and uninstall.
         let calls = self.life.retire.drive(&self.store, &fw, now)?;
         for call in calls {
-            self.send(&call).await;
+            self.outbox.send(&call).await;
         }
         if self.life.retire.take_revive() {
             // Offers from every agent (declined ones included) carry what is released.
-            self.suppressed = None;
-            self.revived_for.clear();
+            self.flow.suppressed = None;
+            self.flow.revived_for.clear();
         }
         if self.life.retire.teardown_due(now) {
             self.teardown(&fw).await?;
@@ -356,15 +330,9 @@ impl Core {
     async fn teardown(&mut self, fw: &str) -> Result<()> {
         // The ACCEPTs that release the last reservations go out in the background: each
         // must have reached the master before TEARDOWN, which makes it refuse them.
-        let Ok(_no_accept_in_flight) = self
-            .accepts_in_flight
-            .acquire_many(super::offers::ACCEPT_CHUNKS_IN_FLIGHT as u32)
-            .await
-        else {
-            return Ok(()); // Never: the semaphore is never closed.
-        };
+        self.outbox.drain_accepts().await;
         tracing::warn!(framework_id = %fw, "uninstall: every resource is released; tearing the framework down");
-        if !self.send(&calls::teardown(fw)).await {
+        if !self.outbox.send(&calls::teardown(fw)).await {
             return Ok(()); // Tried again at the next tick.
         }
         self.store.persister().delete("")?;
@@ -383,12 +351,11 @@ impl Core {
         self.store.store_property(UNINSTALL_PROPERTY, b"true")?;
         tracing::warn!(service = %self.spec.name, "uninstall requested: every task is killed, every volume destroyed, every reservation released");
         self.instances.clear();
-        self.life.retire = Retirements::load(&self.store, &|_| false, true)
-            .map_err(|e| Error::Request(format!("cannot start the uninstall: {e}")))?;
+        self.life.retire = Retirements::load(&self.store, &|_| false, true)?;
         self.rebuild_plans();
         // New work: offers must flow again.
-        self.suppressed = None;
-        self.revived_for.clear();
+        self.flow.suppressed = None;
+        self.flow.revived_for.clear();
         Ok(())
     }
 }

@@ -3,8 +3,7 @@
 //! a large deploy neither holds every launch in memory at once nor keeps the master
 //! waiting for the last one); orphaned reservations are released and the rest DECLINEd.
 
-use std::collections::HashSet;
-use std::time::Instant;
+use std::collections::{BTreeMap, HashSet};
 
 use stead_proto::v1::{Offer, TaskInfo, offer::Operation};
 use stead_state::GoalOverride;
@@ -16,21 +15,37 @@ use crate::offer::{
     Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, is_service_reservation,
     operations, orphans,
 };
-use crate::plan::{self, Status, StepRef};
-use crate::scheduler::instance::{Instance, now_ms};
+use crate::plan::{StepRef, WorkPlan};
+use crate::scheduler::instance::Instance;
 use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::telemetry::OfferRecorder;
 
 /// Launches placed before their tasks are stored and their offers ACCEPTed; later
 /// placements of the same round go on the offers not accepted yet.
 pub(super) const LAUNCH_CHUNK: usize = 512;
-/// Chunks whose ACCEPTs may be waiting for the master at once.
-pub(super) const ACCEPT_CHUNKS_IN_FLIGHT: usize = 2;
+
+/// The unreserved scalar resources each agent offers (by resource name), from every
+/// offer of a round: what an update that grows an instance in place can count on.
+pub(crate) fn free_resources(offers: &[Offer]) -> BTreeMap<String, BTreeMap<String, f64>> {
+    let mut agents: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for offer in offers {
+        let free = agents.entry(offer.agent_id.value.clone()).or_default();
+        for r in offer
+            .resources
+            .iter()
+            .filter(|r| res::reserved_role(r).is_none())
+        {
+            if let Some(v) = r.scalar.as_ref() {
+                *free.entry(r.name.clone()).or_insert(0.0) += v.value;
+            }
+        }
+    }
+    agents
+}
 
 /// A launch placed in this round, not yet stored.
 struct Placed {
-    /// Whether the step is in the recovery plan (else the deploy plan).
-    recovery: bool,
+    which: WorkPlan,
     at: StepRef,
     launch: Launch,
     location: Location,
@@ -40,7 +55,7 @@ struct Placed {
 
 /// A stored launch whose offer is to be ACCEPTed.
 struct Stored {
-    recovery: bool,
+    which: WorkPlan,
     at: StepRef,
     name: String,
     task_id: String,
@@ -60,18 +75,21 @@ impl Core {
             let ids: Vec<String> = offers.iter().map(|o| o.id.value.clone()).collect();
             let call = calls::decline(&fw, &ids, self.opts.decline_short.as_secs_f64());
             self.telemetry.offers_declined(ids.len());
-            self.send(&call).await;
+            self.outbox.send(&call).await;
             return Ok(());
         }
-        for o in &offers {
-            self.gone_agents.remove(&o.agent_id.value);
-        }
-        self.wake();
-        let selected = plan::select(&[&self.recovery, &self.deploy]);
+        self.gone.back(
+            &self.store,
+            offers.iter().map(|o| o.agent_id.value.as_str()),
+        )?;
+        // Every agent's free resources go to the updates that grow in place.
+        self.life.offered(free_resources(&offers));
+        self.plans.wake(self.clock.now());
+        let selected = self.plans.select();
 
         let mut ops: Vec<Vec<Operation>> = vec![Vec::new(); offers.len()];
         let mut placed: Vec<Placed> = Vec::new();
-        let mut failed: Vec<(bool, StepRef, String)> = Vec::new();
+        let mut failed: Vec<(WorkPlan, StepRef, String)> = Vec::new();
         let mut waiting = false;
         let mut debug = OfferRecorder::new(&offers);
         let mut redo_now = Vec::new();
@@ -84,13 +102,8 @@ impl Core {
                 }
             }
         }
-        for (pi, at) in selected {
-            let recovery = pi == 0;
-            let plan = if recovery {
-                &self.recovery
-            } else {
-                &self.deploy
-            };
+        for (which, at) in selected {
+            let plan = self.plans.get(which);
             let Some(step) = plan.step(at) else { continue };
             let Some(inst) = self.instances.get(&step.instance) else {
                 continue;
@@ -125,7 +138,7 @@ impl Core {
                 Ok(p) => p,
                 Err(reason) => {
                     debug.unplaced(&plan.name, step, &mut ev, &req);
-                    failed.push((recovery, at, reason));
+                    failed.push((which, at, reason));
                     continue;
                 }
             };
@@ -154,7 +167,7 @@ impl Core {
                     ) {
                         Ok(l) => Some(l),
                         Err(reason) => {
-                            failed.push((recovery, at, reason));
+                            failed.push((which, at, reason));
                             continue;
                         }
                     }
@@ -166,17 +179,13 @@ impl Core {
                 (Fit::InPlace(_), None) => None,
             };
             let Some(mut launch) = launch else {
-                failed.push((
-                    recovery,
-                    at,
-                    format!("no command for instance {}", inst.name),
-                ));
+                failed.push((which, at, format!("no command for instance {}", inst.name)));
                 continue;
             };
             // The operations go into the ACCEPT; `placed` keeps the task.
             ops[p.offer].append(&mut launch.operations);
             placed.push(Placed {
-                recovery,
+                which,
                 at,
                 launch,
                 location: ev.views()[p.offer].location.clone(),
@@ -213,17 +222,14 @@ impl Core {
         self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
 
         let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
-        for (recovery, at, reason) in failed {
-            let Some(mut step) = self.plan_mut(recovery).step_mut(at) else {
+        for (which, at, reason) in failed {
+            let Some(instance) = self.plans.get(which).step(at).map(|s| s.instance.clone()) else {
                 continue;
             };
-            step.set_status(Status::Prepared);
-            step.message = reason.clone();
-            let instance = step.instance.clone();
-            drop(step);
-            if self.last_reasons.get(&instance) != Some(&reason) {
+            self.plans.unplaced(which, at, &reason);
+            if self.flow.last_reasons.get(&instance) != Some(&reason) {
                 tracing::info!(%instance, %reason, "waiting for a suitable offer");
-                self.last_reasons.insert(instance, reason);
+                self.flow.last_reasons.insert(instance, reason);
             }
         }
         // DECLINE what was not accepted.
@@ -241,7 +247,7 @@ impl Core {
             };
             let call = calls::decline(&fw, &declined, refuse.as_secs_f64());
             self.telemetry.offers_declined(declined.len());
-            self.send(&call).await;
+            self.outbox.send(&call).await;
         }
         Ok(())
     }
@@ -262,7 +268,7 @@ impl Core {
             let inst = &self.instances[&task.name];
             let mut meta = inst.meta.clone();
             meta.launch_count += 1;
-            meta.last_launch_ms = Some(now_ms());
+            meta.last_launch_ms = Some(self.clock.epoch_ms());
             meta.backoff_until_ms = None;
             if p.fresh {
                 meta.goal_override = None;
@@ -289,7 +295,7 @@ impl Core {
         for ((p, meta), stored_task) in placed.into_iter().zip(metas).zip(tasks) {
             let task = p.launch.task;
             stored.push(Stored {
-                recovery: p.recovery,
+                which: p.which,
                 at: p.at,
                 name: task.name.clone(),
                 task_id: task.task_id.value.clone(),
@@ -307,7 +313,7 @@ impl Core {
                     instance = %inst.name,
                     "the instance moves; its old reservations and volume will be released"
                 );
-                self.cleanup_until = Some(Instant::now() + CLEANUP_WINDOW);
+                self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
             }
             inst.task = Some(stored_task);
             inst.status = None;
@@ -363,26 +369,12 @@ impl Core {
                 (call, launches)
             })
             .collect();
-        // At most ACCEPT_CHUNKS_IN_FLIGHT chunks wait for the master: the round goes on
-        // placing while the master takes the previous chunk, with memory still bounded.
-        let Ok(hold) = self.accepts_in_flight.clone().acquire_owned().await else {
-            return; // Never: the semaphore is never closed.
-        };
-        self.send_in_background(calls, Some(self.unsent.0.clone()), Some(hold));
+        // A bounded number of chunks wait for the master: the round goes on placing
+        // while the master takes the previous chunk, with memory still bounded.
+        self.outbox.accept(calls).await;
         for s in stored {
-            let plan = self.plan_mut(s.recovery);
-            if let Some(mut step) = plan.step_mut(s.at) {
-                step.set_status(Status::Starting);
-                step.message = format!("launched {} on {}", s.task_id, s.hostname);
-            }
-            self.last_reasons.remove(&s.name);
-        }
-    }
-
-    /// Hands the launches whose ACCEPT may not have reached the master to the reconciler.
-    pub(super) fn reconcile_unsent(&mut self) {
-        while let Ok(launches) = self.unsent.1.try_recv() {
-            self.reconciler.add(launches);
+            self.plans.launched(s.which, s.at, &s.task_id, &s.hostname);
+            self.flow.last_reasons.remove(&s.name);
         }
     }
 

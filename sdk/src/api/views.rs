@@ -2,7 +2,7 @@
 
 use stead_proto::v1::{Offer, Resource, TaskInfo, TaskStatus};
 
-use super::control::{OfferSummary, PodInfo, ResourceSummary, VolumeSummary};
+use super::{OfferSummary, PodInfo, ResourceSummary, VolumeSummary};
 use crate::mesos::resources as res;
 
 impl ResourceSummary {

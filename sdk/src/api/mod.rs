@@ -1,12 +1,16 @@
-//! The contract between the operator API and the scheduler: [`ServiceControl`] and the
-//! serializable types it answers with.
+//! The service contract: what an operator may ask of a running scheduler
+//! ([`ServiceControl`]), the typed errors it answers with ([`ControlError`]) and the
+//! serializable views it returns. Free of any transport: [`crate::http`] serves it over
+//! HTTP, and the scheduler implements it.
+
+mod views;
 
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
+pub use crate::plan::PlanCommand;
 use crate::plan::{PlanSnapshot, Status};
 
 /// Why a [`ServiceControl`] call failed; each variant maps to one HTTP status code.
@@ -93,37 +97,6 @@ impl ControlError {
 
 /// The result type of [`ServiceControl`] calls.
 pub type ControlResult<T> = Result<T, ControlError>;
-
-/// An operator command on a plan. Phase and step ids were checked against the plan's
-/// current snapshot by the API before the command reaches the scheduler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum PlanCommand {
-    /// Stop starting new work: the whole plan, or only `phase`.
-    Interrupt {
-        /// The phase to interrupt; the whole plan when `None`.
-        phase: Option<Uuid>,
-    },
-    /// Resume after [`PlanCommand::Interrupt`]: the whole plan, or only `phase`.
-    Continue {
-        /// The phase to resume; the whole plan when `None`.
-        phase: Option<Uuid>,
-    },
-    /// Reset to PENDING (so the work is done again): the plan, one phase or one step.
-    Restart {
-        /// The phase to restart (or the phase of `step`); the whole plan when `None`.
-        phase: Option<Uuid>,
-        /// The step to restart; the whole phase when `None`.
-        step: Option<Uuid>,
-    },
-    /// Mark COMPLETE without doing the work: the plan, one phase or one step.
-    ForceComplete {
-        /// The phase to complete (or the phase of `step`); the whole plan when `None`.
-        phase: Option<Uuid>,
-        /// The step to complete; the whole phase when `None`.
-        step: Option<Uuid>,
-    },
-}
 
 /// An operator command on a pod instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

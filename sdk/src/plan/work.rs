@@ -1,0 +1,442 @@
+//! The plans that launch instances, deploy and recovery, and every transition of their
+//! steps: the scheduler says what happened (a status, an offer outcome, an operator
+//! command, an update's kill) and the plans decide what their steps become.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::{
+    Applied, Overrides, Plan, PlanCommand, PlanCommandError, Status, StepKind, StepMut, StepRef,
+    Strategy, add_recovery, deploy_plan, recovery_plan, select,
+};
+
+/// The name of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PlanName {
+    /// Launches every instance, and rolls configuration updates out.
+    Deploy,
+    /// Relaunches failed instances in place, or replaces them.
+    Recovery,
+    /// Retires the instances a lower count removed.
+    Decommission,
+    /// Removes the whole service.
+    Uninstall,
+    /// A plan the service declares itself.
+    Custom(String),
+}
+
+impl PlanName {
+    /// The name as the API shows it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PlanName::Deploy => super::DEPLOY,
+            PlanName::Recovery => super::RECOVERY,
+            PlanName::Decommission => super::DECOMMISSION,
+            PlanName::Uninstall => super::UNINSTALL,
+            PlanName::Custom(name) => name,
+        }
+    }
+
+    /// The plan called `name`.
+    pub fn parse(name: &str) -> PlanName {
+        match name {
+            super::DEPLOY => PlanName::Deploy,
+            super::RECOVERY => PlanName::Recovery,
+            super::DECOMMISSION => PlanName::Decommission,
+            super::UNINSTALL => PlanName::Uninstall,
+            other => PlanName::Custom(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for PlanName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One of the two plans that launch instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkPlan {
+    /// The deploy plan.
+    Deploy,
+    /// The recovery plan.
+    Recovery,
+}
+
+impl WorkPlan {
+    /// The plan's name.
+    pub fn name(self) -> PlanName {
+        match self {
+            WorkPlan::Deploy => PlanName::Deploy,
+            WorkPlan::Recovery => PlanName::Recovery,
+        }
+    }
+}
+
+/// How an instance's task ended, as the plans need to know it.
+#[derive(Debug, Clone)]
+pub struct Ended {
+    /// Whether the instance is being replaced (placed anew) rather than recovered.
+    pub replacing: bool,
+    /// The relaunch waits until then (repeated failures), if at all.
+    pub delayed_until: Option<Instant>,
+    /// What happened, e.g. `data-0__1 TASK_FAILED: exited 1`.
+    pub message: String,
+}
+
+/// The deploy and recovery plans.
+#[derive(Debug)]
+pub struct WorkPlans {
+    deploy: Plan,
+    recovery: Plan,
+}
+
+impl Default for WorkPlans {
+    fn default() -> Self {
+        WorkPlans {
+            deploy: deploy_plan(Strategy::Serial, Vec::new()),
+            recovery: recovery_plan(),
+        }
+    }
+}
+
+impl WorkPlans {
+    /// Plans rebuilt from the stored state: the deploy plan's `phases` (per task type,
+    /// each instance with the status its stored state gives) and the instances being
+    /// replaced.
+    pub fn rebuild(
+        strategy: Strategy,
+        phases: Vec<(String, Vec<(String, Status)>)>,
+        replacing: impl IntoIterator<Item = String>,
+    ) -> WorkPlans {
+        let mut recovery = recovery_plan();
+        for name in replacing {
+            add_recovery(&mut recovery, &name, StepKind::Replace);
+        }
+        WorkPlans {
+            deploy: deploy_plan(strategy, phases),
+            recovery,
+        }
+    }
+
+    /// The plan `which`.
+    pub fn get(&self, which: WorkPlan) -> &Plan {
+        match which {
+            WorkPlan::Deploy => &self.deploy,
+            WorkPlan::Recovery => &self.recovery,
+        }
+    }
+
+    fn get_mut(&mut self, which: WorkPlan) -> &mut Plan {
+        match which {
+            WorkPlan::Deploy => &mut self.deploy,
+            WorkPlan::Recovery => &mut self.recovery,
+        }
+    }
+
+    /// The deploy plan.
+    pub fn deploy(&self) -> &Plan {
+        &self.deploy
+    }
+
+    /// The recovery plan.
+    pub fn recovery(&self) -> &Plan {
+        &self.recovery
+    }
+
+    /// The plan called `name`, if it is one of these.
+    pub fn which(name: &PlanName) -> Option<WorkPlan> {
+        match name {
+            PlanName::Deploy => Some(WorkPlan::Deploy),
+            PlanName::Recovery => Some(WorkPlan::Recovery),
+            _ => None,
+        }
+    }
+
+    /// The steps that may act now, recovery first; one plan per instance.
+    pub fn select(&self) -> Vec<(WorkPlan, StepRef)> {
+        select(&[&self.recovery, &self.deploy])
+            .into_iter()
+            .map(|(pi, at)| {
+                let which = if pi == 0 {
+                    WorkPlan::Recovery
+                } else {
+                    WorkPlan::Deploy
+                };
+                (which, at)
+            })
+            .collect()
+    }
+
+    /// The instances of the steps that may act now.
+    pub fn candidate_instances(&self) -> BTreeSet<String> {
+        self.select()
+            .into_iter()
+            .filter_map(|(which, at)| self.get(which).step(at).map(|s| s.instance.clone()))
+            .collect()
+    }
+
+    /// Turns delayed steps whose time has come back into pending ones.
+    pub fn wake(&mut self, now: Instant) {
+        self.deploy.wake_delayed(now);
+        self.recovery.wake_delayed(now);
+    }
+
+    /// Shows why the configuration the scheduler was started with was rejected.
+    pub fn set_config_errors(&mut self, errors: Vec<String>) {
+        self.deploy.errors = errors;
+    }
+
+    /// A stored relaunch delay of `instance`'s deploy step that has not passed yet.
+    pub fn restore_delay(&mut self, instance: &str, until: Instant) {
+        if let Some(mut step) = self.deploy.find_mut(instance)
+            && step.status() == Status::Pending
+        {
+            step.delay_until(until, "backing off after repeated failures");
+        }
+    }
+
+    /// `instance` runs configuration `from`: its deploy step relaunches it under `to`.
+    pub fn mark_update(&mut self, instance: &str, from: &str, to: &str) {
+        if let Some(mut step) = self.deploy.find_mut(instance) {
+            step.kind = StepKind::Update;
+            step.set_status(Status::Pending);
+            step.message =
+                format!("runs configuration {from}; to be relaunched in place under {to}");
+        }
+    }
+
+    /// No offer fitted the step at `at`: it waits, saying why.
+    pub fn unplaced(&mut self, which: WorkPlan, at: StepRef, reason: &str) {
+        if let Some(mut step) = self.get_mut(which).step_mut(at) {
+            step.set_status(Status::Prepared);
+            step.message = reason.to_string();
+        }
+    }
+
+    /// The step at `at` launched its task.
+    pub fn launched(&mut self, which: WorkPlan, at: StepRef, task_id: &str, hostname: &str) {
+        if let Some(mut step) = self.get_mut(which).step_mut(at) {
+            step.set_status(Status::Starting);
+            step.message = format!("launched {task_id} on {hostname}");
+        }
+    }
+
+    /// The instance's task reached its goal; `current` says whether it runs the target
+    /// configuration (an instance on an older one has not done its deploy step).
+    pub fn reached_goal(&mut self, instance: &str, current: bool, message: &str) {
+        for plan in [&mut self.deploy, &mut self.recovery] {
+            if plan.name == super::DEPLOY && !current {
+                continue;
+            }
+            if let Some(mut step) = plan.find_mut(instance) {
+                step.set_status(Status::Complete);
+                step.message = message.to_string();
+            }
+        }
+    }
+
+    /// The instance's task runs but is not ready yet.
+    pub fn awaits_readiness(&mut self, instance: &str) {
+        for plan in [&mut self.deploy, &mut self.recovery] {
+            if let Some(mut step) = plan.find_mut(instance)
+                && step.status().is_in_flight()
+            {
+                step.set_status(Status::Started);
+                step.message = "running, waiting for the readiness check".into();
+            }
+        }
+    }
+
+    /// The instance's task ended short of its goal: its deploy step launches it again if
+    /// the deploy has not done it yet, else a recovery step does.
+    pub fn ended(&mut self, instance: &str, ended: Ended) {
+        let deploy_done = self
+            .deploy
+            .find(instance)
+            .and_then(|at| self.deploy.step(at))
+            .is_none_or(|s| {
+                // An update not begun yet: the old task is recovered as it was.
+                s.status().is_complete()
+                    || (s.kind == StepKind::Update && !s.status().is_in_flight())
+            });
+        let step = if deploy_done {
+            self.recovery.prune_complete();
+            let kind = if ended.replacing {
+                StepKind::Replace
+            } else {
+                StepKind::Recover
+            };
+            Some(add_recovery(&mut self.recovery, instance, kind))
+        } else {
+            self.deploy.find_mut(instance)
+        };
+        let Some(mut step) = step else { return };
+        match ended.delayed_until {
+            None => {
+                step.set_status(Status::Pending);
+                step.message = ended.message;
+            }
+            Some(until) => step.delay_until(until, ended.message),
+        }
+    }
+
+    /// The instance is to be placed anew (replaced): a pending recovery step, unless one
+    /// is in flight already.
+    pub fn replace(&mut self, instance: &str, message: &str) {
+        self.recovery.prune_complete();
+        let mut step = add_recovery(&mut self.recovery, instance, StepKind::Replace);
+        if !step.status().is_in_flight() {
+            step.set_status(Status::Pending);
+            step.message = message.to_string();
+        }
+    }
+
+    /// The operator restarted an instance whose task had ended: it is relaunched in place.
+    pub fn recover_now(&mut self, instance: &str) {
+        add_recovery(&mut self.recovery, instance, StepKind::Recover).set_status(Status::Pending);
+    }
+
+    /// An update waits before killing the instance's task, saying why.
+    pub fn update_waits(&mut self, instance: &str, why: &str) {
+        if let Some(mut step) = self.deploy.find_mut(instance) {
+            step.set_status(Status::Prepared);
+            step.message = why.to_string();
+        }
+    }
+
+    /// An update killed the instance's task to relaunch it under the target.
+    pub fn update_kills(&mut self, instance: &str) {
+        if let Some(mut step) = self.deploy.find_mut(instance) {
+            step.set_status(Status::Starting);
+            step.message = "killing the task to relaunch it under the target configuration".into();
+        }
+    }
+
+    /// The deploy step of `instance`, if any.
+    pub fn deploy_step(&mut self, instance: &str) -> Option<StepMut<'_>> {
+        self.deploy.find_mut(instance)
+    }
+
+    /// Applies an operator command to the plan `which`.
+    pub fn command(
+        &mut self,
+        which: WorkPlan,
+        command: PlanCommand,
+    ) -> Result<Applied, PlanCommandError> {
+        super::apply(self.get_mut(which), command)
+    }
+
+    /// Lays stored operator decisions over the plan `which`.
+    pub fn restore(&mut self, which: WorkPlan, overrides: &Overrides, config_id: &str) {
+        overrides.restore(self.get_mut(which), config_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans() -> WorkPlans {
+        WorkPlans::rebuild(
+            Strategy::Serial,
+            vec![(
+                "data".into(),
+                vec![
+                    ("data-0".into(), Status::Complete),
+                    ("data-1".into(), Status::Pending),
+                ],
+            )],
+            Vec::<String>::new(),
+        )
+    }
+
+    fn status(plans: &WorkPlans, which: WorkPlan, instance: &str) -> Option<Status> {
+        let plan = plans.get(which);
+        plan.find(instance)
+            .and_then(|at| plan.step(at))
+            .map(|s| s.status())
+    }
+
+    #[test]
+    fn a_failure_before_the_deploy_step_is_done_stays_in_the_deploy_plan() {
+        let mut p = plans();
+        let (which, at) = p.select()[0];
+        assert_eq!(which, WorkPlan::Deploy);
+        p.launched(which, at, "data-1__a", "host");
+        assert_eq!(
+            status(&p, WorkPlan::Deploy, "data-1"),
+            Some(Status::Starting)
+        );
+        let ended = Ended {
+            replacing: false,
+            delayed_until: None,
+            message: "failed".into(),
+        };
+        p.ended("data-1", ended.clone());
+        assert_eq!(
+            status(&p, WorkPlan::Deploy, "data-1"),
+            Some(Status::Pending)
+        );
+        assert_eq!(status(&p, WorkPlan::Recovery, "data-1"), None);
+        // A deployed instance that fails is recovered by the recovery plan.
+        p.ended("data-0", ended);
+        assert_eq!(
+            status(&p, WorkPlan::Recovery, "data-0"),
+            Some(Status::Pending)
+        );
+        assert_eq!(p.select()[0], (WorkPlan::Recovery, (0, 0)));
+    }
+
+    #[test]
+    fn a_delayed_relaunch_waits_and_wakes() {
+        let mut p = plans();
+        let now = Instant::now();
+        let until = now + std::time::Duration::from_secs(4);
+        p.ended(
+            "data-0",
+            Ended {
+                replacing: true,
+                delayed_until: Some(until),
+                message: "failed again".into(),
+            },
+        );
+        let step = |p: &WorkPlans| p.recovery().steps().next().cloned().unwrap();
+        assert_eq!(step(&p).kind, StepKind::Replace);
+        assert_eq!(step(&p).delayed_until(), Some(until));
+        p.wake(now);
+        assert_eq!(step(&p).delayed_until(), Some(until));
+        p.wake(until);
+        assert_eq!(step(&p).status(), Status::Pending);
+    }
+
+    #[test]
+    fn goals_complete_only_current_deploy_steps() {
+        let mut p = plans();
+        p.mark_update("data-0", "old", "new");
+        assert_eq!(p.deploy().steps().next().unwrap().kind, StepKind::Update);
+        p.reached_goal("data-0", false, "still old");
+        assert_eq!(
+            status(&p, WorkPlan::Deploy, "data-0"),
+            Some(Status::Pending)
+        );
+        p.reached_goal("data-0", true, "running");
+        assert_eq!(
+            status(&p, WorkPlan::Deploy, "data-0"),
+            Some(Status::Complete)
+        );
+    }
+
+    #[test]
+    fn names() {
+        for name in ["deploy", "recovery", "decommission", "uninstall", "backup"] {
+            assert_eq!(PlanName::parse(name).as_str(), name);
+        }
+        assert_eq!(
+            WorkPlans::which(&PlanName::parse("recovery")),
+            Some(WorkPlan::Recovery)
+        );
+        assert_eq!(WorkPlans::which(&PlanName::Uninstall), None);
+    }
+}

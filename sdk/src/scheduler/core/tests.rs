@@ -1,0 +1,462 @@
+//! Unit tests of the scheduler's core against a recording fake master and a manual
+//! clock: events in, calls and stored state out.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use stead_proto::scheduler::{Call, Event, call, event};
+use stead_proto::v1::{AgentId, FrameworkId, Offer, OfferId, TaskId, TaskState, TaskStatus};
+use stead_spec::ServiceSpec;
+use stead_state::{ConfigStore, FrameworkStore, MemPersister, Persister, StateStore};
+use tokio::sync::watch;
+
+use super::Core;
+use crate::mesos::resources as res;
+use crate::mesos::{MesosError, MesosResult};
+use crate::plan::{PlanCommand, PlanName, Status, StepKind};
+use crate::scheduler::clock::{Clock, ManualClock};
+use crate::scheduler::master::MasterCalls;
+use crate::scheduler::{Options, update};
+
+/// A test service: `count` instances of `data` with 1 cpu, 256 MiB, a port and a volume.
+pub(crate) fn spec(count: u32) -> ServiceSpec {
+    crate::offer::operations::test_spec(count, 1.0, "./data")
+}
+
+/// A master that records every call and fails the kinds it is told to fail.
+#[derive(Default)]
+struct FakeMaster {
+    calls: Mutex<Vec<Call>>,
+    failing: Mutex<Vec<call::Type>>,
+    changed: tokio::sync::Notify,
+}
+
+impl MasterCalls for FakeMaster {
+    fn call<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, MesosResult<()>> {
+        Box::pin(async move {
+            self.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(call.clone());
+            self.changed.notify_waiters();
+            let kind = call.r#type.and_then(|t| call::Type::try_from(t).ok());
+            let failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+            if kind.is_some_and(|k| failing.contains(&k)) {
+                return Err(MesosError::Timeout("fake".into()));
+            }
+            Ok(())
+        })
+    }
+}
+
+impl FakeMaster {
+    fn of(&self, kind: call::Type) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|c| c.r#type == Some(kind as i32))
+            .cloned()
+            .collect()
+    }
+
+    fn fail(&self, kind: call::Type) {
+        self.failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(kind);
+    }
+
+    /// Waits (5 s at most) until `n` calls of `kind` were received, for calls sent in the
+    /// background.
+    async fn wait_for(&self, kind: call::Type, n: usize) -> Vec<Call> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let notified = self.changed.notified();
+            let calls = self.of(kind);
+            if calls.len() >= n {
+                return calls;
+            }
+            assert!(
+                tokio::time::timeout_at(deadline, notified).await.is_ok(),
+                "{n} {kind:?} calls not received in time; got {}",
+                calls.len()
+            );
+        }
+    }
+}
+
+/// A core, its fake master, clock and state.
+struct Harness {
+    core: Core,
+    master: Arc<FakeMaster>,
+    clock: Arc<ManualClock>,
+    persister: Arc<dyn Persister>,
+}
+
+impl Harness {
+    fn new(spec: ServiceSpec) -> Harness {
+        Harness::with_state(spec, Arc::new(MemPersister::new()))
+    }
+
+    /// A scheduler started on `persister` (a restart when it holds state already).
+    fn with_state(spec: ServiceSpec, persister: Arc<dyn Persister>) -> Harness {
+        let master = Arc::new(FakeMaster::default());
+        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+        let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
+        let (spec, config_id, errors) =
+            update::accept_target(&configs, spec, false, false).expect("a valid target");
+        assert!(errors.is_empty(), "{errors:?}");
+        let (tx, _rx) = watch::channel(Default::default());
+        let core = Core::new(
+            Options::default(),
+            spec,
+            config_id,
+            StateStore::new(persister.clone()),
+            FrameworkStore::new(persister.clone()),
+            master.clone(),
+            clock.clone(),
+            tx,
+        )
+        .expect("the core starts");
+        Harness {
+            core,
+            master,
+            clock,
+            persister,
+        }
+    }
+
+    async fn events(&mut self, events: Vec<Event>) {
+        self.core
+            .handle_batch(events)
+            .await
+            .expect("events handled");
+    }
+
+    fn store(&self) -> StateStore {
+        StateStore::new(self.persister.clone())
+    }
+
+    fn task_id(&self, instance: &str) -> String {
+        self.core.instances[instance]
+            .task_id()
+            .expect("launched")
+            .to_string()
+    }
+
+    fn step(&self, plan: &str, instance: &str) -> (StepKind, Status, String) {
+        let plan = match plan {
+            "deploy" => self.core.plans.deploy(),
+            _ => self.core.plans.recovery(),
+        };
+        let step = plan
+            .find(instance)
+            .and_then(|at| plan.step(at))
+            .expect("a step");
+        (step.kind, step.status(), step.message.clone())
+    }
+
+    /// Subscribes, deploys every instance on offers from `agent`, and reports them running.
+    async fn deploy_running(&mut self, agent: &str) {
+        self.events(vec![subscribed()]).await;
+        let count = self.core.instances.len();
+        for _ in 0..count {
+            self.events(vec![offers(&[agent])]).await;
+        }
+        self.master.wait_for(call::Type::Accept, count).await;
+        let names: Vec<String> = self.core.instances.keys().cloned().collect();
+        for name in names {
+            let task = self.task_id(&name);
+            self.events(vec![update(&task, agent, TaskState::TaskRunning, true)])
+                .await;
+        }
+        assert_eq!(self.core.plans.deploy().status(), Status::Complete);
+    }
+}
+
+fn subscribed() -> Event {
+    Event {
+        r#type: Some(event::Type::Subscribed as i32),
+        subscribed: Some(event::Subscribed {
+            framework_id: FrameworkId { value: "fw".into() },
+            ..Default::default()
+        }),
+        ..Event::default()
+    }
+}
+
+fn offer(agent: &str, cpus: f64) -> Offer {
+    Offer {
+        id: OfferId {
+            value: format!("offer-{agent}-{}", uuid::Uuid::new_v4()),
+        },
+        framework_id: FrameworkId { value: "fw".into() },
+        agent_id: AgentId {
+            value: agent.into(),
+        },
+        hostname: format!("host-{agent}"),
+        resources: vec![
+            res::scalar("cpus", cpus),
+            res::scalar("mem", 4096.0),
+            res::scalar("disk", 4096.0),
+            res::ranges("ports", &[(31000, 31100)]),
+        ],
+        ..Offer::default()
+    }
+}
+
+fn offers(agents: &[&str]) -> Event {
+    Event {
+        r#type: Some(event::Type::Offers as i32),
+        offers: Some(event::Offers {
+            offers: agents.iter().map(|a| offer(a, 4.0)).collect(),
+        }),
+        ..Event::default()
+    }
+}
+
+fn update(task: &str, agent: &str, state: TaskState, uuid: bool) -> Event {
+    Event {
+        r#type: Some(event::Type::Update as i32),
+        update: Some(event::Update {
+            status: TaskStatus {
+                task_id: TaskId { value: task.into() },
+                agent_id: Some(AgentId {
+                    value: agent.into(),
+                }),
+                state: state as i32,
+                uuid: uuid.then(|| uuid::Uuid::new_v4().as_bytes().to_vec().into()),
+                ..TaskStatus::default()
+            },
+        }),
+        ..Event::default()
+    }
+}
+
+#[tokio::test]
+async fn a_status_of_an_unknown_task_kills_it_acknowledges_it_and_stores_nothing() {
+    let mut h = Harness::new(spec(1));
+    h.events(vec![subscribed()]).await;
+    h.events(vec![update(
+        "stranger__1",
+        "a1",
+        TaskState::TaskRunning,
+        true,
+    )])
+    .await;
+    let kills = h.master.of(call::Type::Kill);
+    assert_eq!(kills.len(), 1);
+    let kill = kills[0].kill.as_ref().expect("a KILL");
+    assert_eq!(kill.task_id.value, "stranger__1");
+    let acks = h.master.wait_for(call::Type::Acknowledge, 1).await;
+    assert_eq!(
+        acks[0]
+            .acknowledge
+            .as_ref()
+            .map(|a| a.task_id.value.as_str()),
+        Some("stranger__1")
+    );
+    assert!(h.store().fetch_status("stranger").unwrap().is_none());
+    assert!(h.store().task_names().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_status_is_stored_once_per_delivery_and_acknowledged_each_time() {
+    let mut h = Harness::new(spec(1));
+    h.deploy_running("a1").await;
+    let task = h.task_id("data-0");
+    let launches = h.core.instances["data-0"].meta.launch_count;
+    // The master resends a status whose acknowledgement it did not get.
+    let failed = update(&task, "a1", TaskState::TaskFailed, true);
+    h.events(vec![failed.clone(), failed]).await;
+    h.master.wait_for(call::Type::Acknowledge, 3).await;
+    let stored = h.store().fetch_status("data-0").unwrap().expect("stored");
+    assert_eq!(stored.state(), TaskState::TaskFailed);
+    // One failure counted, one recovery step: the duplicate changed nothing more.
+    assert_eq!(h.core.instances["data-0"].meta.consecutive_failures, 1);
+    let (kind, status, _) = h.step("recovery", "data-0");
+    assert_eq!((kind, status), (StepKind::Recover, Status::Pending));
+    assert_eq!(h.core.plans.recovery().steps().count(), 1);
+    assert_eq!(h.core.instances["data-0"].meta.launch_count, launches);
+}
+
+#[tokio::test]
+async fn a_failed_acknowledgement_loses_nothing_and_the_resent_status_is_acknowledged() {
+    let mut h = Harness::new(spec(1));
+    h.master.fail(call::Type::Acknowledge);
+    h.deploy_running("a1").await;
+    let task = h.task_id("data-0");
+    // Durable before the acknowledgement was even tried.
+    let stored = h.store().fetch_status("data-0").unwrap().expect("stored");
+    assert_eq!(stored.state(), TaskState::TaskRunning);
+    let acks = h.master.wait_for(call::Type::Acknowledge, 1).await.len();
+    // The master resends the update; the scheduler goes on and acknowledges it again.
+    h.events(vec![update(&task, "a1", TaskState::TaskRunning, true)])
+        .await;
+    h.master.wait_for(call::Type::Acknowledge, acks + 1).await;
+    assert_eq!(h.core.plans.deploy().status(), Status::Complete);
+    assert!(h.master.of(call::Type::Kill).is_empty());
+}
+
+#[tokio::test]
+async fn an_update_that_grows_sees_the_free_resources_of_every_agent_among_many() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let agents: Vec<String> = (0..150).map(|i| format!("agent-{i:03}")).collect();
+    let home = agents.last().expect("150 agents").clone();
+    {
+        let mut first = Harness::with_state(spec(1), persister.clone());
+        first.deploy_running(&home).await;
+    }
+    // Restarted with twice the cpus: an update that grows data-0 in place.
+    let grown = crate::offer::operations::test_spec(1, 2.0, "./data");
+    let mut h = Harness::with_state(grown, persister);
+    let (kind, ..) = h.step("deploy", "data-0");
+    assert_eq!(kind, StepKind::Update);
+    let task = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    // Reconciliation: the task still runs.
+    h.events(vec![update(&task, &home, TaskState::TaskRunning, false)])
+        .await;
+    // One round of offers from 150 agents, the instance's own last.
+    let names: Vec<&str> = agents.iter().map(String::as_str).collect();
+    h.events(vec![offers(&names)]).await;
+    let kills = h.master.of(call::Type::Kill);
+    assert_eq!(kills.len(), 1, "the task is killed to be relaunched grown");
+    assert_eq!(
+        kills[0].kill.as_ref().map(|k| k.task_id.value.as_str()),
+        Some(task.as_str())
+    );
+    let (_, status, message) = h.step("deploy", "data-0");
+    assert_eq!(status, Status::Starting, "{message}");
+}
+
+#[tokio::test]
+async fn an_update_waits_while_the_agent_lacks_the_growth() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    {
+        let mut first = Harness::with_state(spec(1), persister.clone());
+        first.deploy_running("a1").await;
+    }
+    let grown = crate::offer::operations::test_spec(1, 8.0, "./data");
+    let mut h = Harness::with_state(grown, persister);
+    let task = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    h.events(vec![update(&task, "a1", TaskState::TaskRunning, false)])
+        .await;
+    h.events(vec![offers(&["a1"])]).await;
+    assert!(h.master.of(call::Type::Kill).is_empty());
+    let (_, status, message) = h.step("deploy", "data-0");
+    assert_eq!(status, Status::Prepared);
+    assert!(message.contains("7 more cpus"), "{message}");
+}
+
+#[tokio::test]
+async fn an_interrupted_deploy_stays_interrupted_after_a_restart() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    {
+        let mut h = Harness::with_state(spec(2), persister.clone());
+        h.events(vec![subscribed()]).await;
+        h.core
+            .plan_command(&PlanName::Deploy, PlanCommand::Interrupt { phase: None })
+            .expect("interrupted");
+        assert!(h.core.plans.deploy().is_interrupted());
+    }
+    let mut h = Harness::with_state(spec(2), persister);
+    assert!(h.core.plans.deploy().is_interrupted());
+    h.events(vec![subscribed()]).await;
+    h.events(vec![offers(&["a1"])]).await;
+    assert!(
+        h.master.of(call::Type::Accept).is_empty(),
+        "nothing launched"
+    );
+    h.core
+        .plan_command(&PlanName::Deploy, PlanCommand::Continue { phase: None })
+        .expect("continued");
+    h.events(vec![offers(&["a1"])]).await;
+    h.master.wait_for(call::Type::Accept, 1).await;
+}
+
+#[tokio::test]
+async fn a_force_completed_step_stays_complete_after_a_restart() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    {
+        let mut h = Harness::with_state(spec(2), persister.clone());
+        h.events(vec![subscribed()]).await;
+        let step = h.core.plans.deploy().phases()[0].steps()[1].id;
+        h.core
+            .plan_command(
+                &PlanName::Deploy,
+                PlanCommand::ForceComplete {
+                    phase: None,
+                    step: Some(step),
+                },
+            )
+            .expect("completed");
+    }
+    let h = Harness::with_state(spec(2), persister);
+    assert_eq!(h.step("deploy", "data-1").1, Status::Complete);
+    assert_eq!(h.step("deploy", "data-0").1, Status::Pending);
+}
+
+#[tokio::test]
+async fn the_agent_gone_clock_survives_a_restart() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let gone_since;
+    {
+        let mut h = Harness::with_state(spec(1), persister.clone());
+        h.deploy_running("a1").await;
+        let task = h.task_id("data-0");
+        h.events(vec![update(&task, "a1", TaskState::TaskGone, true)])
+            .await;
+        gone_since = h.clock.epoch_ms();
+        assert_eq!(
+            h.core.gone.gone_for("a1", gone_since + 1_000),
+            Some(Duration::from_secs(1))
+        );
+    }
+    let mut h = Harness::with_state(spec(1), persister);
+    assert_eq!(
+        h.core.gone.gone_for("a1", gone_since + 60_000),
+        Some(Duration::from_secs(60))
+    );
+    // Twenty minutes after the agent went away, counted across the restart, the
+    // instance is replaced.
+    h.events(vec![subscribed()]).await;
+    let task = h.task_id("data-0");
+    h.events(vec![update(&task, "a1", TaskState::TaskGone, false)])
+        .await;
+    h.clock.advance(Duration::from_secs(20 * 60));
+    h.core.tick().await.expect("tick");
+    let (kind, status, _) = h.step("recovery", "data-0");
+    assert_eq!((kind, status), (StepKind::Replace, Status::Pending));
+}
+
+#[tokio::test]
+async fn a_plan_command_on_an_unknown_plan_or_phase_is_a_typed_error() {
+    let mut h = Harness::new(spec(1));
+    let err = h
+        .core
+        .plan_command(
+            &PlanName::parse("backup"),
+            PlanCommand::Interrupt { phase: None },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, crate::Error::UnknownPlan(ref p) if p == "backup"),
+        "{err}"
+    );
+    let err = h
+        .core
+        .plan_command(
+            &PlanName::Deploy,
+            PlanCommand::Interrupt {
+                phase: Some(uuid::Uuid::new_v4()),
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, crate::Error::PlanCommand(_)), "{err}");
+    let err = h.core.restart("data-7").await.unwrap_err();
+    assert!(matches!(err, crate::Error::UnknownInstance(ref i) if i == "data-7"));
+}
