@@ -271,7 +271,7 @@ mod tests {
                 value: "data-0__a".into(),
             },
             state: state as i32,
-            uuid: uuid.then(|| b"u".to_vec().into()),
+            uuid: uuid.then(|| b"u".to_vec()),
             ..TaskStatus::default()
         }
     }

@@ -227,7 +227,7 @@ fn update(task: &str, agent: &str, state: TaskState, uuid: bool) -> Event {
                     value: agent.into(),
                 }),
                 state: state as i32,
-                uuid: uuid.then(|| uuid::Uuid::new_v4().as_bytes().to_vec().into()),
+                uuid: uuid.then(|| uuid::Uuid::new_v4().as_bytes().to_vec()),
                 ..TaskStatus::default()
             },
         }),
