@@ -10,6 +10,7 @@ mod clock;
 mod control;
 mod core;
 mod decommission;
+mod event_loop;
 mod gone;
 mod instance;
 mod master;

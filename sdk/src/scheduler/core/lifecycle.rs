@@ -2,7 +2,7 @@
 //! hooks the event loop calls (see [`super::Core`]), built on [`crate::scheduler`]'s
 //! `update` and `decommission` modules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use stead_proto::v1::{TaskInfo, TaskStatus};
@@ -40,6 +40,9 @@ pub(crate) struct Lifecycle {
     agent_free: BTreeMap<String, BTreeMap<String, f64>>,
     /// Since when an update that grows waits for a first offer from its agent.
     growth_wait: BTreeMap<String, Instant>,
+    /// Instances whose stored task runs an older configuration: while there are any,
+    /// the offer rounds hand over the agents' free resources.
+    outdated: BTreeSet<String>,
 }
 
 impl Lifecycle {
@@ -97,6 +100,7 @@ impl Lifecycle {
             finished: false,
             agent_free: BTreeMap::new(),
             growth_wait: BTreeMap::new(),
+            outdated: BTreeSet::new(),
         };
         if !uninstall {
             update::retain_configs(&life.configs, config_ids(instances, &life.retire))?;
@@ -112,9 +116,22 @@ impl Lifecycle {
         (plan.name == name.as_str()).then_some(plan)
     }
 
+    /// Whether an update is under way, so that updates which grow an instance in place
+    /// need to know what the agents offer.
+    pub(super) fn wants_free_resources(&self) -> bool {
+        !self.outdated.is_empty()
+    }
+
     /// Records what each agent offers unreserved (the latest offer round's view).
     pub(super) fn offered(&mut self, free: BTreeMap<String, BTreeMap<String, f64>>) {
         self.agent_free.extend(free);
+    }
+
+    /// `instance` was launched under configuration `config_id`, the target when `current`.
+    pub(super) fn launched(&mut self, instance: &str, current: bool) {
+        if current {
+            self.outdated.remove(instance);
+        }
     }
 
     /// Stores a status of a retiring instance's task; false if it is about another task.
@@ -174,6 +191,7 @@ impl Core {
             let from = task.config_id().unwrap_or("an unknown configuration");
             updates.push((inst.name.clone(), from.to_string()));
         }
+        self.life.outdated = updates.iter().map(|(name, _)| name.clone()).collect();
         for (name, from) in updates {
             self.plans.mark_update(&name, &from, &self.config_id);
         }

@@ -83,7 +83,9 @@ impl Core {
             offers.iter().map(|o| o.agent_id.value.as_str()),
         )?;
         // Every agent's free resources go to the updates that grow in place.
-        self.life.offered(free_resources(&offers));
+        if self.life.wants_free_resources() {
+            self.life.offered(free_resources(&offers));
+        }
         self.plans.wake(self.clock.now());
         let selected = self.plans.select();
 
@@ -315,6 +317,8 @@ impl Core {
                 );
                 self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
             }
+            let current = stored_task.config_id() == Some(self.config_id.as_str());
+            self.life.launched(&task.name, current);
             inst.task = Some(stored_task);
             inst.status = None;
             inst.meta = meta;
