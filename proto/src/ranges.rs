@@ -75,6 +75,7 @@ impl RangeSet {
     }
 
     /// Whether `v` is in the set.
+    #[inline]
     pub fn contains(&self, v: u64) -> bool {
         self.0.iter().any(|&(b, e)| b <= v && v <= e)
     }
@@ -111,16 +112,19 @@ impl RangeSet {
     }
 
     /// The number of values in the set.
+    #[inline]
     pub fn len(&self) -> u64 {
         self.0.iter().map(|&(b, e)| e - b + 1).sum()
     }
 
     /// Whether the set is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The ranges.
+    #[inline]
     pub fn ranges(&self) -> &[(u64, u64)] {
         &self.0
     }

@@ -15,6 +15,8 @@ use std::collections::HashMap;
 
 use prost::Message as _;
 use stead_proto::ranges::{self, coalesce};
+// The shared helpers the master's modules reach through this one, the builders under the
+// names the cluster has always used.
 pub use stead_proto::resources::{
     allocatable_to, is_persistent_volume, ranges as ranges_resource, reserved_role, role_may_use,
     scalar as scalar_resource,
