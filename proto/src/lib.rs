@@ -1,4 +1,7 @@
-//! Apache Mesos v1 scheduler API messages (protobuf and JSON) and the RecordIO codec.
+//! Apache Mesos v1 scheduler API messages (protobuf and JSON), the RecordIO codec, and the
+//! Mesos knowledge the scheduler and the embedded cluster share: resource arithmetic
+//! ([`resources`], [`ranges`]), scheduler call builders ([`calls`]) and the API's HTTP
+//! constants ([`http`]).
 //!
 //! The message types are generated from Stead's own subset of the Mesos v1
 //! `.proto` files (names, field numbers, labels and defaults identical to
@@ -58,8 +61,12 @@ pub mod mesos {
     }
 }
 
+pub mod calls;
+pub mod http;
 pub mod json;
+pub mod ranges;
 pub mod recordio;
+pub mod resources;
 
 pub use json::JsonError;
 pub use mesos::v1;

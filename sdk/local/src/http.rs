@@ -12,14 +12,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::BytesMut;
 use prost::Message as _;
+use stead_proto::http::SCHEDULER_PATH;
+pub use stead_proto::http::STREAM_ID_HEADER;
 use stead_proto::recordio::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use stead_proto::scheduler::{Call, call};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::master::{AgentAction, ApiError, Msg, Wire};
-
-/// Header carrying the stream id of a subscription.
-pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
 
 type Master = mpsc::UnboundedSender<Msg>;
 
@@ -29,7 +28,7 @@ const MAX_CALL_BYTES: usize = 64 * 1024 * 1024;
 /// The router of the master's endpoints.
 pub(crate) fn router(master: Master) -> Router {
     Router::new()
-        .route("/api/v1/scheduler", post(scheduler))
+        .route(SCHEDULER_PATH, post(scheduler))
         .route("/version", get(version))
         .route("/state", get(state))
         .route("/master/state", get(state))

@@ -1,6 +1,10 @@
-//! Resource arithmetic with Mesos's semantics: scalars (3 decimal places), ranges and sets;
-//! reservations identified by their whole `reservations` stack (labels included); persistent
-//! volumes identified by their disk info (never split nor merged).
+//! The master's resource bookkeeping: [`Resources`], a multiset with Mesos's semantics
+//! (scalars, ranges and sets; reservations identified by their whole `reservations` stack,
+//! labels included; persistent volumes identified by their disk info, never split nor
+//! merged), the checks and conversions of resources a framework sends or is offered, and
+//! the changes RESERVE, UNRESERVE, CREATE and DESTROY make to a resource. The arithmetic
+//! underneath (rounding, tolerance, ranges, roles) is [`stead_proto::resources`]' and
+//! [`stead_proto::ranges`]'.
 //!
 //! Internally every resource is kept in the "post-refinement" format: the `reservations`
 //! stack only, no deprecated `role`/`reservation`, no `allocation_info`. [`normalize`] brings
@@ -10,14 +14,19 @@
 use std::collections::HashMap;
 
 use prost::Message as _;
+use stead_proto::ranges::{self, coalesce};
+// The shared helpers the master's modules reach through this one, the builders under the
+// names the cluster has always used.
+pub use stead_proto::resources::{
+    allocatable_to, is_persistent_volume, ranges as ranges_resource, reserved_role, role_may_use,
+    scalar as scalar_resource,
+};
+use stead_proto::resources::{
+    fits, names, persistence_id, ranges_of, ranges_value, round, scalar_of,
+};
 use stead_proto::v1::resource::{AllocationInfo, ReservationInfo, reservation_info};
-use stead_proto::v1::value::{self, Range, Ranges};
+use stead_proto::v1::value;
 use stead_proto::v1::{Resource, Value};
-
-/// Fixed-point precision of scalars, as in Mesos (three decimal places).
-fn round(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
 
 const SCALAR: i32 = value::Type::Scalar as i32;
 const RANGES: i32 = value::Type::Ranges as i32;
@@ -38,90 +47,10 @@ fn same_kind(a: &Resource, b: &Resource) -> bool {
         && a.provider_id == b.provider_id
 }
 
-/// Whether the resource is a persistent volume.
-pub fn is_persistent_volume(r: &Resource) -> bool {
-    r.disk.as_ref().is_some_and(|d| d.persistence.is_some())
-}
-
-/// The role the resource is reserved to (top of its stack), if any.
-pub fn reserved_role(r: &Resource) -> Option<&str> {
-    r.reservations.last().and_then(|ri| ri.role.as_deref())
-}
-
-/// Whether `role` may use resources reserved to `reserved` (same role or a descendant).
-pub fn role_may_use(role: &str, reserved: &str) -> bool {
-    role == reserved
-        || role
-            .strip_prefix(reserved)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// Whether the resource may be offered to a framework acting as `role`.
-pub fn allocatable_to(r: &Resource, role: &str) -> bool {
-    match reserved_role(r) {
-        None => true,
-        Some(reserved) => role_may_use(role, reserved),
-    }
-}
-
-fn ranges_of(r: &Resource) -> Vec<(u64, u64)> {
-    r.ranges
-        .as_ref()
-        .map(|rs| rs.range.iter().map(|x| (x.begin, x.end)).collect())
-        .unwrap_or_default()
-}
-
-fn coalesce(mut v: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
-    v.retain(|(b, e)| b <= e);
-    v.sort_unstable();
-    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
-    for (b, e) in v {
-        match out.last_mut() {
-            Some(last) if b <= last.1.saturating_add(1) => last.1 = last.1.max(e),
-            _ => out.push((b, e)),
-        }
-    }
-    out
-}
-
-fn set_ranges(r: &mut Resource, v: Vec<(u64, u64)>) {
-    r.ranges = Some(Ranges {
-        range: v
-            .into_iter()
-            .map(|(begin, end)| Range { begin, end })
-            .collect(),
-    });
-}
-
-fn ranges_contain(outer: &[(u64, u64)], inner: &[(u64, u64)]) -> bool {
-    inner
-        .iter()
-        .all(|(b, e)| outer.iter().any(|(ob, oe)| ob <= b && e <= oe))
-}
-
-fn ranges_subtract(from: &[(u64, u64)], sub: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    let mut out = from.to_vec();
-    for &(sb, se) in sub {
-        let mut next = Vec::with_capacity(out.len() + 1);
-        for (b, e) in out {
-            if se < b || sb > e {
-                next.push((b, e));
-                continue;
-            }
-            if b < sb {
-                next.push((b, sb - 1));
-            }
-            if se < e {
-                next.push((se + 1, e));
-            }
-        }
-        out = next;
-    }
-    out
-}
-
-fn scalar(r: &Resource) -> f64 {
-    r.scalar.as_ref().map_or(0.0, |s| s.value)
+/// Sets the ranges of a resource, [`coalesce`]d.
+fn set_ranges(r: &mut Resource, mut v: Vec<(u64, u64)>) {
+    coalesce(&mut v);
+    r.ranges = Some(ranges_value(v));
 }
 
 fn set_items(r: &Resource) -> Vec<String> {
@@ -131,7 +60,7 @@ fn set_items(r: &Resource) -> Vec<String> {
 /// Whether the resource holds nothing.
 pub fn is_empty(r: &Resource) -> bool {
     match r.r#type {
-        SCALAR => round(scalar(r)) <= 0.0,
+        SCALAR => round(scalar_of(r)) <= 0.0,
         RANGES => ranges_of(r).is_empty(),
         SET => set_items(r).is_empty(),
         _ => true,
@@ -179,7 +108,7 @@ pub fn validate(r: &Resource) -> Result<(), String> {
         }
     }
     if let Some(disk) = &r.disk {
-        if r.name != "disk" {
+        if r.name != names::DISK {
             return Err(format!(
                 "Resource '{}' has disk info but is not disk",
                 r.name
@@ -285,27 +214,6 @@ pub fn strip_volume(r: &Resource) -> Resource {
     out
 }
 
-/// A scalar resource with no reservation.
-pub fn scalar_resource(name: &str, v: f64) -> Resource {
-    Resource {
-        name: name.to_string(),
-        r#type: SCALAR,
-        scalar: Some(value::Scalar { value: v }),
-        ..Default::default()
-    }
-}
-
-/// A ranges resource with no reservation.
-pub fn ranges_resource(name: &str, ranges: &[(u64, u64)]) -> Resource {
-    let mut r = Resource {
-        name: name.to_string(),
-        r#type: RANGES,
-        ..Default::default()
-    };
-    set_ranges(&mut r, coalesce(ranges.to_vec()));
-    r
-}
-
 impl Resources {
     /// No resources.
     pub fn new() -> Self {
@@ -338,13 +246,13 @@ impl Resources {
             match r.r#type {
                 SCALAR => {
                     existing.scalar = Some(value::Scalar {
-                        value: round(scalar(existing) + scalar(r)),
+                        value: round(scalar_of(existing) + scalar_of(r)),
                     })
                 }
                 RANGES => {
                     let mut all = ranges_of(existing);
                     all.extend(ranges_of(r));
-                    set_ranges(existing, coalesce(all));
+                    set_ranges(existing, all);
                 }
                 _ => {
                     let mut items = set_items(existing);
@@ -361,10 +269,10 @@ impl Resources {
         let mut r = r.clone();
         if r.r#type == SCALAR {
             r.scalar = Some(value::Scalar {
-                value: round(scalar(&r)),
+                value: round(scalar_of(&r)),
             });
         } else if r.r#type == RANGES {
-            let v = coalesce(ranges_of(&r));
+            let v = ranges_of(&r);
             set_ranges(&mut r, v);
         }
         self.0.push(r);
@@ -390,8 +298,8 @@ impl Resources {
                 return e == r;
             }
             match r.r#type {
-                SCALAR => round(scalar(e)) + 1e-9 >= round(scalar(r)),
-                RANGES => ranges_contain(&ranges_of(e), &ranges_of(r)),
+                SCALAR => fits(round(scalar_of(r)), round(scalar_of(e))),
+                RANGES => ranges::contains(&ranges_of(e), &ranges_of(r)),
                 _ => {
                     let items = set_items(e);
                     set_items(r).iter().all(|i| items.contains(i))
@@ -461,12 +369,12 @@ impl Resources {
         match r.r#type {
             SCALAR if !is_persistent_volume(r) => {
                 e.scalar = Some(value::Scalar {
-                    value: round(scalar(e) - scalar(r)).max(0.0),
+                    value: round(scalar_of(e) - scalar_of(r)).max(0.0),
                 })
             }
             RANGES => {
-                let v = ranges_subtract(&ranges_of(e), &ranges_of(r));
-                set_ranges(e, v);
+                let v = ranges::subtract(&ranges_of(e), &ranges_of(r));
+                e.ranges = Some(ranges_value(v));
             }
             SET => {
                 let remove = set_items(r);
@@ -537,20 +445,21 @@ impl Resources {
             self.0
                 .iter()
                 .filter(|r| r.name == name && r.r#type == SCALAR)
-                .map(scalar)
+                .map(scalar_of)
                 .sum(),
         )
     }
 
     /// The union of the ranges resources named `name`.
     pub fn ranges_union(&self, name: &str) -> Vec<(u64, u64)> {
-        coalesce(
-            self.0
-                .iter()
-                .filter(|r| r.name == name && r.r#type == RANGES)
-                .flat_map(ranges_of)
-                .collect(),
-        )
+        let mut union: Vec<(u64, u64)> = self
+            .0
+            .iter()
+            .filter(|r| r.name == name && r.r#type == RANGES)
+            .flat_map(ranges_of)
+            .collect();
+        coalesce(&mut union);
+        union
     }
 
     /// The same resources with every reservation and disk info removed.
@@ -601,11 +510,11 @@ pub fn describe(rs: &Resources) -> String {
             if !roles.is_empty() {
                 s.push_str(&format!("(reservations: [{}])", roles.join(",")));
             }
-            if let Some(p) = r.disk.as_ref().and_then(|d| d.persistence.as_ref()) {
-                s.push_str(&format!("[{}]", p.id));
+            if let Some(id) = persistence_id(r) {
+                s.push_str(&format!("[{id}]"));
             }
             match r.r#type {
-                SCALAR => format!("{s}:{}", round(scalar(r))),
+                SCALAR => format!("{s}:{}", round(scalar_of(r))),
                 RANGES => format!(
                     "{s}:[{}]",
                     ranges_of(r)

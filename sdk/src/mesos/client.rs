@@ -9,15 +9,12 @@ use futures::{Stream, StreamExt};
 use prost::Message;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LOCATION};
+use stead_proto::http::{SCHEDULER_PATH, STREAM_ID_HEADER};
 use stead_proto::recordio::{APPLICATION_PROTOBUF, Decoder, RecordIoError};
 use stead_proto::scheduler::{Call, Event, call, event};
 use stead_proto::v1::FrameworkInfo;
 use tokio::time::Instant;
 
-/// The header carrying the stream id of a subscription.
-pub const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
-/// The scheduler API path.
-pub const SCHEDULER_PATH: &str = "/api/v1/scheduler";
 /// How many 307 redirects a request follows before giving up.
 const MAX_REDIRECTS: usize = 5;
 /// Heartbeats that may be missed before the stream counts as broken.

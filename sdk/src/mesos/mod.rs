@@ -1,11 +1,11 @@
-//! The Mesos v1 scheduler API: the HTTP client, call builders, resource helpers and
-//! leading-master detection through ZooKeeper.
+//! The Mesos v1 scheduler API: the HTTP client, leading-master detection through
+//! ZooKeeper, Stead's reservation labels, and the call builders and resource helpers of
+//! `stead-proto` under the paths the scheduler uses.
 
-pub mod calls;
 mod client;
 pub mod detect;
 pub mod resources;
 
-pub use client::{
-    Backoff, EventStream, MesosClient, MesosError, MesosResult, SCHEDULER_PATH, STREAM_ID_HEADER,
-};
+pub use client::{Backoff, EventStream, MesosClient, MesosError, MesosResult};
+pub use stead_proto::calls;
+pub use stead_proto::http::{SCHEDULER_PATH, STREAM_ID_HEADER};

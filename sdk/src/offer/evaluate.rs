@@ -12,7 +12,7 @@ use stead_spec::{PlacementRule, TaskTypeSpec, VolumeType};
 
 use super::placement::{MatchCache, Peers, violated};
 use super::view::{Location, OfferView};
-use crate::mesos::resources::names;
+use crate::mesos::resources::{fits, names};
 
 /// What an instance needs from the offers.
 #[derive(Debug, Clone, Copy)]
@@ -220,7 +220,7 @@ impl<'o> Evaluator<'o> {
             return Err(format!("no offer {offer} in this batch"));
         };
         let have = view.scalar(name);
-        if have + 1e-9 < amount {
+        if !fits(amount, have) {
             return Err(format!(
                 "insufficient {name} on agent {} to grow in place: need {amount} more, offered {have}",
                 view.agent_id
@@ -421,7 +421,7 @@ impl<'o> Evaluator<'o> {
                 r.value
             };
             let have = view.scalar(&r.name);
-            if have + 1e-9 < need {
+            if !fits(need, have) {
                 return Err(Why::Scalar {
                     name: r.name.clone(),
                     need,
@@ -431,7 +431,7 @@ impl<'o> Evaluator<'o> {
         }
         if root_volumes > 0.0 && tt.resource(names::DISK).is_none() {
             let have = view.scalar(names::DISK);
-            if have + 1e-9 < root_volumes {
+            if !fits(root_volumes, have) {
                 return Err(Why::Scalar {
                     name: names::DISK.into(),
                     need: root_volumes,
@@ -480,7 +480,7 @@ impl<'o> Evaluator<'o> {
                 let found = view
                     .mount_disks
                     .iter()
-                    .find(|(ri, size)| *size + 1e-9 >= v.size_mib as f64 && !taken.contains(ri))
+                    .find(|(ri, size)| fits(v.size_mib as f64, *size) && !taken.contains(ri))
                     .map(|(ri, _)| *ri);
                 match found {
                     Some(ri) => {

@@ -357,7 +357,7 @@ pub fn relaunch(
     if let Some(view) = ev.views().get(offer) {
         for (name, amount) in &need {
             let have = view.scalar(name);
-            if have + 1e-9 < *amount {
+            if !res::fits(*amount, have) {
                 return Err(format!(
                     "insufficient {name} on agent {} to grow {} in place: need {amount} more, offered {have}",
                     view.agent_id, previous.name

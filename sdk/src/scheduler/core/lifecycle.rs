@@ -12,6 +12,7 @@ use stead_state::{ConfigStore, StateStore};
 use super::Core;
 use crate::Result;
 use crate::mesos::calls;
+use crate::mesos::resources::fits;
 use crate::offer::LaunchContext;
 use crate::plan::{self, PlanName, PlanSnapshot, Status, StepKind, WorkPlan};
 use crate::scheduler::Options;
@@ -331,7 +332,7 @@ impl Core {
         };
         let missing: Vec<String> = growth
             .into_iter()
-            .filter(|(name, more)| free.get(name).copied().unwrap_or(0.0) + 1e-9 < *more)
+            .filter(|(name, more)| !fits(*more, free.get(name).copied().unwrap_or(0.0)))
             .map(|(name, more)| format!("{more} more {name}"))
             .collect();
         (!missing.is_empty()).then(|| {

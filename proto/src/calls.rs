@@ -1,9 +1,8 @@
-//! Builders for the scheduler calls the runtime sends.
+//! Builders for the scheduler calls a framework sends: ACCEPT, DECLINE, REVIVE, SUPPRESS,
+//! ACKNOWLEDGE, RECONCILE, KILL and TEARDOWN.
 
-use stead_proto::scheduler::{Call, call};
-use stead_proto::v1::{
-    AgentId, Filters, FrameworkId, OfferId, TaskId, TaskStatus, offer::Operation,
-};
+use crate::scheduler::{Call, call};
+use crate::v1::{AgentId, Filters, FrameworkId, OfferId, TaskId, TaskStatus, offer::Operation};
 
 fn base(framework_id: &str, kind: call::Type) -> Call {
     Call {
