@@ -9,6 +9,7 @@
 
 mod entries;
 mod errors;
+mod names;
 mod service;
 mod task_type;
 mod values;

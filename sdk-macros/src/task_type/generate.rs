@@ -1,0 +1,164 @@
+//! The expansion of one checked declaration: a unit struct, its constants and its
+//! `NamedTaskType` and `TaskTypeSpecification` impls.
+
+use super::model::TaskType;
+use super::parse::Decl;
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use std::time::Duration;
+use stead_spec::{CheckSpec, GoalState, VolumeType};
+
+fn nanos(d: Duration) -> TokenStream {
+    let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    quote!(::std::time::Duration::from_nanos(#n))
+}
+
+fn float(v: f64) -> Literal {
+    // Only finite values reach here (the rules reject the others and defaults are finite).
+    Literal::f64_suffixed(if v.is_finite() { v } else { 1.0 })
+}
+
+fn check_tokens(check: &Option<CheckSpec>) -> TokenStream {
+    match check {
+        None => quote!(::core::option::Option::None),
+        Some(c) => {
+            let command = &c.command;
+            let (interval, timeout, grace, delay) = (
+                nanos(c.interval),
+                nanos(c.timeout),
+                nanos(c.grace_period),
+                nanos(c.delay),
+            );
+            let max = c.max_consecutive_failures;
+            quote!(::core::option::Option::Some(::stead::spec::CheckSpec {
+                command: ::std::string::String::from(#command),
+                interval: #interval,
+                timeout: #timeout,
+                grace_period: #grace,
+                delay: #delay,
+                max_consecutive_failures: #max,
+            }))
+        }
+    }
+}
+
+/// The struct, its constants and its trait impls.
+pub fn generate(decl: &Decl, t: &TaskType) -> TokenStream {
+    let Decl {
+        attrs, vis, ident, ..
+    } = decl;
+    let name = &t.name;
+    let count = t.count;
+    let command = &t.command.value;
+    let uris = t.command.uris.iter().map(|u| {
+        let (v, x, e) = (&u.value, u.extract, u.executable);
+        quote!(::stead::spec::UriSpec { value: ::std::string::String::from(#v), extract: #x, executable: #e })
+    });
+    let env =
+        t.command.env.iter().map(
+            |(k, v)| quote!((::std::string::String::from(#k), ::std::string::String::from(#v))),
+        );
+    let mut resources = vec![("cpus", t.cpus), ("mem", t.mem)];
+    if let Some(d) = t.disk {
+        resources.push(("disk", d));
+    }
+    let resources = resources.into_iter().map(|(n, v)| {
+        let v = float(v);
+        quote!(::std::boxed::Box::new(::stead::spec::DefaultResourceSpecification::scalar(#n, #v))
+            as ::std::boxed::Box<dyn ::stead::spec::ResourceSpecification>)
+    });
+    let volumes = t.volumes.iter().map(|v| {
+        let (size, path) = (v.size_mib, &v.path);
+        let kind = match v.kind {
+            VolumeType::Root => quote!(::stead::spec::VolumeType::Root),
+            VolumeType::Mount => quote!(::stead::spec::VolumeType::Mount),
+        };
+        quote!(::std::boxed::Box::new(::stead::spec::DefaultVolumeSpecification::sized(#size, #kind, #path))
+            as ::std::boxed::Box<dyn ::stead::spec::VolumeSpecification>)
+    });
+    let ports = t.ports.iter().map(|p| {
+        let (n, v) = (&p.name, p.port);
+        quote!(::stead::spec::PortSpec { name: ::std::string::String::from(#n), port: #v })
+    });
+    let placement = &t.placement;
+    let health = check_tokens(&t.health_check);
+    let readiness = check_tokens(&t.readiness_check);
+    let goal = match t.goal {
+        GoalState::Running => quote!(::stead::spec::GoalState::Running),
+        GoalState::Finished => quote!(::stead::spec::GoalState::Finished),
+        GoalState::Once => quote!(::stead::spec::GoalState::Once),
+    };
+    let allow = t.allow_decommission;
+    let kill = match t.kill_grace_period {
+        Some(d) => {
+            let d = nanos(d);
+            quote!(::core::option::Option::Some(#d))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        #(#attrs)*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        #vis struct #ident;
+
+        impl #ident {
+            /// The task type name.
+            pub const NAME: &'static str = #name;
+            /// The number of instances.
+            pub const COUNT: u32 = #count;
+            /// The command template (`{{index}}` is replaced by the instance index).
+            pub const COMMAND: &'static str = #command;
+        }
+
+        impl ::stead::spec::NamedTaskType for #ident {
+            const NAME: &'static str = #name;
+        }
+
+        impl ::stead::spec::TaskTypeSpecification for #ident {
+            fn name(&self) -> ::std::string::String {
+                ::std::string::String::from(#name)
+            }
+            fn count(&self) -> u32 {
+                #count
+            }
+            fn command(&self, index: u32) -> ::stead::proto::v1::CommandInfo {
+                let template = ::stead::spec::TaskTypeSpecification::command_template(self).unwrap_or_default();
+                ::stead::spec::command_info(&template.render(#name, index))
+            }
+            fn command_template(&self) -> ::core::option::Option<::stead::spec::CommandSpec> {
+                ::core::option::Option::Some(::stead::spec::CommandSpec {
+                    value: ::std::string::String::from(#command),
+                    uris: ::std::vec![#(#uris),*],
+                    env: ::std::collections::BTreeMap::from([#(#env),*]),
+                })
+            }
+            fn resources(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn ::stead::spec::ResourceSpecification>> {
+                ::std::vec![#(#resources),*]
+            }
+            fn volumes(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn ::stead::spec::VolumeSpecification>> {
+                ::std::vec![#(#volumes),*]
+            }
+            fn ports(&self) -> ::std::vec::Vec<::stead::spec::PortSpec> {
+                ::std::vec![#(#ports),*]
+            }
+            fn placement(&self) -> ::std::vec::Vec<::std::string::String> {
+                ::std::vec![#(::std::string::String::from(#placement)),*]
+            }
+            fn health_check(&self) -> ::core::option::Option<::stead::spec::CheckSpec> {
+                #health
+            }
+            fn readiness_check(&self) -> ::core::option::Option<::stead::spec::CheckSpec> {
+                #readiness
+            }
+            fn goal(&self) -> ::stead::spec::GoalState {
+                #goal
+            }
+            fn allow_decommission(&self) -> bool {
+                #allow
+            }
+            fn kill_grace_period(&self) -> ::core::option::Option<::std::time::Duration> {
+                #kill
+            }
+        }
+    }
+}
