@@ -12,12 +12,15 @@ mod errors;
 mod names;
 mod service;
 mod task_type;
+#[cfg(test)]
+mod test_support;
 mod values;
 
 use proc_macro::TokenStream;
 
 /// Declares one or more task types, each a unit struct implementing
-/// `stead::spec::TaskTypeSpecification`.
+/// `stead::spec::TaskTypeSpecification` and `stead::spec::NamedTaskType` (both
+/// impls marked `#[automatically_derived]`).
 ///
 /// ```text
 /// task_type! {
@@ -56,6 +59,8 @@ pub fn task_type(input: TokenStream) -> TokenStream {
 /// #[service(name = "data-store")]   // optional: role = "...", principal = "..."
 /// struct DataStore { meta_data: MetaData, data: Data }
 /// ```
+///
+/// `Default` and `ServiceSpecification` are implemented with `#[automatically_derived]`.
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(attr.into(), item.into()).into()

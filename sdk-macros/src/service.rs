@@ -30,6 +30,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::trait_impls;
     use quote::quote;
 
     #[test]
@@ -85,5 +86,24 @@ mod tests {
         )
         .to_string();
         assert!(out.contains("goes on a struct"), "{out}");
+    }
+
+    #[test]
+    fn every_trait_impl_is_automatically_derived() {
+        let out = expand(
+            quote!(name = "data-store"),
+            quote!(
+                struct DataStore {
+                    data: Data,
+                }
+            ),
+        );
+        assert_eq!(
+            trait_impls(out),
+            [
+                (":: core :: default :: Default".to_string(), true),
+                (":: stead :: spec :: ServiceSpecification".to_string(), true),
+            ]
+        );
     }
 }

@@ -31,6 +31,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::trait_impls;
     use quote::quote;
 
     #[test]
@@ -52,6 +53,26 @@ mod tests {
         assert!(
             text.contains("compile_error") && text.contains("TaskTypeSpecification for Data"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn every_trait_impl_is_automatically_derived() {
+        let out = expand(quote! {
+            Data {
+                name: "data", count: 3, command: "./data", cpus: 1.0, mem: 1 GiB,
+                health_check: { command: "true" }, volume: root(1 GiB, "data"),
+            }
+        });
+        assert_eq!(
+            trait_impls(out),
+            [
+                (":: stead :: spec :: NamedTaskType".to_string(), true),
+                (
+                    ":: stead :: spec :: TaskTypeSpecification".to_string(),
+                    true
+                ),
+            ]
         );
     }
 }

@@ -8,7 +8,9 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Fields, ItemStruct};
 
-/// The struct, its constant and its trait impls.
+/// The struct, its constant and its trait impls. The trait impls are marked
+/// `#[automatically_derived]`; the inherent impl cannot be (the attribute is for
+/// trait impls only).
 pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
     let Service {
         name,
@@ -30,7 +32,8 @@ pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
     // about the shape is the one to read, not a follow-on "missing field".
     let default_impl = matches!(item.fields, Fields::Named(_)).then(|| {
         quote! {
-                impl #impl_generics ::core::default::Default for #ident #ty_generics #where_clause {
+            #[automatically_derived]
+            impl #impl_generics ::core::default::Default for #ident #ty_generics #where_clause {
                 fn default() -> Self {
                     Self { #(#field_names: ::core::default::Default::default()),* }
                 }
@@ -47,6 +50,7 @@ pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
 
         #default_impl
 
+        #[automatically_derived]
         impl #impl_generics ::stead::spec::ServiceSpecification for #ident #ty_generics #where_clause {
             fn name(&self) -> ::std::string::String {
                 ::std::string::String::from(#name)

@@ -42,7 +42,9 @@ fn check_tokens(check: &Option<CheckSpec>) -> TokenStream {
     }
 }
 
-/// The struct, its constants and its trait impls.
+/// The struct, its constants and its trait impls. The trait impls are marked
+/// `#[automatically_derived]`; the inherent impl cannot be (the attribute is for
+/// trait impls only).
 pub fn generate(decl: &Decl, t: &TaskType) -> TokenStream {
     let Decl {
         attrs, vis, ident, ..
@@ -110,10 +112,12 @@ pub fn generate(decl: &Decl, t: &TaskType) -> TokenStream {
             pub const COMMAND: &'static str = #command;
         }
 
+        #[automatically_derived]
         impl ::stead::spec::NamedTaskType for #ident {
             const NAME: &'static str = #name;
         }
 
+        #[automatically_derived]
         impl ::stead::spec::TaskTypeSpecification for #ident {
             fn name(&self) -> ::std::string::String {
                 ::std::string::String::from(#name)
