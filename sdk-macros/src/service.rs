@@ -106,4 +106,48 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn every_path_to_stead_goes_through_the_crate_path() {
+        let fields = quote!(
+            struct DataStore {
+                meta_data: MetaData,
+                data: Data,
+            }
+        );
+        let default = expand(quote!(name = "data-store"), fields.clone()).to_string();
+        let renamed = expand(
+            quote!(name = "data-store", crate = "::renamed"),
+            fields.clone(),
+        )
+        .to_string();
+        assert!(!renamed.contains("stead ::"), "{renamed}");
+        assert!(!renamed.contains("compile_error"), "{renamed}");
+        assert!(
+            renamed.contains(":: renamed :: spec :: __private :: str_eq"),
+            "{renamed}"
+        );
+        assert_eq!(
+            renamed.matches(":: renamed ::").count(),
+            default.matches(":: stead ::").count(),
+            "{renamed}"
+        );
+        let out = expand(
+            quote!(crate = "crate::reexport::stead", name = "data-store"),
+            fields.clone(),
+        );
+        assert_eq!(
+            trait_impls(out)[1],
+            (
+                "crate :: reexport :: stead :: spec :: ServiceSpecification".to_string(),
+                true
+            )
+        );
+        let out = expand(quote!(name = "data-store", crate = "a b"), fields).to_string();
+        assert!(
+            out.contains("`a b` is not one")
+                && out.contains(":: stead :: spec :: ServiceSpecification"),
+            "{out}"
+        );
+    }
 }

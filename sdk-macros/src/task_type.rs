@@ -75,4 +75,42 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn every_path_to_stead_goes_through_the_crate_path() {
+        let full = quote! {
+            name: "data", count: 3, command: "./data", uris: ["http://x/data.zip"],
+            env: { MODE: "m" }, cpus: 1.0, mem: 1 GiB, disk: 1 GiB,
+            volume: root(1 GiB, "data"), ports: [http = 0], placement: "hostname:UNIQUE",
+            health_check: { command: "true" }, readiness_check: { command: "true" },
+            goal: ONCE, kill_grace_period: 5s,
+        };
+        let default = expand(quote!(Data { #full })).to_string();
+        assert!(
+            default.contains(":: stead :: spec :: VolumeType"),
+            "{default}"
+        );
+        let renamed = expand(quote!(Data { #full crate: "::renamed" })).to_string();
+        assert!(!renamed.contains("stead"), "{renamed}");
+        assert!(!renamed.contains("compile_error"), "{renamed}");
+        assert_eq!(
+            renamed.matches(":: renamed ::").count(),
+            default.matches(":: stead ::").count(),
+            "{renamed}"
+        );
+        let nested = expand(quote!(Data { #full crate: "crate::reexport::stead" }));
+        assert_eq!(
+            trait_impls(nested),
+            [
+                (
+                    "crate :: reexport :: stead :: spec :: NamedTaskType".to_string(),
+                    true
+                ),
+                (
+                    "crate :: reexport :: stead :: spec :: TaskTypeSpecification".to_string(),
+                    true
+                ),
+            ]
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Reading `#[service(...)]`: the name, role and principal checked with the shared
-//! rules, and the struct's shape (one named field per task type).
+//! rules, the crate path, and the struct's shape (one named field per task type).
 
+use crate::crate_path;
 use crate::entries::{check_keys, parse_entries, stream};
 use crate::errors::Errors;
 use crate::names::kebab;
@@ -12,7 +13,7 @@ use syn::spanned::Spanned;
 use syn::{Fields, Ident, ItemStruct, Type};
 
 /// The keys `#[service(...)]` accepts.
-pub const KEYS: &[&str] = &["name", "role", "principal"];
+pub const KEYS: &[&str] = &["name", "role", "principal", crate_path::KEY];
 
 /// How `#[service]` is used, for errors about its shape.
 pub const USAGE: &str = "#[service(name = \"...\")] goes on a struct with one named field per task type, e.g. `struct DataStore { meta_data: MetaData, data: Data }`";
@@ -20,6 +21,8 @@ pub const USAGE: &str = "#[service(name = \"...\")] goes on a struct with one na
 /// The checked attribute and fields of one service (the name derived from the
 /// struct's where it is missing or invalid, so that the expansion still compiles).
 pub struct Service<'a> {
+    /// The path through which the expansion reaches Stead (`::stead` by default).
+    pub crate_path: syn::Path,
     /// The service name.
     pub name: String,
     /// The role, if set.
@@ -37,6 +40,11 @@ pub fn check<'a>(attr: TokenStream, item: &'a ItemStruct, errors: &mut Errors) -
     let found = check_keys(&entries, KEYS, errors);
     let ident = &item.ident;
 
+    let crate_path = crate_path::read(
+        found.get(crate_path::KEY).copied(),
+        "crate = \"my_reexport::stead\"",
+        errors,
+    );
     let name = match found.get("name") {
         Some(e) => string(e, "name = \"data-store\"", errors).and_then(|s| {
             errors
@@ -99,6 +107,7 @@ pub fn check<'a>(attr: TokenStream, item: &'a ItemStruct, errors: &mut Errors) -
         );
     }
     Service {
+        crate_path,
         name,
         role,
         principal,

@@ -1,6 +1,6 @@
 //! The expansion of a checked service: the struct itself, its `NAME`, `Default` and
 //! `ServiceSpecification`, and one compile-time assertion per pair of task types
-//! that their names differ.
+//! that their names differ; every path to Stead through the service's crate path.
 
 use super::check::Service;
 use proc_macro2::TokenStream;
@@ -13,6 +13,7 @@ use syn::{Fields, ItemStruct};
 /// trait impls only).
 pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
     let Service {
+        crate_path: krate,
         name,
         role,
         principal,
@@ -26,7 +27,7 @@ pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
     let principal_fn = principal.as_ref().map(
         |p| quote!(fn principal(&self) -> ::std::string::String { ::std::string::String::from(#p) }),
     );
-    let unique = unique_names(fields);
+    let unique = unique_names(krate, fields);
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
     // Only a struct with named fields gets `Default`; for any other shape the error
     // about the shape is the one to read, not a follow-on "missing field".
@@ -51,16 +52,16 @@ pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
         #default_impl
 
         #[automatically_derived]
-        impl #impl_generics ::stead::spec::ServiceSpecification for #ident #ty_generics #where_clause {
+        impl #impl_generics #krate::spec::ServiceSpecification for #ident #ty_generics #where_clause {
             fn name(&self) -> ::std::string::String {
                 ::std::string::String::from(#name)
             }
             #role_fn
             #principal_fn
-            fn task_types(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn ::stead::spec::TaskTypeSpecification>> {
+            fn task_types(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn #krate::spec::TaskTypeSpecification>> {
                 ::std::vec![#(
                     ::std::boxed::Box::new(::core::clone::Clone::clone(&self.#field_names))
-                        as ::std::boxed::Box<dyn ::stead::spec::TaskTypeSpecification>
+                        as ::std::boxed::Box<dyn #krate::spec::TaskTypeSpecification>
                 ),*]
             }
         }
@@ -71,7 +72,7 @@ pub fn generate(item: &ItemStruct, service: &Service) -> TokenStream {
 
 /// One `const` assertion per pair of fields that their task type names differ,
 /// failing at the later field's type.
-fn unique_names(fields: &[(&syn::Ident, &syn::Type)]) -> TokenStream {
+fn unique_names(krate: &syn::Path, fields: &[(&syn::Ident, &syn::Type)]) -> TokenStream {
     let mut unique = TokenStream::new();
     for (j, (field_j, ty_j)) in fields.iter().enumerate() {
         for (field_i, ty_i) in &fields[..j] {
@@ -79,9 +80,9 @@ fn unique_names(fields: &[(&syn::Ident, &syn::Type)]) -> TokenStream {
                 "fields `{field_i}` and `{field_j}` declare task types with the same name; task type names must be unique within a service"
             );
             unique.extend(quote_spanned! {ty_j.span()=>
-                const _: () = if ::stead::spec::__private::str_eq(
-                    <#ty_i as ::stead::spec::NamedTaskType>::NAME,
-                    <#ty_j as ::stead::spec::NamedTaskType>::NAME,
+                const _: () = if #krate::spec::__private::str_eq(
+                    <#ty_i as #krate::spec::NamedTaskType>::NAME,
+                    <#ty_j as #krate::spec::NamedTaskType>::NAME,
                 ) {
                     ::core::panic!(#message)
                 };

@@ -4,6 +4,7 @@
 
 use super::model::{TaskType, Volume};
 use super::parse::Decl;
+use crate::crate_path;
 use crate::entries::{Entry, check_keys, check_required, parse_entries, stream};
 use crate::errors::Errors;
 use crate::names::kebab;
@@ -33,6 +34,7 @@ pub const KEYS: &[&str] = &[
     "goal",
     "allow_decommission",
     "kill_grace_period",
+    crate_path::KEY,
 ];
 
 /// The keys a task type must set.
@@ -66,6 +68,12 @@ pub fn check(decl: &Decl, errors: &mut Errors) -> TaskType {
         errors,
     );
     let get = |k: &str| found.get(k).copied();
+
+    let crate_path = crate_path::read(
+        get(crate_path::KEY),
+        "crate: \"my_reexport::stead\"",
+        errors,
+    );
 
     let name = get("name")
         .and_then(|e| {
@@ -166,6 +174,7 @@ pub fn check(decl: &Decl, errors: &mut Errors) -> TaskType {
     });
 
     TaskType {
+        crate_path,
         name,
         count,
         command,
@@ -472,7 +481,7 @@ fn check_block(e: &Entry, what: &str, errors: &mut Errors) -> Option<CheckSpec> 
 mod tests {
     use super::super::parse::parse;
     use super::*;
-    use quote::quote;
+    use quote::{ToTokens, quote};
     use std::time::Duration;
     use stead_spec::{GoalState, VolumeType};
 
@@ -585,5 +594,37 @@ mod tests {
         // The best-effort values keep the expansion compiling.
         assert_eq!(tasks[0].name, "bad");
         assert_eq!(tasks[0].count, 1);
+    }
+
+    #[test]
+    fn the_crate_path_defaults_to_stead_and_can_be_overridden() {
+        let (tasks, errors) = run(quote! {
+            Plain { name: "plain", count: 1, command: "./p", cpus: 1.0, mem: 1 GiB }
+            Renamed { name: "renamed", count: 1, command: "./r", cpus: 1.0, mem: 1 GiB, crate: "my_reexport::stead" }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let paths: Vec<String> = tasks
+            .iter()
+            .map(|t| t.crate_path.to_token_stream().to_string())
+            .collect();
+        assert_eq!(paths, [":: stead", "my_reexport :: stead"]);
+    }
+
+    #[test]
+    fn a_malformed_crate_path_is_reported_with_the_other_errors() {
+        let (tasks, errors) = run(quote! {
+            Data { name: "data", count: 0, command: "./d", cpus: 1.0, mem: 1 GiB, crate: "my::" }
+        });
+        assert_eq!(
+            errors,
+            [
+                "`crate` expects a path to the Stead crate, e.g. `crate: \"my_reexport::stead\"`; `my::` is not one: unexpected end of input, expected path segment after `::`",
+                "count must be at least 1, got 0 (remove the task type instead)",
+            ]
+        );
+        assert_eq!(
+            tasks[0].crate_path.to_token_stream().to_string(),
+            ":: stead"
+        );
     }
 }

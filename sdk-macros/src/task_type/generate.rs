@@ -1,5 +1,6 @@
 //! The expansion of one checked declaration: a unit struct, its constants and its
-//! `NamedTaskType` and `TaskTypeSpecification` impls.
+//! `NamedTaskType` and `TaskTypeSpecification` impls, every path to Stead through
+//! the declaration's `crate` path.
 
 use super::model::TaskType;
 use super::parse::Decl;
@@ -18,7 +19,7 @@ fn float(v: f64) -> Literal {
     Literal::f64_suffixed(if v.is_finite() { v } else { 1.0 })
 }
 
-fn check_tokens(check: &Option<CheckSpec>) -> TokenStream {
+fn check_tokens(krate: &syn::Path, check: &Option<CheckSpec>) -> TokenStream {
     match check {
         None => quote!(::core::option::Option::None),
         Some(c) => {
@@ -30,7 +31,7 @@ fn check_tokens(check: &Option<CheckSpec>) -> TokenStream {
                 nanos(c.delay),
             );
             let max = c.max_consecutive_failures;
-            quote!(::core::option::Option::Some(::stead::spec::CheckSpec {
+            quote!(::core::option::Option::Some(#krate::spec::CheckSpec {
                 command: ::std::string::String::from(#command),
                 interval: #interval,
                 timeout: #timeout,
@@ -49,12 +50,13 @@ pub fn generate(decl: &Decl, t: &TaskType) -> TokenStream {
     let Decl {
         attrs, vis, ident, ..
     } = decl;
+    let krate = &t.crate_path;
     let name = &t.name;
     let count = t.count;
     let command = &t.command.value;
     let uris = t.command.uris.iter().map(|u| {
         let (v, x, e) = (&u.value, u.extract, u.executable);
-        quote!(::stead::spec::UriSpec { value: ::std::string::String::from(#v), extract: #x, executable: #e })
+        quote!(#krate::spec::UriSpec { value: ::std::string::String::from(#v), extract: #x, executable: #e })
     });
     let env =
         t.command.env.iter().map(
@@ -66,29 +68,29 @@ pub fn generate(decl: &Decl, t: &TaskType) -> TokenStream {
     }
     let resources = resources.into_iter().map(|(n, v)| {
         let v = float(v);
-        quote!(::std::boxed::Box::new(::stead::spec::DefaultResourceSpecification::scalar(#n, #v))
-            as ::std::boxed::Box<dyn ::stead::spec::ResourceSpecification>)
+        quote!(::std::boxed::Box::new(#krate::spec::DefaultResourceSpecification::scalar(#n, #v))
+            as ::std::boxed::Box<dyn #krate::spec::ResourceSpecification>)
     });
     let volumes = t.volumes.iter().map(|v| {
         let (size, path) = (v.size_mib, &v.path);
         let kind = match v.kind {
-            VolumeType::Root => quote!(::stead::spec::VolumeType::Root),
-            VolumeType::Mount => quote!(::stead::spec::VolumeType::Mount),
+            VolumeType::Root => quote!(#krate::spec::VolumeType::Root),
+            VolumeType::Mount => quote!(#krate::spec::VolumeType::Mount),
         };
-        quote!(::std::boxed::Box::new(::stead::spec::DefaultVolumeSpecification::sized(#size, #kind, #path))
-            as ::std::boxed::Box<dyn ::stead::spec::VolumeSpecification>)
+        quote!(::std::boxed::Box::new(#krate::spec::DefaultVolumeSpecification::sized(#size, #kind, #path))
+            as ::std::boxed::Box<dyn #krate::spec::VolumeSpecification>)
     });
     let ports = t.ports.iter().map(|p| {
         let (n, v) = (&p.name, p.port);
-        quote!(::stead::spec::PortSpec { name: ::std::string::String::from(#n), port: #v })
+        quote!(#krate::spec::PortSpec { name: ::std::string::String::from(#n), port: #v })
     });
     let placement = &t.placement;
-    let health = check_tokens(&t.health_check);
-    let readiness = check_tokens(&t.readiness_check);
+    let health = check_tokens(krate, &t.health_check);
+    let readiness = check_tokens(krate, &t.readiness_check);
     let goal = match t.goal {
-        GoalState::Running => quote!(::stead::spec::GoalState::Running),
-        GoalState::Finished => quote!(::stead::spec::GoalState::Finished),
-        GoalState::Once => quote!(::stead::spec::GoalState::Once),
+        GoalState::Running => quote!(#krate::spec::GoalState::Running),
+        GoalState::Finished => quote!(#krate::spec::GoalState::Finished),
+        GoalState::Once => quote!(#krate::spec::GoalState::Once),
     };
     let allow = t.allow_decommission;
     let kill = match t.kill_grace_period {
@@ -113,48 +115,48 @@ pub fn generate(decl: &Decl, t: &TaskType) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::stead::spec::NamedTaskType for #ident {
+        impl #krate::spec::NamedTaskType for #ident {
             const NAME: &'static str = #name;
         }
 
         #[automatically_derived]
-        impl ::stead::spec::TaskTypeSpecification for #ident {
+        impl #krate::spec::TaskTypeSpecification for #ident {
             fn name(&self) -> ::std::string::String {
                 ::std::string::String::from(#name)
             }
             fn count(&self) -> u32 {
                 #count
             }
-            fn command(&self, index: u32) -> ::stead::proto::v1::CommandInfo {
-                let template = ::stead::spec::TaskTypeSpecification::command_template(self).unwrap_or_default();
-                ::stead::spec::command_info(&template.render(#name, index))
+            fn command(&self, index: u32) -> #krate::proto::v1::CommandInfo {
+                let template = #krate::spec::TaskTypeSpecification::command_template(self).unwrap_or_default();
+                #krate::spec::command_info(&template.render(#name, index))
             }
-            fn command_template(&self) -> ::core::option::Option<::stead::spec::CommandSpec> {
-                ::core::option::Option::Some(::stead::spec::CommandSpec {
+            fn command_template(&self) -> ::core::option::Option<#krate::spec::CommandSpec> {
+                ::core::option::Option::Some(#krate::spec::CommandSpec {
                     value: ::std::string::String::from(#command),
                     uris: ::std::vec![#(#uris),*],
                     env: ::std::collections::BTreeMap::from([#(#env),*]),
                 })
             }
-            fn resources(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn ::stead::spec::ResourceSpecification>> {
+            fn resources(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn #krate::spec::ResourceSpecification>> {
                 ::std::vec![#(#resources),*]
             }
-            fn volumes(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn ::stead::spec::VolumeSpecification>> {
+            fn volumes(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn #krate::spec::VolumeSpecification>> {
                 ::std::vec![#(#volumes),*]
             }
-            fn ports(&self) -> ::std::vec::Vec<::stead::spec::PortSpec> {
+            fn ports(&self) -> ::std::vec::Vec<#krate::spec::PortSpec> {
                 ::std::vec![#(#ports),*]
             }
             fn placement(&self) -> ::std::vec::Vec<::std::string::String> {
                 ::std::vec![#(::std::string::String::from(#placement)),*]
             }
-            fn health_check(&self) -> ::core::option::Option<::stead::spec::CheckSpec> {
+            fn health_check(&self) -> ::core::option::Option<#krate::spec::CheckSpec> {
                 #health
             }
-            fn readiness_check(&self) -> ::core::option::Option<::stead::spec::CheckSpec> {
+            fn readiness_check(&self) -> ::core::option::Option<#krate::spec::CheckSpec> {
                 #readiness
             }
-            fn goal(&self) -> ::stead::spec::GoalState {
+            fn goal(&self) -> #krate::spec::GoalState {
                 #goal
             }
             fn allow_decommission(&self) -> bool {

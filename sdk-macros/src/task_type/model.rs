@@ -18,6 +18,8 @@ pub struct Volume {
 /// invalid, so that the expansion still compiles).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskType {
+    /// The path through which the expansion reaches Stead (`::stead` by default).
+    pub crate_path: syn::Path,
     /// The task type name.
     pub name: String,
     /// The number of instances.
