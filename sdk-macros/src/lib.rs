@@ -1,22 +1,33 @@
 //! The compile-time checked service DSL: [`task_type!`] and [`#[service]`](macro@service).
 //!
-//! Use them through the `stead` crate (`use stead::prelude::*;`); the expansions
-//! refer to `::stead::...`. Every value is checked at compile time with the rules of
-//! `stead_spec::rules` (the same rules the runtime applies to hand-written specs);
-//! each violation is a compile error at the offending tokens, all errors of one
-//! invocation are reported together, and the types are still emitted so that one
-//! mistake does not cascade.
+//! Use them through the `stead` crate (`use stead::prelude::*;`). Every value is
+//! checked at compile time with the rules of `stead_spec::rules` (the same rules the
+//! runtime applies to hand-written specs); each violation is a compile error at the
+//! offending tokens, all errors of one invocation are reported together, and the
+//! types are still emitted so that one mistake does not cascade.
+//!
+//! The expansions refer to `::stead::...`. A crate that depends on Stead under
+//! another name, or reaches it through a crate that re-exports it, says so with the
+//! `crate` option of each macro: `crate: "my_reexport::stead"` in a task type,
+//! `crate = "my_reexport::stead"` in `#[service]`. The path is resolved where the
+//! macro is invoked (`crate::...`, `super::...` and `::name` all work); a string that
+//! is not a path is a compile error at the string.
 
+mod crate_path;
 mod entries;
 mod errors;
+mod names;
 mod service;
 mod task_type;
+#[cfg(test)]
+mod test_support;
 mod values;
 
 use proc_macro::TokenStream;
 
 /// Declares one or more task types, each a unit struct implementing
-/// `stead::spec::TaskTypeSpecification`.
+/// `stead::spec::TaskTypeSpecification` and `stead::spec::NamedTaskType` (both
+/// impls marked `#[automatically_derived]`).
 ///
 /// ```text
 /// task_type! {
@@ -39,6 +50,7 @@ use proc_macro::TokenStream;
 ///         goal: RUNNING,                      // RUNNING | FINISHED | ONCE
 ///         allow_decommission: false,
 ///         kill_grace_period: 5s,
+///         crate: "my_reexport::stead",        // the path to Stead, if not `::stead`
 ///     }
 /// }
 /// ```
@@ -52,9 +64,12 @@ pub fn task_type(input: TokenStream) -> TokenStream {
 /// at compile time that the task type names are unique.
 ///
 /// ```text
-/// #[service(name = "data-store")]   // optional: role = "...", principal = "..."
+/// #[service(name = "data-store")]   // optional: role = "...", principal = "...",
+///                                   // crate = "my_reexport::stead" (the path to Stead)
 /// struct DataStore { meta_data: MetaData, data: Data }
 /// ```
+///
+/// `Default` and `ServiceSpecification` are implemented with `#[automatically_derived]`.
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(attr.into(), item.into()).into()

@@ -1,20 +1,13 @@
-//! `#[service]`: checks the service name, role and principal with the shared rules
-//! and implements `Default` and `stead::spec::ServiceSpecification` for the struct,
-//! plus compile-time assertions that its task type names are unique.
+//! `#[service]`: [`check`] reads the attribute and the struct's shape with the
+//! shared rules, and [`generate`] implements `Default` and `ServiceSpecification`
+//! for the struct, plus compile-time assertions that its task type names are unique.
 
-use crate::entries::{check_keys, parse_entries, stream};
+mod check;
+mod generate;
+
 use crate::errors::Errors;
-use crate::values::string;
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
-use stead_spec::rules;
-use syn::spanned::Spanned;
-use syn::{Fields, ItemStruct};
-
-/// The keys `#[service(...)]` accepts.
-pub const KEYS: &[&str] = &["name", "role", "principal"];
-
-const USAGE: &str = "#[service(name = \"...\")] goes on a struct with one named field per task type, e.g. `struct DataStore { meta_data: MetaData, data: Data }`";
+use syn::ItemStruct;
 
 /// Expands `#[service(attr)] item`.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -22,146 +15,23 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item: ItemStruct = match syn::parse2(item.clone()) {
         Ok(s) => s,
         Err(_) => {
-            errors.at_span(Span::call_site(), USAGE);
+            errors.at_span(Span::call_site(), check::USAGE);
             let mut out = errors.to_compile_errors();
             out.extend(item);
             return out;
         }
     };
-    let attr_span = attr.span();
-    let entries = parse_entries(attr, '=', &mut errors);
-    let found = check_keys(&entries, KEYS, &mut errors);
-    let ident = &item.ident;
-
-    let name = match found.get("name") {
-        Some(e) => string(e, "name = \"data-store\"", &mut errors).and_then(|s| {
-            errors
-                .rule(stream(&e.value), rules::service_name(&s))
-                .map(|()| s)
-        }),
-        None => {
-            let span = if entries.is_empty() {
-                Span::call_site()
-            } else {
-                attr_span
-            };
-            errors.at_span(
-                span,
-                "#[service] needs a name, e.g. `#[service(name = \"data-store\")]`",
-            );
-            None
-        }
-    }
-    .unwrap_or_else(|| crate::task_type::kebab(ident));
-    let role = found.get("role").and_then(|e| {
-        let s = string(e, "role = \"data-store-role\"", &mut errors)?;
-        errors.rule(stream(&e.value), rules::role(&s)).map(|()| s)
-    });
-    let principal = found.get("principal").and_then(|e| {
-        let s = string(e, "principal = \"data-store-principal\"", &mut errors)?;
-        errors
-            .rule(stream(&e.value), rules::principal(&s))
-            .map(|()| s)
-    });
-
-    if !item.generics.params.is_empty() {
-        errors.at(
-            &item.generics,
-            "#[service] does not support generic parameters",
-        );
-    }
-    let fields: Vec<(&syn::Ident, &syn::Type)> = match &item.fields {
-        Fields::Named(named) => named
-            .named
-            .iter()
-            .filter_map(|f| f.ident.as_ref().map(|i| (i, &f.ty)))
-            .collect(),
-        other => {
-            errors.at(
-                if matches!(other, Fields::Unit) {
-                    quote!(#ident)
-                } else {
-                    quote!(#other)
-                },
-                USAGE,
-            );
-            Vec::new()
-        }
-    };
-    if fields.is_empty() && matches!(item.fields, Fields::Named(_)) {
-        errors.at(
-            ident,
-            "a service needs at least one task type field, e.g. `struct DataStore { data: Data }`",
-        );
-    }
-
+    let service = check::check(attr, &item, &mut errors);
     let mut out = errors.to_compile_errors();
-    let field_names: Vec<_> = fields.iter().map(|(i, _)| *i).collect();
-    let role_fn = role.map(
-        |r| quote!(fn role(&self) -> ::std::string::String { ::std::string::String::from(#r) }),
-    );
-    let principal_fn =
-        principal.map(|p| quote!(fn principal(&self) -> ::std::string::String { ::std::string::String::from(#p) }));
-    let mut unique = TokenStream::new();
-    for (j, (field_j, ty_j)) in fields.iter().enumerate() {
-        for (field_i, ty_i) in &fields[..j] {
-            let message = format!(
-                "fields `{field_i}` and `{field_j}` declare task types with the same name; task type names must be unique within a service"
-            );
-            unique.extend(quote_spanned! {ty_j.span()=>
-                const _: () = if ::stead::spec::__private::str_eq(
-                    <#ty_i as ::stead::spec::NamedTaskType>::NAME,
-                    <#ty_j as ::stead::spec::NamedTaskType>::NAME,
-                ) {
-                    ::core::panic!(#message)
-                };
-            });
-        }
-    }
-    let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
-    // Only a struct with named fields gets `Default`; for any other shape the error
-    // above is the one to read, not a follow-on "missing field".
-    let default_impl = matches!(item.fields, Fields::Named(_)).then(|| {
-        quote! {
-            impl #impl_generics ::core::default::Default for #ident #ty_generics #where_clause {
-                fn default() -> Self {
-                    Self { #(#field_names: ::core::default::Default::default()),* }
-                }
-            }
-        }
-    });
-    out.extend(quote! {
-        #item
-
-        impl #impl_generics #ident #ty_generics #where_clause {
-            /// The service name.
-            pub const NAME: &'static str = #name;
-        }
-
-        #default_impl
-
-        impl #impl_generics ::stead::spec::ServiceSpecification for #ident #ty_generics #where_clause {
-            fn name(&self) -> ::std::string::String {
-                ::std::string::String::from(#name)
-            }
-            #role_fn
-            #principal_fn
-            fn task_types(&self) -> ::std::vec::Vec<::std::boxed::Box<dyn ::stead::spec::TaskTypeSpecification>> {
-                ::std::vec![#(
-                    ::std::boxed::Box::new(::core::clone::Clone::clone(&self.#field_names))
-                        as ::std::boxed::Box<dyn ::stead::spec::TaskTypeSpecification>
-                ),*]
-            }
-        }
-
-        #unique
-    });
+    out.extend(generate::generate(&item, &service));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::trait_impls;
+    use quote::quote;
 
     #[test]
     fn expands_a_service() {
@@ -216,5 +86,68 @@ mod tests {
         )
         .to_string();
         assert!(out.contains("goes on a struct"), "{out}");
+    }
+
+    #[test]
+    fn every_trait_impl_is_automatically_derived() {
+        let out = expand(
+            quote!(name = "data-store"),
+            quote!(
+                struct DataStore {
+                    data: Data,
+                }
+            ),
+        );
+        assert_eq!(
+            trait_impls(out),
+            [
+                (":: core :: default :: Default".to_string(), true),
+                (":: stead :: spec :: ServiceSpecification".to_string(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_path_to_stead_goes_through_the_crate_path() {
+        let fields = quote!(
+            struct DataStore {
+                meta_data: MetaData,
+                data: Data,
+            }
+        );
+        let default = expand(quote!(name = "data-store"), fields.clone()).to_string();
+        let renamed = expand(
+            quote!(name = "data-store", crate = "::renamed"),
+            fields.clone(),
+        )
+        .to_string();
+        assert!(!renamed.contains("stead ::"), "{renamed}");
+        assert!(!renamed.contains("compile_error"), "{renamed}");
+        assert!(
+            renamed.contains(":: renamed :: spec :: __private :: str_eq"),
+            "{renamed}"
+        );
+        assert_eq!(
+            renamed.matches(":: renamed ::").count(),
+            default.matches(":: stead ::").count(),
+            "{renamed}"
+        );
+        let out = expand(
+            quote!(crate = "crate::reexport::stead", name = "data-store"),
+            fields.clone(),
+        );
+        assert_eq!(
+            trait_impls(out)[1],
+            (
+                "crate :: reexport :: stead :: spec :: ServiceSpecification".to_string(),
+                true
+            )
+        );
+        let out = expand(quote!(name = "data-store", crate = "a b"), fields).to_string();
+        assert!(
+            out.contains("`a b` is not one")
+                && out.contains(":: stead :: spec :: ServiceSpecification"),
+            "{out}"
+        );
     }
 }

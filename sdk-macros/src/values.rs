@@ -92,10 +92,20 @@ pub fn string(e: &Entry, example: &str, errors: &mut Errors) -> Option<String> {
 
 /// A single string literal among `tokens`, else the error `message`.
 pub fn string_tokens(tokens: &[TokenTree], message: &str, errors: &mut Errors) -> Option<String> {
+    string_literal(tokens, message, errors).map(|s| s.value())
+}
+
+/// A single string literal among `tokens`, as a literal (for its span), else the
+/// error `message`.
+pub fn string_literal(
+    tokens: &[TokenTree],
+    message: &str,
+    errors: &mut Errors,
+) -> Option<syn::LitStr> {
     if let [TokenTree::Literal(l)] = tokens
         && let syn::Lit::Str(s) = syn::Lit::new(l.clone())
     {
-        return Some(s.value());
+        return Some(s);
     }
     errors.at(stream(tokens), message);
     None
