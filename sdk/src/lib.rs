@@ -4,7 +4,6 @@
 //! [`#[service]`](crate::service); [`DefaultService`](crate::scheduler::DefaultService)
 //! deploys it on Apache Mesos or on the embedded [`local`] cluster and keeps it running.
 
-pub mod cli;
 mod error;
 pub mod http;
 pub mod mesos;

@@ -1,6 +1,8 @@
 //! The `stead` CLI run as a process against the operator API served over a test double
 //! of the scheduler: output, exit codes and one-line errors.
 
+// Shared with the `stead` crate's own API tests, which keep it beside them.
+#[path = "../../sdk/tests/http_support/mod.rs"]
 mod http_support;
 
 use std::process::Output;

@@ -1,6 +1,8 @@
 //! `stead uninstall` against a live scheduler: refused without `--yes`, then the
 //! scheduler releases everything, tears the framework down and stops.
 
+// Shared with the `stead` crate's own API tests, which keep it beside them.
+#[path = "../../sdk/tests/live_support/mod.rs"]
 mod live_support;
 
 use std::time::Duration;

@@ -16,7 +16,7 @@ use stead_state::zk::{ZkOptions, ZkUrl};
 use stead_state::{ImportMode, Persister, RedbPersister, StateDump, StateError, ZkPersister};
 
 use super::CliError;
-use crate::scheduler::STATE_FILE;
+use stead::scheduler::STATE_FILE;
 
 /// `stead state export`: prints the whole state as JSON.
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,8 @@
 //! (its own operator API): output and exit codes of every read command, plan commands,
 //! pod restart and replace, plan watch, the token, and one-line errors.
 
+// Shared with the `stead` crate's own API tests, which keep it beside them.
+#[path = "../../sdk/tests/live_support/mod.rs"]
 mod live_support;
 
 use std::process::Output;
