@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use stead::cli::state_io::{export_state, import_state};
 use stead::local::LocalCluster;
 use stead::plan::Status;
 use stead::scheduler::{DefaultService, ServiceHandle, ServiceSnapshot};
+use stead_cli::state_io::{export_state, import_state};
 use stead_state::testing::{ZkServer, shared_zk_server};
 use stead_state::{Persister, ZkPersister};
 use stead_suite::{

@@ -13,6 +13,7 @@ pub enum Error {
     #[error("mesos: {0}")]
     Mesos(#[from] crate::mesos::MesosError),
     /// The embedded cluster failed.
+    #[cfg(feature = "local")]
     #[error("local cluster: {0}")]
     Local(#[from] stead_local::Error),
     /// A bad option (command line, environment or builder).

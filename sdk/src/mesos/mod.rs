@@ -3,6 +3,8 @@
 //! `stead-proto` under the paths the scheduler uses.
 
 mod client;
+// Without the `zookeeper` feature, `detect_off.rs` refuses `--master zk://...`.
+#[cfg_attr(not(feature = "zookeeper"), path = "detect_off.rs")]
 pub mod detect;
 pub mod resources;
 

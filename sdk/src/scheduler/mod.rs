@@ -23,6 +23,8 @@ mod service;
 mod stored_task;
 mod telemetry;
 mod update;
+// Without the `zookeeper` feature, `zk_off.rs` refuses `--zk` and never pauses.
+#[cfg_attr(not(feature = "zookeeper"), path = "zk_off.rs")]
 mod zk;
 
 pub use clock::{Clock, ManualClock, SystemClock};

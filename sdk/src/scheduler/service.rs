@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "local")]
 use stead_local::{LocalCluster, LocalClusterConfig};
 use stead_spec::ServiceSpec;
 use stead_state::{ConfigStore, FrameworkStore, Persister, RedbPersister, StateStore};
@@ -32,6 +33,28 @@ use crate::{Error, Result};
 pub const STATE_FILE: &str = "state.redb";
 /// The embedded cluster's work directory inside the state directory.
 pub const CLUSTER_DIR: &str = "cluster";
+
+/// Why a scheduler built without the `local` feature refuses to start without a master.
+#[cfg(not(feature = "local"))]
+const NO_EMBEDDED_CLUSTER: &str = "no --master (or STEAD_MASTER) given, and this scheduler was \
+     built without the embedded cluster (the `local` feature of stead)";
+
+/// Stands in for the embedded cluster in a build without the `local` feature: no value
+/// of it exists, so such a scheduler always talks to a `--master`.
+#[cfg(not(feature = "local"))]
+#[derive(Debug)]
+enum LocalCluster {}
+
+#[cfg(not(feature = "local"))]
+impl LocalCluster {
+    fn master_url(&self) -> &str {
+        match *self {}
+    }
+
+    async fn shutdown(self) -> Result<()> {
+        match self {}
+    }
+}
 
 /// Deploys a service specification and keeps it running.
 ///
@@ -231,6 +254,10 @@ impl DefaultService {
         apply_overrides(&mut spec, &overrides)?;
         spec.validate()?;
         let opts = self.options;
+        #[cfg(not(feature = "local"))]
+        if opts.master.is_none() {
+            return Err(Error::Config(NO_EMBEDDED_CLUSTER.into()));
+        }
         let state_dir = match &opts.state {
             Some(StateLocation::Dir(d)) => Some(d.clone()),
             Some(StateLocation::Persister(_)) => None,
@@ -257,8 +284,12 @@ impl DefaultService {
         let (spec, config_id, config_errors) =
             super::update::accept_target(&configs, spec, opts.fail_fast, opts.uninstall)?;
 
-        let cluster = match &opts.master {
+        let cluster: Option<LocalCluster> = match &opts.master {
             Some(_) => None,
+            // Refused above: there is no embedded cluster in this build.
+            #[cfg(not(feature = "local"))]
+            None => None,
+            #[cfg(feature = "local")]
             None => {
                 let work_dir = match &state_dir {
                     Some(d) => d.join(CLUSTER_DIR),
@@ -365,6 +396,7 @@ impl ServiceHandle {
     }
 
     /// The embedded cluster, when the scheduler started one.
+    #[cfg(feature = "local")]
     pub fn cluster(&self) -> Option<&LocalCluster> {
         self.cluster.as_ref()
     }
@@ -473,5 +505,32 @@ impl ServiceHandle {
             cluster.shutdown().await?;
         }
         result
+    }
+}
+
+#[cfg(all(test, not(feature = "local")))]
+mod tests {
+    use super::*;
+    use crate::offer::operations::test_spec;
+
+    #[tokio::test]
+    async fn without_the_embedded_cluster_a_master_is_required() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let options = Options {
+            state: Some(StateLocation::Dir(dir.path().join("state"))),
+            ..Options::default()
+        };
+        let Err(err) = DefaultService::with_options(0, options)
+            .start_spec(test_spec(1, 0.1, "sleep 1"))
+            .await
+        else {
+            panic!("started without --master");
+        };
+        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert!(err.to_string().contains("`local` feature"), "{err}");
+        assert!(
+            !dir.path().join("state").exists(),
+            "refused before the state is opened"
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! built on it.
 //!
 //! Backends: [`MemPersister`] (tests), [`RedbPersister`] (the embedded default: one file)
-//! and [`ZkPersister`] (ZooKeeper, with the one-scheduler lock and Mesos master detection in
-//! [`zk`]). The layout mirrors dcos-commons (see [`layout`]): `FrameworkID`,
+//! and, with the `zookeeper` feature, `ZkPersister` (ZooKeeper, with the one-scheduler lock
+//! and Mesos master detection in `zk`). The layout mirrors dcos-commons (see [`layout`]): `FrameworkID`,
 //! `ConfigTarget`, `Configurations/<id>`, `Tasks/<instance>/{TaskInfo,TaskStatus,Meta}`,
 //! `Properties/<key>`. Mesos messages are stored as protobuf, the scheduler's own records
 //! as JSON. [`dump`] copies a whole state between backends.
@@ -32,6 +32,7 @@ pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tree;
+#[cfg(feature = "zookeeper")]
 pub mod zk;
 
 pub use config::ConfigStore;
@@ -42,4 +43,5 @@ pub use mem::MemPersister;
 pub use persister::{Op, Persister};
 pub use redb_backend::RedbPersister;
 pub use tasks::{GoalOverride, StateBatch, StateStore, TaskMeta, TaskRecord};
+#[cfg(feature = "zookeeper")]
 pub use zk::{SessionState, ZkLock, ZkPersister};

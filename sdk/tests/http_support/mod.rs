@@ -1,4 +1,6 @@
 //! A test double of `ServiceControl` backed by real plans, and a server running it.
+//!
+//! The `stead` command's tests (`cli/tests`) use it too, by path.
 
 #![allow(dead_code)]
 

@@ -1,4 +1,6 @@
 //! A live scheduler on the embedded cluster, serving its own operator API.
+//!
+//! The `stead` command's tests (`cli/tests`) use it too, by path.
 
 #![allow(dead_code)]
 

@@ -16,7 +16,7 @@ use stead_state::zk::{ZkOptions, ZkUrl};
 use stead_state::{ImportMode, Persister, RedbPersister, StateDump, StateError, ZkPersister};
 
 use super::CliError;
-use crate::scheduler::STATE_FILE;
+use stead::scheduler::STATE_FILE;
 
 /// `stead state export`: prints the whole state as JSON.
 #[derive(Debug, Clone, Args)]
@@ -121,7 +121,7 @@ pub fn import_state(
     replace: bool,
 ) -> Result<usize, CliError> {
     let opened = open(to, service, true)?;
-    let _lock = match &opened {
+    let lock = match &opened {
         Opened::Zk(zk) => Some(zk.lock(false)?),
         Opened::Redb(_) => None,
     };
@@ -130,7 +130,13 @@ pub fn import_state(
     } else {
         ImportMode::RequireEmpty
     };
-    Ok(stead_state::import(opened.persister(), dump, mode)?)
+    let imported = stead_state::import(opened.persister(), dump, mode);
+    // Released before the process ends: dropped, the lock is deleted in the background,
+    // and a process that exits first leaves it held until its session expires.
+    if let Some(lock) = lock {
+        lock.release()?;
+    }
+    Ok(imported?)
 }
 
 /// Runs `stead state export`.

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use super::CliError;
-use crate::api::{OffersDebug, PlanHealth, PodInfo, PodSummary, ResourceSummary};
-use crate::plan::PlanSnapshot;
+use stead::api::{OffersDebug, PlanHealth, PodInfo, PodSummary, ResourceSummary};
+use stead::plan::PlanSnapshot;
 
 /// Writes `text` and a newline to stdout (a closed pipe is not an error).
 pub fn emit(text: &str) -> Result<(), CliError> {
@@ -135,7 +135,7 @@ pub fn plan(plan: &PlanSnapshot) -> String {
             let _ = writeln!(out, "{}", line.trim_end());
         }
     }
-    let errors = crate::api::plan_errors(plan);
+    let errors = stead::api::plan_errors(plan);
     if !errors.is_empty() {
         let _ = writeln!(out, "errors:");
         for e in errors {
@@ -262,7 +262,7 @@ pub fn config_list(ids: &[String], target: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{OfferOutcome, OfferSummary, StepOffers};
+    use stead::api::{OfferOutcome, OfferSummary, StepOffers};
 
     #[test]
     fn offers_view() {

@@ -2,29 +2,23 @@
 //! (its own operator API): output and exit codes of every read command, plan commands,
 //! pod restart and replace, plan watch, the token, and one-line errors.
 
+mod cli_support;
+
+// Shared with the `stead` crate's own API tests, which keep it beside them.
+#[path = "../../sdk/tests/live_support/mod.rs"]
 mod live_support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use cli_support::run_stead;
 use live_support::Live;
 use serde_json::Value;
 
 const TOKEN: &str = "cli-token";
 
 async fn stead(url: &str, token: Option<&str>, args: &[&str]) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_stead"));
-    command
-        .args(args)
-        .env("STEAD_URL", url)
-        .env_remove("STEAD_API_TOKEN");
-    if let Some(token) = token {
-        command.env("STEAD_API_TOKEN", token);
-    }
-    tokio::time::timeout(Duration::from_secs(120), command.output())
-        .await
-        .expect("stead finished within 120 s")
-        .expect("stead ran")
+    run_stead(url, token, args, Duration::from_secs(120)).await
 }
 
 fn success(o: &Output) -> String {

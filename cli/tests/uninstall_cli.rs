@@ -1,24 +1,21 @@
 //! `stead uninstall` against a live scheduler: refused without `--yes`, then the
 //! scheduler releases everything, tears the framework down and stops.
 
+mod cli_support;
+
+// Shared with the `stead` crate's own API tests, which keep it beside them.
+#[path = "../../sdk/tests/live_support/mod.rs"]
 mod live_support;
 
 use std::time::Duration;
 
+use cli_support::run_stead;
 use live_support::Live;
 
 const LONG: Duration = Duration::from_secs(180);
 
 async fn stead(url: &str, args: &[&str]) -> std::process::Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_stead"));
-    command
-        .args(args)
-        .env("STEAD_URL", url)
-        .env_remove("STEAD_API_TOKEN");
-    tokio::time::timeout(LONG, command.output())
-        .await
-        .expect("stead finished in time")
-        .expect("stead ran")
+    run_stead(url, None, args, LONG).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

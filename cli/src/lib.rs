@@ -18,8 +18,8 @@ use serde_json::Value;
 
 pub use client::{Answer, Client};
 
-use crate::api::{PlanHealth, PodInfo, PodSummary};
-use crate::plan::PlanSnapshot;
+use stead::api::{PlanHealth, PodInfo, PodSummary};
+use stead::plan::PlanSnapshot;
 
 /// The API URL used when neither `--url` nor `STEAD_URL` is given.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
@@ -51,7 +51,7 @@ pub enum CliError {
     /// The scheduler wants a token that was missing or wrong.
     #[error(
         "unauthorized (401): set {} to the scheduler's API token",
-        crate::http::TOKEN_ENV
+        stead::http::TOKEN_ENV
     )]
     Unauthorized,
     /// The API answered with an error.
@@ -128,7 +128,7 @@ pub struct Target {
 impl Target {
     /// A client of this API, with the token from `STEAD_API_TOKEN`.
     pub fn client(&self) -> Result<Client, CliError> {
-        Client::new(&self.url, std::env::var(crate::http::TOKEN_ENV).ok())
+        Client::new(&self.url, std::env::var(stead::http::TOKEN_ENV).ok())
     }
 }
 
@@ -389,7 +389,7 @@ async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
             for name in names {
                 let plan = fetch_plan(client, &name).await?;
                 rows.push(PlanHealth {
-                    errors: crate::api::plan_errors(&plan),
+                    errors: stead::api::plan_errors(&plan),
                     name,
                     status: plan.status,
                 });
@@ -516,7 +516,7 @@ async fn debug(client: &Client, command: DebugCmd) -> Result<(), CliError> {
             if output.json {
                 return print_json(&answer.body);
             }
-            let debug: crate::api::OffersDebug = answer.into()?;
+            let debug: stead::api::OffersDebug = answer.into()?;
             render::emit(&render::offers(&debug))
         }
     }

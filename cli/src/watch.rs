@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uuid::Uuid;
 
 use super::{CliError, Client, fetch_plan, render};
-use crate::plan::{PhaseSnapshot, PlanSnapshot, Status};
+use stead::plan::{PhaseSnapshot, PlanSnapshot, Status};
 
 /// How long the scheduler may be unreachable (e.g. while it restarts) before giving up.
 const UNREACHABLE_GRACE: Duration = Duration::from_secs(30);
@@ -37,7 +37,7 @@ pub async fn watch(
                 unreachable_since = None;
                 last_status = snapshot.status.to_string();
                 view.update(&snapshot)?;
-                let errors = crate::api::plan_errors(&snapshot);
+                let errors = stead::api::plan_errors(&snapshot);
                 if snapshot.status == Status::Error || !errors.is_empty() {
                     view.finish(&snapshot)?;
                     let detail = if errors.is_empty() {

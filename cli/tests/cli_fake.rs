@@ -1,11 +1,16 @@
 //! The `stead` CLI run as a process against the operator API served over a test double
 //! of the scheduler: output, exit codes and one-line errors.
 
+mod cli_support;
+
+// Shared with the `stead` crate's own API tests, which keep it beside them.
+#[path = "../../sdk/tests/http_support/mod.rs"]
 mod http_support;
 
 use std::process::Output;
 use std::time::Duration;
 
+use cli_support::run_stead;
 use http_support::{Fake, sample_state, start};
 use serde_json::{Value, json};
 use stead::api::{PlanCommand, PodCommand};
@@ -13,19 +18,7 @@ use stead::plan::Status;
 
 /// Runs `stead args...` against `url`, with `token` in the environment.
 async fn stead(url: &str, token: Option<&str>, args: &[&str]) -> Output {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_stead"));
-    command
-        .args(args)
-        .env("STEAD_URL", url)
-        .env_remove("STEAD_API_TOKEN");
-    if let Some(token) = token {
-        command.env("STEAD_API_TOKEN", token);
-    }
-    let run = command.output();
-    tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("stead finished within 60 s")
-        .expect("stead ran")
+    run_stead(url, token, args, Duration::from_secs(60)).await
 }
 
 fn stdout(o: &Output) -> String {

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use stead::cli::{Cli, Command, run};
+use stead_cli::{Cli, Command, run};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
