@@ -16,13 +16,9 @@ use stead::local::{LocalCluster, LocalClusterConfig, State};
 use stead::scheduler::Options;
 
 /// Turns on logging (`RUST_LOG` or `info`) for an example or a test; safe to call twice.
+/// See [`stead::logging::init`].
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    stead::logging::init();
 }
 
 /// Packs `files` (name, contents; all executable) as `<name>.tar.gz` in a directory named

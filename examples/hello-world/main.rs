@@ -1,5 +1,5 @@
 //! The smallest service: one task that says hello and stays up.
-//! `cargo run --example hello-world`
+//! `cargo run --example hello-world` (`-- --help` lists the scheduler's flags).
 
 use stead::prelude::*;
 
@@ -20,11 +20,10 @@ struct HelloWorld {
     hello: Hello,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    stead_suite::init_logging();
-    DefaultService::new(0)
-        .register(HelloWorld::default())
-        .await?;
-    Ok(())
+fn main() -> std::process::ExitCode {
+    stead::Entry::new()
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("The hello-world example: one task that says hello and stays up.")
+        .api_port(0)
+        .run(HelloWorld::default())
 }

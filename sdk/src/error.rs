@@ -4,17 +4,17 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The service specification breaks the rules (nothing was launched).
-    #[error("invalid service specification:\n{0}")]
+    #[error(transparent)]
     Spec(#[from] stead_spec::SpecErrors),
     /// The persistent state could not be read or written (or is held by another scheduler).
-    #[error("scheduler state: {0}")]
+    #[error(transparent)]
     State(#[from] stead_state::StateError),
     /// Talking to the Mesos master failed for good.
-    #[error("mesos: {0}")]
+    #[error(transparent)]
     Mesos(#[from] crate::mesos::MesosError),
     /// The embedded cluster failed.
     #[cfg(feature = "local")]
-    #[error("local cluster: {0}")]
+    #[error(transparent)]
     Local(#[from] stead_local::Error),
     /// A bad option (command line, environment or builder).
     #[error("configuration: {0}")]
@@ -38,7 +38,7 @@ pub enum Error {
     #[error("the scheduler has stopped")]
     Stopped,
     /// An I/O error.
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

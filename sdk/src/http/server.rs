@@ -38,10 +38,10 @@ pub struct ApiOptions {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiArgs {
     /// The address the operator API listens on.
-    #[arg(long, default_value_t = DEFAULT_BIND)]
+    #[arg(long, env = "STEAD_BIND", value_name = "ADDR", default_value_t = DEFAULT_BIND)]
     pub bind: IpAddr,
     /// The token mutating API requests must carry as `Authorization: Bearer <token>`.
-    #[arg(long, env = TOKEN_ENV, hide_env_values = true)]
+    #[arg(long, env = TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
 }
 

@@ -14,15 +14,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::core::Command;
 use super::publish::ServiceSnapshot;
 use super::telemetry::Telemetry;
+use crate::Error;
 use crate::api::{
     ControlError, ControlResult, Health, MetricsSnapshot, OffersDebug, PlanCommand, PodCommand,
     PodInfo, PodSummary, ServiceControl,
 };
-use crate::http::ApiArgs;
 use crate::mesos::resources as res;
 use crate::offer::operations::task_labels;
 use crate::plan::{PlanName, PlanSnapshot};
-use crate::{Error, Result};
 
 /// The [`ServiceControl`] of a running scheduler.
 pub struct SchedulerControl {
@@ -257,65 +256,5 @@ impl ServiceControl for SchedulerControl {
 
     fn debug_offers(&self) -> BoxFuture<'_, ControlResult<OffersDebug>> {
         Box::pin(async move { Ok(self.telemetry.offers()) })
-    }
-}
-
-/// The API flags of a scheduler process: `STEAD_API_TOKEN` from `env`, then `--bind ADDR`
-/// and `--api-token TOKEN` (or `--flag=value`) from `args`; other arguments are left alone.
-pub(super) fn api_args(
-    env: impl Fn(&str) -> Option<String>,
-    args: impl IntoIterator<Item = String>,
-) -> Result<ApiArgs> {
-    let mut api = ApiArgs {
-        api_token: env(crate::http::TOKEN_ENV).filter(|t| !t.is_empty()),
-        ..ApiArgs::default()
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        if !matches!(flag.as_str(), "--bind" | "--api-token") {
-            continue;
-        }
-        let Some(value) = inline.or_else(|| args.next()) else {
-            return Err(Error::Config(format!("{flag} needs a value")));
-        };
-        if flag == "--bind" {
-            api.bind = value.trim().parse().map_err(|_| {
-                Error::Config(format!("--bind must be an IP address, got `{value}`"))
-            })?;
-        } else {
-            api.api_token = Some(value).filter(|t| !t.is_empty());
-        }
-    }
-    Ok(api)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn api_flags_and_env() {
-        let none = api_args(|_| None, args(&["prog", "--agents", "2"])).unwrap();
-        assert_eq!(none.socket_addr(0).ip().to_string(), "127.0.0.1");
-        assert!(none.api_token.is_none());
-        let env = |k: &str| (k == crate::http::TOKEN_ENV).then(|| "from-env".to_string());
-        assert_eq!(
-            api_args(env, args(&[])).unwrap().api_token.as_deref(),
-            Some("from-env")
-        );
-        let a = api_args(env, args(&["--bind=0.0.0.0", "--api-token", "s3cret"])).unwrap();
-        assert_eq!(a.socket_addr(80).to_string(), "0.0.0.0:80");
-        assert_eq!(a.api_token.as_deref(), Some("s3cret"));
-        let bad = api_args(|_| None, args(&["--bind", "localhost"])).unwrap_err();
-        assert!(bad.to_string().contains("--bind"), "{bad}");
-        assert!(api_args(|_| None, args(&["--api-token"])).is_err());
     }
 }

@@ -15,13 +15,14 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::clock::SystemClock;
-use super::control::{self, SchedulerControl};
+use super::control::SchedulerControl;
 use super::core::{Command, Core};
 use super::event_loop;
 use super::options::{Options, StateLocation};
 use super::publish::ServiceSnapshot;
 use super::telemetry::{Telemetry, TimedPersister};
 use super::zk;
+use crate::args::{SchedulerArgs, env_vars};
 use crate::http::{ApiArgs, ApiServer};
 use crate::mesos::MesosClient;
 use crate::mesos::detect::{self, MasterDetector};
@@ -69,38 +70,32 @@ pub struct DefaultService {
     api_port: u16,
     api: ApiArgs,
     options: Options,
-    env_error: Option<String>,
 }
 
 impl DefaultService {
-    /// A service whose operator API listens on `api_port` (0: an ephemeral port).
-    ///
-    /// Reads the scheduler's flags from the command line and the environment (see
-    /// [`Options::apply_env_and_args`]: `--master`, `--state-dir`, `--agents`, `--zk`,
-    /// `--zk-lock`, `--api-port`, `--set task.key=value`, `--uninstall`, `--fail-fast`,
-    /// and their `STEAD_*` variables), spec overrides from `STEAD_<TASK>_<KEY>`, and the
-    /// API's `--bind ADDR` (default 127.0.0.1) and `--api-token` (or `STEAD_API_TOKEN`).
+    /// A service whose operator API listens on `api_port` (0: a free port) unless
+    /// `--api-port` says otherwise, configured by the process's command line and
+    /// environment: the scheduler's flags ([`SchedulerArgs`]) and the spec overrides
+    /// `STEAD_<TASK>_<KEY>`. Like clap's `Parser::parse`, it prints the help, the version
+    /// or a usage error (an unknown flag, a missing or bad value) and exits. A binary with
+    /// flags of its own flattens [`SchedulerArgs`] into them and calls
+    /// [`from_args`](Self::from_args); [`stead::main`](crate::main) also sets up logging
+    /// and prints the scheduler's error.
     pub fn new(api_port: u16) -> DefaultService {
-        let mut options = Options {
-            override_env: std::env::vars()
-                .filter(|(k, _)| k.starts_with("STEAD_"))
-                .collect(),
-            ..Options::default()
-        };
-        let mut env_error = options
-            .apply_env_and_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
-            .err()
-            .map(|e| e.to_string());
-        let api = control::api_args(|k| std::env::var(k).ok(), std::env::args().skip(1))
-            .unwrap_or_else(|e| {
-                env_error.get_or_insert(e.to_string());
-                ApiArgs::default()
-            });
+        let command = SchedulerArgs::command(env!("CARGO_PKG_VERSION"));
+        let args = SchedulerArgs::try_parse_with(command, std::env::args_os())
+            .unwrap_or_else(|e| e.exit());
+        DefaultService::from_args(args, api_port)
+    }
+
+    /// A service configured by `args` (parsed by the caller), with the spec overrides
+    /// `STEAD_<TASK>_<KEY>` of the process's environment; its operator API listens on
+    /// `api_port` (0: a free port) unless `args` says otherwise.
+    pub fn from_args(args: SchedulerArgs, api_port: u16) -> DefaultService {
         DefaultService {
             api_port,
-            api,
-            options,
-            env_error,
+            options: args.options(env_vars()),
+            api: args.api,
         }
     }
 
@@ -110,7 +105,6 @@ impl DefaultService {
             api_port,
             api: ApiArgs::default(),
             options,
-            env_error: None,
         }
     }
 
@@ -187,9 +181,6 @@ impl DefaultService {
 
     /// Deploys `spec` and runs until Ctrl-C (SIGINT) or SIGTERM, or a fatal error.
     pub async fn register<S: ServiceSpecification>(self, spec: S) -> Result<()> {
-        if let Some(e) = self.env_error.clone() {
-            return Err(Error::Config(e));
-        }
         let spec = self.build_with_overrides(&spec)?;
         self.register_spec(spec).await
     }
@@ -223,9 +214,6 @@ impl DefaultService {
     /// Validates `spec`, opens the state, connects and starts scheduling in the
     /// background. Nothing is launched when the spec is invalid.
     pub async fn start(self, spec: &dyn ServiceSpecification) -> Result<ServiceHandle> {
-        if let Some(e) = self.env_error {
-            return Err(Error::Config(e));
-        }
         let spec = self.build_with_overrides(spec)?;
         self.start_spec(spec).await
     }
@@ -244,9 +232,6 @@ impl DefaultService {
 
     /// Like [`start`](Self::start), from a canonical spec (validated here too).
     pub async fn start_spec(self, mut spec: ServiceSpec) -> Result<ServiceHandle> {
-        if let Some(e) = self.env_error {
-            return Err(Error::Config(e));
-        }
         spec.normalize();
         // Overrides set absolute values: applying them again to a spec built with them
         // changes nothing.
