@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use stead::args::SchedulerArgs;
 use stead_suite::example_binary;
 
 /// Generous: CI machines are slow and shared.
@@ -154,21 +155,14 @@ fn help_lists_every_flag_and_exits_0() -> Result<()> {
         text(&out.stderr)
     );
     ensure!(help.contains("Usage: data-store"), "{help}");
-    for flag in [
-        "--master",
-        "--agents",
-        "--state-dir",
-        "--zk",
-        "--zk-lock",
-        "--set",
-        "--api-port",
-        "--bind",
-        "--api-token",
-        "--fail-fast",
-        "--uninstall",
-        "--version",
-    ] {
-        ensure!(help.contains(flag), "{flag} missing from the help:\n{help}");
+    // Every flag of the scheduler's arguments (their unit tests check README's list).
+    let command = SchedulerArgs::command("any");
+    let flags = command.get_arguments().filter_map(|a| a.get_long());
+    for flag in flags.chain(["version"]) {
+        ensure!(
+            help.contains(&format!("--{flag}")),
+            "--{flag} missing from the help:\n{help}"
+        );
     }
     ensure!(
         !dir.path().join(".stead").exists(),
