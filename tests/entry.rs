@@ -50,6 +50,12 @@ fn run_to_end(mut command: Command) -> Result<Output> {
     }
 }
 
+/// Fails with `what` when a service run in `dir` has created its default state directory.
+fn nothing_started(dir: &Path, what: &str) -> Result<()> {
+    ensure!(!dir.join(".stead").exists(), "{what}");
+    Ok(())
+}
+
 /// The text of a stream.
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -164,10 +170,7 @@ fn help_lists_every_flag_and_exits_0() -> Result<()> {
             "--{flag} missing from the help:\n{help}"
         );
     }
-    ensure!(
-        !dir.path().join(".stead").exists(),
-        "--help started the service"
-    );
+    nothing_started(dir.path(), "--help started the service")?;
     Ok(())
 }
 
@@ -201,10 +204,7 @@ fn a_mistyped_flag_is_an_error_naming_it() -> Result<()> {
         stderr.contains("--state-dir"),
         "suggests the flag: {stderr}"
     );
-    ensure!(
-        !dir.path().join(".stead").exists(),
-        "a usage error started the service"
-    );
+    nothing_started(dir.path(), "a usage error started the service")?;
     Ok(())
 }
 
@@ -231,10 +231,7 @@ fn a_missing_or_bad_value_is_an_error_naming_the_flag() -> Result<()> {
         assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {stderr}");
         ensure!(stderr.contains(flag), "{args:?} {env:?}: {stderr}");
     }
-    ensure!(
-        !dir.path().join(".stead").exists(),
-        "a usage error started the service"
-    );
+    nothing_started(dir.path(), "a usage error started the service")?;
     Ok(())
 }
 
