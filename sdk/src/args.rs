@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::builder::{BoolishValueParser, NonEmptyStringValueParser};
-use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
+use clap::{Args, Command, FromArgMatches, ValueEnum};
+use stead_spec::overrides::ENV_PREFIX;
 
 use crate::http::ApiArgs;
 use crate::scheduler::{Options, StateLocation};
@@ -88,13 +89,12 @@ impl SchedulerArgs {
     /// Parses `args` (the program's name first) with `command` (see
     /// [`SchedulerArgs::command`]); `--help` and `--version` come back as errors whose
     /// [`exit_code`](clap::Error::exit_code) is 0.
-    pub fn try_parse_with<I, T>(command: Command, args: I) -> Result<SchedulerArgs, clap::Error>
+    pub fn try_parse_with<I, T>(mut command: Command, args: I) -> Result<SchedulerArgs, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut command = command;
-        let matches: ArgMatches = command.try_get_matches_from_mut(args)?;
+        let matches = command.try_get_matches_from_mut(args)?;
         SchedulerArgs::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
     }
 
@@ -108,11 +108,10 @@ impl SchedulerArgs {
     }
 
     /// The options these flags describe, on top of [`Options::default`], with the spec
-    /// overrides `STEAD_<TASK>_<KEY>` taken from `vars` (pass `std::env::vars()`): every
+    /// overrides `STEAD_<TASK>_<KEY>` taken from `vars` (pass [`env_vars`]): every
     /// `STEAD_*` variable that is not one of these flags' own.
     pub fn options(&self, vars: impl IntoIterator<Item = (String, String)>) -> Options {
         let own = SchedulerArgs::env_names();
-        let defaults = Options::default();
         Options {
             master: self.master.clone(),
             state: self.state_dir.clone().map(StateLocation::Dir),
@@ -122,12 +121,12 @@ impl SchedulerArgs {
             set: self.set.clone(),
             override_env: vars
                 .into_iter()
-                .filter(|(k, _)| k.starts_with("STEAD_") && !own.contains(k))
+                .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !own.contains(k))
                 .collect(),
             agents: self.agents,
             uninstall: self.uninstall,
             fail_fast: self.fail_fast,
-            ..defaults
+            ..Options::default()
         }
     }
 }

@@ -2,17 +2,13 @@
 //! flags, sets up logging, runs the service until Ctrl-C, SIGTERM or a fatal error, and
 //! prints that error once, as text, with its causes.
 
-use std::error::Error;
 use std::process::ExitCode;
 
 use crate::args::SchedulerArgs;
 use crate::logging;
-use crate::report;
+use crate::report::{self, BoxError};
 use crate::scheduler::DefaultService;
 use crate::spec::{ServiceSpec, ServiceSpecification};
-
-/// Any error, as the entry point prints it.
-type BoxError = Box<dyn Error + Send + Sync>;
 
 /// The operator API port of a service unless it says otherwise (the `stead` command's
 /// default too).

@@ -6,6 +6,9 @@ use std::error::Error;
 use std::fmt;
 use std::process::ExitCode;
 
+/// Any error, with its causes.
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
 /// An error and its causes as plain text: the error's message, then each cause on its
 /// own `caused by:` line, leaving out a cause whose text the message before it already
 /// contains (many errors quote their source).
@@ -42,14 +45,11 @@ pub fn print_error(error: &(dyn Error + 'static)) {
 
 /// Success for `Ok`; for `Err`, prints the error once with its causes (see
 /// [`print_error`]) and returns failure.
-pub fn exit_code<E>(result: Result<(), E>) -> ExitCode
-where
-    E: Into<Box<dyn Error + Send + Sync>>,
-{
+pub fn exit_code<E: Into<BoxError>>(result: Result<(), E>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let e: Box<dyn Error + Send + Sync> = e.into();
+            let e: BoxError = e.into();
             print_error(&*e);
             ExitCode::FAILURE
         }
