@@ -5,18 +5,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use stead_cli::{Cli, Command, run};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::LocalCluster(_)) {
         // Operator commands keep stderr for their one-line errors; the cluster logs.
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+        stead::logging::init();
     }
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
