@@ -68,57 +68,140 @@ pub struct Placement {
 }
 
 /// Why one offer does not fit one instance.
-#[derive(Debug, Clone)]
-enum Why {
-    Scalar { name: String, need: f64, have: f64 },
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Mismatch {
+    /// Too little of a scalar resource.
+    #[error("insufficient {name}: need {need}, offered {have}")]
+    Scalar {
+        /// The resource (`cpus`, `mem`, `disk`, ...).
+        name: String,
+        /// What the instance needs.
+        need: f64,
+        /// What the offer holds unreserved.
+        have: f64,
+    },
+    /// A static port is not in the offer.
+    #[error("port {0} unavailable")]
     Port(u16),
-    Ports { need: usize, have: u64 },
-    MountDisk { need: u64 },
+    /// Too few ports for the dynamic ones.
+    #[error("not enough free ports: need {need}, offered {have}")]
+    Ports {
+        /// Ports needed.
+        need: usize,
+        /// Ports offered.
+        have: u64,
+    },
+    /// No MOUNT disk of the volume's size.
+    #[error("no free MOUNT disk of {need} MiB")]
+    MountDisk {
+        /// The volume's size in MiB.
+        need: u64,
+    },
+    /// A placement rule forbids the offer's agent.
+    #[error("placement rule {0}")]
     Rule(String),
+    /// The offer went out already with other launches of this round.
+    #[error("accepted already with other launches")]
     Accepted,
+    /// A relaunch in place needs its own agent's offer.
+    #[error("agent {offered} does not hold its reservations (they are on {holder})")]
+    OtherAgent {
+        /// The agent of the offer.
+        offered: String,
+        /// The agent holding the instance's reservations.
+        holder: String,
+    },
+    /// The offer lacks some of the instance's reservations.
+    #[error("reservations {} not offered", .0.join(", "))]
+    ReservationsMissing(Vec<String>),
 }
 
-impl Why {
+/// Why a pending instance was placed on none of the offers.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unplaced {
+    /// No offer came from the agent holding its reservations.
+    #[error("waiting for an offer from agent {0}, which holds its reserved resources")]
+    NoOfferFromAgent(String),
+    /// Every offer of its agent went out already with other launches.
+    #[error(
+        "waiting for the next offer from agent {0} (this one is accepted already with other launches)"
+    )]
+    AgentOffersTaken(String),
+    /// Its agent offered resources, but not these reservations.
+    #[error("agent {agent} offered resources, but not its reservations {}", .missing.join(", "))]
+    ReservationsMissing {
+        /// The agent.
+        agent: String,
+        /// The `resource_id`s not offered.
+        missing: Vec<String>,
+    },
+    /// No offer fits a new placement: the rejections, counted by kind.
+    #[error("{0}")]
+    NoneFits(Rejections),
+    /// Its agent does not offer what it must grow by to be updated in place.
+    #[error(
+        "insufficient {name} on agent {agent} to grow {instance} in place: need {need} more, offered {have}"
+    )]
+    CannotGrow {
+        /// The resource.
+        name: String,
+        /// The agent.
+        agent: String,
+        /// The instance (or its task).
+        instance: String,
+        /// How much more it needs.
+        need: f64,
+        /// What the agent offers unreserved.
+        have: f64,
+    },
+    /// The offer is not part of the evaluated batch.
+    #[error("no offer {0} in this batch")]
+    UnknownOffer(usize),
+}
+
+impl Mismatch {
+    /// The kind of rejection, without the numbers (offers are counted by it).
     fn key(&self) -> String {
         match self {
-            Why::Scalar { name, .. } => format!("insufficient {name}"),
-            Why::Port(p) => format!("port {p} unavailable"),
-            Why::Ports { .. } => "not enough free ports".into(),
-            Why::MountDisk { need } => format!("no free MOUNT disk of {need} MiB"),
-            Why::Rule(r) => format!("placement rule {r}"),
-            Why::Accepted => "accepted already with other launches".into(),
-        }
-    }
-
-    /// The reason with its numbers, for one offer.
-    fn describe(&self) -> String {
-        match self {
-            Why::Scalar { name, need, have } => {
-                format!("insufficient {name}: need {need}, offered {have}")
-            }
-            Why::Ports { need, have } => {
-                format!("not enough free ports: need {need}, offered {have}")
-            }
-            other => other.key(),
+            Mismatch::Scalar { name, .. } => format!("insufficient {name}"),
+            Mismatch::Ports { .. } => "not enough free ports".into(),
+            other => other.to_string(),
         }
     }
 }
 
-/// Reasons offers were rejected for one task type, counted per kind.
-#[derive(Debug, Clone, Default)]
-struct Tally {
+/// Reasons offers were rejected for one task type, counted per kind; shown as a summary
+/// (`no offer fits: insufficient cpus in 2 offers (need 1, at most 0.5 offered)`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rejections {
     offers: usize,
     kinds: BTreeMap<String, (usize, Option<(f64, f64)>)>,
 }
 
-impl Tally {
-    fn add(&mut self, why: Why) {
+impl std::fmt::Display for Rejections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+impl Rejections {
+    /// Whether an offer was rejected for `kind` (e.g. `insufficient cpus`).
+    pub fn counts(&self, kind: &str) -> Option<usize> {
+        self.kinds.get(kind).map(|(n, _)| *n)
+    }
+
+    /// How many offers were rejected.
+    pub fn offers(&self) -> usize {
+        self.offers
+    }
+
+    fn add(&mut self, why: Mismatch) {
         self.offers += 1;
         let entry = self.kinds.entry(why.key()).or_insert((0, None));
         entry.0 += 1;
         let detail = match why {
-            Why::Scalar { need, have, .. } => Some((need, have)),
-            Why::Ports { need, have } => Some((need as f64, have as f64)),
+            Mismatch::Scalar { need, have, .. } => Some((need, have)),
+            Mismatch::Ports { need, have } => Some((need as f64, have as f64)),
             _ => None,
         };
         if let Some((need, have)) = detail {
@@ -151,7 +234,7 @@ impl Tally {
 #[derive(Debug, Default)]
 struct TypeCursor {
     next: usize,
-    tally: Tally,
+    tally: Rejections,
 }
 
 /// Evaluates pending instances against one batch of offers.
@@ -215,23 +298,33 @@ impl<'o> Evaluator<'o> {
 
     /// Takes `amount` more of unreserved scalar `name` from offer `offer` (e.g. to grow
     /// a reservation in place), or says how much is missing. Nothing is taken on error.
-    pub fn take_unreserved(&mut self, offer: usize, name: &str, amount: f64) -> Result<(), String> {
+    /// `instance` names what grows, for the error.
+    pub fn take_unreserved(
+        &mut self,
+        offer: usize,
+        name: &str,
+        amount: f64,
+        instance: &str,
+    ) -> Result<(), Unplaced> {
         let Some(view) = self.views.get_mut(offer) else {
-            return Err(format!("no offer {offer} in this batch"));
+            return Err(Unplaced::UnknownOffer(offer));
         };
         let have = view.scalar(name);
         if !fits(amount, have) {
-            return Err(format!(
-                "insufficient {name} on agent {} to grow in place: need {amount} more, offered {have}",
-                view.agent_id
-            ));
+            return Err(Unplaced::CannotGrow {
+                name: name.to_string(),
+                agent: view.agent_id.clone(),
+                instance: instance.to_string(),
+                need: amount,
+                have,
+            });
         }
         view.take_scalar(name, amount);
         Ok(())
     }
 
     /// Finds an offer for `req` and consumes what it takes, or explains why none fits.
-    pub fn place(&mut self, req: &Requirement<'_>) -> Result<Placement, String> {
+    pub fn place(&mut self, req: &Requirement<'_>) -> Result<Placement, Unplaced> {
         match req.need {
             Need::InPlace {
                 agent_id,
@@ -245,11 +338,9 @@ impl<'o> Evaluator<'o> {
         &mut self,
         agent_id: &str,
         resource_ids: &[String],
-    ) -> Result<Placement, String> {
+    ) -> Result<Placement, Unplaced> {
         let Some(candidates) = self.by_agent.get(agent_id) else {
-            return Err(format!(
-                "waiting for an offer from agent {agent_id}, which holds its reserved resources"
-            ));
+            return Err(Unplaced::NoOfferFromAgent(agent_id.to_string()));
         };
         let mut missing = Vec::new();
         for &oi in candidates.iter().filter(|&&oi| !self.views[oi].accepted) {
@@ -272,21 +363,18 @@ impl<'o> Evaluator<'o> {
         }
         if missing.is_empty() {
             // Every offer of the agent went out already with other launches.
-            return Err(format!(
-                "waiting for the next offer from agent {agent_id} (this one is {})",
-                Why::Accepted.key()
-            ));
+            return Err(Unplaced::AgentOffersTaken(agent_id.to_string()));
         }
-        Err(format!(
-            "agent {agent_id} offered resources, but not its reservations {}",
-            missing.join(", ")
-        ))
+        Err(Unplaced::ReservationsMissing {
+            agent: agent_id.to_string(),
+            missing: missing.iter().map(|m| m.to_string()).collect(),
+        })
     }
 
     /// Explains, offer by offer, whether `req` fits each of the first `limit` offers as
     /// they stand now (after the placements made so far); nothing is consumed. For
     /// diagnostics only: it costs one check per explained offer.
-    pub fn explain(&mut self, req: &Requirement<'_>, limit: usize) -> Vec<Result<(), String>> {
+    pub fn explain(&mut self, req: &Requirement<'_>, limit: usize) -> Vec<Result<(), Mismatch>> {
         let n = self.views.len().min(limit);
         match req.need {
             Need::InPlace {
@@ -296,34 +384,30 @@ impl<'o> Evaluator<'o> {
                 .iter()
                 .map(|view| {
                     if view.accepted {
-                        return Err(Why::Accepted.key());
+                        return Err(Mismatch::Accepted);
                     }
                     if view.agent_id != agent_id {
-                        return Err(format!(
-                            "agent {} does not hold its reservations (they are on {agent_id})",
-                            view.agent_id
-                        ));
+                        return Err(Mismatch::OtherAgent {
+                            offered: view.agent_id.clone(),
+                            holder: agent_id.to_string(),
+                        });
                     }
-                    let missing: Vec<&str> = resource_ids
+                    let missing: Vec<String> = resource_ids
                         .iter()
                         .filter(|id| view.reserved.get(*id).is_none_or(|&ri| view.is_used(ri)))
-                        .map(String::as_str)
+                        .cloned()
                         .collect();
                     if missing.is_empty() {
                         Ok(())
                     } else {
-                        Err(format!("reservations {} not offered", missing.join(", ")))
+                        Err(Mismatch::ReservationsMissing(missing))
                     }
                 })
                 .collect(),
             Need::New => {
                 self.prepare(req.task_type);
                 (0..n)
-                    .map(|oi| {
-                        self.fits_new(oi, req)
-                            .map(|_| ())
-                            .map_err(|why| why.describe())
-                    })
+                    .map(|oi| self.fits_new(oi, req).map(|_| ()))
                     .collect()
             }
         }
@@ -350,7 +434,7 @@ impl<'o> Evaluator<'o> {
         self.peers_of(tt);
     }
 
-    fn place_new(&mut self, req: &Requirement<'_>) -> Result<Placement, String> {
+    fn place_new(&mut self, req: &Requirement<'_>) -> Result<Placement, Unplaced> {
         let tt = req.task_type;
         // An instance that already has a location (a replacement) is judged without
         // its own old place, so offers skipped for its peers may fit it: no cursor.
@@ -368,7 +452,7 @@ impl<'o> Evaluator<'o> {
         } else {
             0
         };
-        let mut local = Tally::default();
+        let mut local = Rejections::default();
         for oi in start..self.views.len() {
             match self.fits_new(oi, req) {
                 Ok(fit) => {
@@ -392,21 +476,21 @@ impl<'o> Evaluator<'o> {
                 }
             }
         }
-        Err(if monotone {
+        Err(Unplaced::NoneFits(if monotone {
             self.cursors
                 .get(&tt.name)
-                .map(|c| c.tally.summary())
-                .unwrap_or_else(|| Tally::default().summary())
+                .map(|c| c.tally.clone())
+                .unwrap_or_default()
         } else {
-            local.summary()
-        })
+            local
+        }))
     }
 
-    fn fits_new(&mut self, oi: usize, req: &Requirement<'_>) -> Result<NewFit, Why> {
+    fn fits_new(&mut self, oi: usize, req: &Requirement<'_>) -> Result<NewFit, Mismatch> {
         let tt = req.task_type;
         let view = &self.views[oi];
         if view.accepted {
-            return Err(Why::Accepted);
+            return Err(Mismatch::Accepted);
         }
         let root_volumes: f64 = tt
             .volumes
@@ -422,7 +506,7 @@ impl<'o> Evaluator<'o> {
             };
             let have = view.scalar(&r.name);
             if !fits(need, have) {
-                return Err(Why::Scalar {
+                return Err(Mismatch::Scalar {
                     name: r.name.clone(),
                     need,
                     have,
@@ -432,7 +516,7 @@ impl<'o> Evaluator<'o> {
         if root_volumes > 0.0 && tt.resource(names::DISK).is_none() {
             let have = view.scalar(names::DISK);
             if !fits(root_volumes, have) {
-                return Err(Why::Scalar {
+                return Err(Mismatch::Scalar {
                     name: names::DISK.into(),
                     need: root_volumes,
                     have,
@@ -447,7 +531,7 @@ impl<'o> Evaluator<'o> {
             } else if view.ports.contains(u64::from(p.port)) {
                 ports.push((p.name.clone(), u64::from(p.port)));
             } else {
-                return Err(Why::Port(p.port));
+                return Err(Mismatch::Port(p.port));
             }
         }
         if dynamic > 0 {
@@ -457,7 +541,7 @@ impl<'o> Evaluator<'o> {
                 free.take(*p);
             }
             if (free.len() as usize) < dynamic {
-                return Err(Why::Ports {
+                return Err(Mismatch::Ports {
                     need: dynamic,
                     have: free.len(),
                 });
@@ -487,7 +571,7 @@ impl<'o> Evaluator<'o> {
                         taken.push(ri);
                         mounts.push(Some(ri));
                     }
-                    None => return Err(Why::MountDisk { need: v.size_mib }),
+                    None => return Err(Mismatch::MountDisk { need: v.size_mib }),
                 }
             } else {
                 mounts.push(None);
@@ -509,7 +593,7 @@ impl<'o> Evaluator<'o> {
                 &known,
                 &mut self.cache,
             ) {
-                return Err(Why::Rule(rule.to_string()));
+                return Err(Mismatch::Rule(rule.to_string()));
             }
         }
         Ok(NewFit { ports, mounts })
@@ -599,6 +683,11 @@ mod tests {
         assert_eq!(ev.place(&req("data-1", &tt)).unwrap().offer, 0);
         assert_eq!(ev.place(&req("data-2", &tt)).unwrap().offer, 1);
         let err = ev.place(&req("data-3", &tt)).unwrap_err();
+        assert!(
+            matches!(&err, Unplaced::NoneFits(r) if r.counts("insufficient cpus") == Some(2)),
+            "{err:?}"
+        );
+        let err = err.to_string();
         assert!(err.contains("insufficient cpus"), "{err}");
         assert!(err.contains("2 offers"), "{err}");
     }
@@ -612,9 +701,17 @@ mod tests {
         assert_eq!(
             why,
             vec![
-                Err("insufficient cpus: need 1, offered 0.5".to_string()),
+                Err(Mismatch::Scalar {
+                    name: "cpus".into(),
+                    need: 1.0,
+                    have: 0.5
+                }),
                 Ok(())
             ]
+        );
+        assert_eq!(
+            why[0].as_ref().unwrap_err().to_string(),
+            "insufficient cpus: need 1, offered 0.5"
         );
         assert_eq!(ev.place(&req("data-0", &tt)).unwrap().offer, 1);
         assert_eq!(ev.explain(&req("data-1", &tt), 1).len(), 1, "bounded");
@@ -632,9 +729,17 @@ mod tests {
             why[0]
                 .as_ref()
                 .unwrap_err()
+                .to_string()
                 .contains("agent-h0 does not hold")
         );
-        assert_eq!(why[1], Err("reservations r-1 not offered".to_string()));
+        assert_eq!(
+            why[1],
+            Err(Mismatch::ReservationsMissing(vec!["r-1".to_string()]))
+        );
+        assert_eq!(
+            why[1].as_ref().unwrap_err().to_string(),
+            "reservations r-1 not offered"
+        );
     }
 
     #[test]
@@ -652,7 +757,7 @@ mod tests {
             },
         );
         assert_eq!(ev.place(&req("meta-1", &tt)).unwrap().offer, 1);
-        let err = ev.place(&req("meta-2", &tt)).unwrap_err();
+        let err = ev.place(&req("meta-2", &tt)).unwrap_err().to_string();
         assert!(err.contains("hostname:UNIQUE"), "{err}");
         // The instance's own old location does not count against it.
         assert_eq!(ev.place(&req("meta-0", &tt)).unwrap().offer, 0);
@@ -708,7 +813,7 @@ mod tests {
             fit.ports,
             vec![("http".to_string(), 31005), ("admin".to_string(), 31000)]
         );
-        let err = ev.place(&req("web-1", &tt)).unwrap_err();
+        let err = ev.place(&req("web-1", &tt)).unwrap_err().to_string();
         assert!(err.contains("port 31005 unavailable"), "{err}");
     }
 
@@ -725,7 +830,7 @@ mod tests {
         }];
         let mut ev = Evaluator::new(&offers, "svc-role");
         assert!(ev.place(&req("data-0", &tt)).is_ok());
-        let err = ev.place(&req("data-1", &tt)).unwrap_err();
+        let err = ev.place(&req("data-1", &tt)).unwrap_err().to_string();
         assert!(err.contains("insufficient disk"), "{err}");
         assert!(err.contains("need 6000"), "{err}");
     }
@@ -774,7 +879,10 @@ mod tests {
             },
             ..r
         };
-        assert!(ev.place(&elsewhere).unwrap_err().contains("agent-h9"));
+        assert_eq!(
+            ev.place(&elsewhere).unwrap_err(),
+            Unplaced::NoOfferFromAgent("agent-h9".into())
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ pub mod operations;
 mod placement;
 mod view;
 
-pub use evaluate::{Evaluator, Fit, Need, NewFit, Placement, Requirement};
+pub use evaluate::{
+    Evaluator, Fit, Mismatch, Need, NewFit, Placement, Rejections, Requirement, Unplaced,
+};
 pub use operations::{Launch, LaunchContext};
 pub use placement::{MatchCache, Peers};
 pub use view::{Location, OfferView, is_service_reservation, orphans};

@@ -177,7 +177,7 @@ impl OfferRecorder {
                 used: false,
                 reason: match why {
                     Ok(()) => "fits, but was not taken in this cycle".into(),
-                    Err(reason) => reason,
+                    Err(reason) => reason.to_string(),
                 },
             })
             .collect();

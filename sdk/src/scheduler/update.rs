@@ -17,7 +17,7 @@ use crate::mesos::resources as res;
 use crate::offer::operations::{
     self, Launch, LaunchContext, op_reserve, op_unreserve, task_labels,
 };
-use crate::offer::{Evaluator, Fit};
+use crate::offer::{Evaluator, Fit, Unplaced};
 
 /// The id of the configuration `task` was launched from.
 pub fn config_id_of(task: &TaskInfo) -> Option<&str> {
@@ -32,9 +32,46 @@ fn is_plain_scalar(r: &Resource) -> bool {
     r.r#type == value::Type::Scalar as i32 && !is_volume(r)
 }
 
+/// Why an instance cannot be relaunched in place under the target configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UpdateError {
+    /// A port of the instance changed; ports are kept by an update in place.
+    #[error(
+        "port `{0}` changed: an instance keeps its ports when updated in place (replace it to get new ports)"
+    )]
+    PortChanged(String),
+    /// The target gives the instance no command.
+    #[error("no command for instance {index} of `{task_type}`")]
+    NoCommand {
+        /// The instance's index.
+        index: u32,
+        /// Its task type.
+        task_type: String,
+    },
+    /// The placement was not in place.
+    #[error("an update relaunches in place only")]
+    NotInPlace,
+    /// The agent's offer lacks one of the instance's reservations.
+    #[error("agent {agent} did not offer reservation {resource_id} of {task}")]
+    ReservationNotOffered {
+        /// The agent.
+        agent: String,
+        /// The reservation's `resource_id`.
+        resource_id: String,
+        /// The task's name.
+        task: String,
+    },
+    /// The offer does not hold what the instance grows by.
+    #[error(transparent)]
+    Unplaced(#[from] Unplaced),
+}
+
 /// The ports `previous` was given, as the target's named ports need them: each port
 /// keeps its number when the target still declares it (a static port only if unchanged).
-fn carried_ports(tt: &TaskTypeSpec, previous: &TaskInfo) -> Result<Vec<(String, u64)>, String> {
+fn carried_ports(
+    tt: &TaskTypeSpec,
+    previous: &TaskInfo,
+) -> Result<Vec<(String, u64)>, UpdateError> {
     let env: BTreeMap<&str, &str> = previous
         .command
         .as_ref()
@@ -54,10 +91,7 @@ fn carried_ports(tt: &TaskTypeSpec, previous: &TaskInfo) -> Result<Vec<(String, 
                 .and_then(|v| v.parse::<u64>().ok());
             match old {
                 Some(n) if p.port == 0 || u64::from(p.port) == n => Ok((p.name.clone(), n)),
-                _ => Err(format!(
-                    "port `{}` changed: an instance keeps its ports when updated in place (replace it to get new ports)",
-                    p.name
-                )),
+                _ => Err(UpdateError::PortChanged(p.name.clone())),
             }
         })
         .collect()
@@ -75,7 +109,7 @@ pub fn target_task(
     tt: &TaskTypeSpec,
     index: u32,
     previous: &TaskInfo,
-) -> Result<TaskInfo, String> {
+) -> Result<TaskInfo, UpdateError> {
     let ports = carried_ports(tt, previous)?;
     let mut resources = Vec::with_capacity(previous.resources.len() + 1);
     let mut seen = BTreeSet::new();
@@ -102,8 +136,12 @@ pub fn target_task(
             ));
         }
     }
-    operations::task_info(ctx, tt, index, &previous.agent_id.value, resources, &ports)
-        .ok_or_else(|| format!("no command for instance {index} of `{}`", tt.name))
+    operations::task_info(ctx, tt, index, &previous.agent_id.value, resources, &ports).ok_or_else(
+        || UpdateError::NoCommand {
+            index,
+            task_type: tt.name.clone(),
+        },
+    )
 }
 
 /// Plain scalar amounts of a task by resource name.
@@ -286,15 +324,15 @@ pub fn relaunch(
     tt: &TaskTypeSpec,
     index: u32,
     previous: &TaskInfo,
-) -> Result<Launch, String> {
+) -> Result<Launch, UpdateError> {
     let Fit::InPlace(indices) = fit else {
-        return Err("an update relaunches in place only".into());
+        return Err(UpdateError::NotInPlace);
     };
     let offered: Vec<Resource> = {
         let o = ev
             .offers()
             .get(offer)
-            .ok_or_else(|| format!("no offer {offer} in this batch"))?;
+            .ok_or(Unplaced::UnknownOffer(offer))?;
         indices
             .iter()
             .filter_map(|&i| o.resources.get(i).cloned())
@@ -334,12 +372,11 @@ pub fn relaunch(
                 launch_resources.push(want.clone());
             }
             None => {
-                return Err(format!(
-                    "agent {} did not offer reservation {} of {}",
-                    previous.agent_id.value,
-                    id.unwrap_or("(unlabeled)"),
-                    previous.name
-                ));
+                return Err(UpdateError::ReservationNotOffered {
+                    agent: previous.agent_id.value.clone(),
+                    resource_id: id.unwrap_or("(unlabeled)").to_string(),
+                    task: previous.name.clone(),
+                });
             }
         }
     }
@@ -358,15 +395,19 @@ pub fn relaunch(
         for (name, amount) in &need {
             let have = view.scalar(name);
             if !res::fits(*amount, have) {
-                return Err(format!(
-                    "insufficient {name} on agent {} to grow {} in place: need {amount} more, offered {have}",
-                    view.agent_id, previous.name
-                ));
+                return Err(Unplaced::CannotGrow {
+                    name: name.to_string(),
+                    agent: view.agent_id.clone(),
+                    instance: previous.name.clone(),
+                    need: *amount,
+                    have,
+                }
+                .into());
             }
         }
     }
     for (name, amount) in &need {
-        ev.take_unreserved(offer, name, *amount)?;
+        ev.take_unreserved(offer, name, *amount, &previous.name)?;
     }
     let mut task = target;
     task.resources = launch_resources;
@@ -533,7 +574,7 @@ mod tests {
         old_cpus: f64,
         free_cpus: f64,
         new_cpus: f64,
-    ) -> (Result<Launch, String>, String, f64) {
+    ) -> (Result<Launch, UpdateError>, String, f64) {
         let old = spec(old_cpus, "./data");
         let (task, offer) = launched(&old, free_cpus);
         let new = spec(new_cpus, "./data");
@@ -600,7 +641,12 @@ mod tests {
     fn growth_that_does_not_fit_consumes_nothing() {
         let (l, _, left) = resize(1.0, 0.5, 3.0);
         let err = l.unwrap_err();
-        assert!(err.contains("insufficient cpus"), "{err}");
+        assert!(
+            matches!(&err, UpdateError::Unplaced(Unplaced::CannotGrow { name, need, have, .. })
+                if name == "cpus" && *need == 2.0 && *have == 0.5),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("insufficient cpus"), "{err}");
         assert_eq!(left, 0.5);
     }
 
@@ -640,6 +686,7 @@ mod tests {
         new.task_types[0].ports[0].port = 8080;
         let id = new.id().to_string();
         let err = target_task(&ctx(&new, &id), &new.task_types[0], 0, &task).unwrap_err();
-        assert!(err.contains("port `http` changed"), "{err}");
+        assert_eq!(err, UpdateError::PortChanged("http".into()));
+        assert!(err.to_string().contains("port `http` changed"), "{err}");
     }
 }

@@ -12,13 +12,14 @@ use super::{CLEANUP_WINDOW, Core};
 use crate::Result;
 use crate::mesos::{calls, resources as res};
 use crate::offer::{
-    Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, is_service_reservation,
-    operations, orphans,
+    Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, Unplaced,
+    is_service_reservation, operations, orphans,
 };
 use crate::plan::{StepRef, WorkPlan};
 use crate::scheduler::instance::Instance;
 use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::telemetry::OfferRecorder;
+use crate::scheduler::update::UpdateError;
 
 /// Launches placed before their tasks are stored and their offers ACCEPTed; later
 /// placements of the same round go on the offers not accepted yet.
@@ -41,6 +42,20 @@ pub(crate) fn free_resources(offers: &[Offer]) -> BTreeMap<String, BTreeMap<Stri
         }
     }
     agents
+}
+
+/// Why a step that may act launched nothing in this round.
+#[derive(Debug, thiserror::Error)]
+enum NotLaunched {
+    /// No offer fitted.
+    #[error(transparent)]
+    Unplaced(#[from] Unplaced),
+    /// The instance cannot be relaunched in place under the target yet.
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    /// The task type gives the instance no command.
+    #[error("no command for instance {0}")]
+    NoCommand(String),
 }
 
 /// A launch placed in this round, not yet stored.
@@ -91,7 +106,7 @@ impl Core {
 
         let mut ops: Vec<Vec<Operation>> = vec![Vec::new(); offers.len()];
         let mut placed: Vec<Placed> = Vec::new();
-        let mut failed: Vec<(WorkPlan, StepRef, String)> = Vec::new();
+        let mut failed: Vec<(WorkPlan, StepRef, NotLaunched)> = Vec::new();
         let mut waiting = false;
         let mut debug = OfferRecorder::new(&offers);
         let mut redo_now = Vec::new();
@@ -140,7 +155,7 @@ impl Core {
                 Ok(p) => p,
                 Err(reason) => {
                     debug.unplaced(&plan.name, step, &mut ev, &req);
-                    failed.push((which, at, reason));
+                    failed.push((which, at, reason.into()));
                     continue;
                 }
             };
@@ -169,7 +184,7 @@ impl Core {
                     ) {
                         Ok(l) => Some(l),
                         Err(reason) => {
-                            failed.push((which, at, reason));
+                            failed.push((which, at, reason.into()));
                             continue;
                         }
                     }
@@ -181,7 +196,7 @@ impl Core {
                 (Fit::InPlace(_), None) => None,
             };
             let Some(mut launch) = launch else {
-                failed.push((which, at, format!("no command for instance {}", inst.name)));
+                failed.push((which, at, NotLaunched::NoCommand(inst.name.clone())));
                 continue;
             };
             // The operations go into the ACCEPT; `placed` keeps the task.
@@ -228,6 +243,7 @@ impl Core {
             let Some(instance) = self.plans.get(which).step(at).map(|s| s.instance.clone()) else {
                 continue;
             };
+            let reason = reason.to_string();
             self.plans.unplaced(which, at, &reason);
             if self.flow.last_reasons.get(&instance) != Some(&reason) {
                 tracing::info!(%instance, %reason, "waiting for a suitable offer");
