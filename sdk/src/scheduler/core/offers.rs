@@ -19,7 +19,7 @@ use crate::plan::{StepRef, WorkPlan};
 use crate::scheduler::instance::Instance;
 use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::telemetry::OfferRecorder;
-use crate::scheduler::update::UpdateError;
+use crate::scheduler::update::{self, UpdateError};
 
 /// Launches placed before their tasks are stored and their offers ACCEPTed; later
 /// placements of the same round go on the offers not accepted yet.
@@ -160,44 +160,12 @@ impl Core {
                 }
             };
             debug.placed(&plan.name, step, p.offer, in_place.is_some());
-            let offer = &offers[p.offer];
-            let ctx = LaunchContext {
-                service: &self.spec,
-                framework_id: &fw,
-                config_id: &self.config_id,
-            };
-            // Whatever relaunches an instance that runs an older configuration (its update
-            // step, or a recovery after it failed) relaunches it under the target: it is
-            // down already, so it is not restarted twice.
-            let update = !self.is_current(inst);
-            // The previous task is decoded only for a relaunch in place, which builds on it.
-            let launch = match (&p.fit, &inst.task) {
-                (fit @ Fit::InPlace(_), Some(prev)) if update => {
-                    match crate::scheduler::update::relaunch(
-                        &ctx,
-                        &mut ev,
-                        p.offer,
-                        fit,
-                        tt,
-                        inst.index,
-                        &prev.info(),
-                    ) {
-                        Ok(l) => Some(l),
-                        Err(reason) => {
-                            failed.push((which, at, reason.into()));
-                            continue;
-                        }
-                    }
+            let mut launch = match self.build_launch(&fw, &offers, &mut ev, &p.fit, p.offer, inst) {
+                Ok(launch) => launch,
+                Err(reason) => {
+                    failed.push((which, at, reason));
+                    continue;
                 }
-                (Fit::InPlace(idx), Some(prev)) => {
-                    Some(operations::relaunch(offer, &prev.info(), idx))
-                }
-                (Fit::New(fit), _) => operations::new_instance(&ctx, offer, tt, inst.index, fit),
-                (Fit::InPlace(_), None) => None,
-            };
-            let Some(mut launch) = launch else {
-                failed.push((which, at, NotLaunched::NoCommand(inst.name.clone())));
-                continue;
             };
             // The operations go into the ACCEPT; `placed` keeps the task.
             ops[p.offer].append(&mut launch.operations);
@@ -239,17 +207,7 @@ impl Core {
         self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
 
         let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
-        for (which, at, reason) in failed {
-            let Some(instance) = self.plans.get(which).step(at).map(|s| s.instance.clone()) else {
-                continue;
-            };
-            let reason = reason.to_string();
-            self.plans.unplaced(which, at, &reason);
-            if self.flow.last_reasons.get(&instance) != Some(&reason) {
-                tracing::info!(%instance, %reason, "waiting for a suitable offer");
-                self.flow.last_reasons.insert(instance, reason);
-            }
-        }
+        self.not_launched(failed);
         // DECLINE what was not accepted.
         let declined: Vec<String> = offers
             .iter()
@@ -268,6 +226,65 @@ impl Core {
             self.outbox.send(&call).await;
         }
         Ok(())
+    }
+
+    /// The steps that launched nothing wait, saying why (each new reason logged once).
+    fn not_launched(&mut self, failed: Vec<(WorkPlan, StepRef, NotLaunched)>) {
+        for (which, at, reason) in failed {
+            let Some(instance) = self.plans.get(which).step(at).map(|s| s.instance.clone()) else {
+                continue;
+            };
+            let reason = reason.to_string();
+            self.plans.unplaced(which, at, &reason);
+            if self.flow.last_reasons.get(&instance) != Some(&reason) {
+                tracing::info!(%instance, %reason, "waiting for a suitable offer");
+                self.flow.last_reasons.insert(instance, reason);
+            }
+        }
+    }
+
+    /// The launch of `inst` on the offer `offer` that `fit` describes: a first launch, a
+    /// relaunch in place, or (for an instance on an older configuration) a relaunch in
+    /// place under the target, which may grow its reservations from the offer.
+    fn build_launch(
+        &self,
+        fw: &str,
+        offers: &[Offer],
+        ev: &mut Evaluator<'_>,
+        fit: &Fit,
+        offer: usize,
+        inst: &Instance,
+    ) -> Result<Launch, NotLaunched> {
+        let tt = self.task_type(inst);
+        let ctx = LaunchContext {
+            service: &self.spec,
+            framework_id: fw,
+            config_id: &self.config_id,
+        };
+        // Whatever relaunches an instance that runs an older configuration (its update
+        // step, or a recovery after it failed) relaunches it under the target: it is
+        // down already, so it is not restarted twice.
+        let update = !self.is_current(inst);
+        // The previous task is decoded only for a relaunch in place, which builds on it.
+        let launch = match (fit, &inst.task) {
+            (fit @ Fit::InPlace(_), Some(prev)) if update => Some(update::relaunch(
+                &ctx,
+                ev,
+                offer,
+                fit,
+                tt,
+                inst.index,
+                &prev.info(),
+            )?),
+            (Fit::InPlace(idx), Some(prev)) => {
+                Some(operations::relaunch(&offers[offer], &prev.info(), idx))
+            }
+            (Fit::New(fit), _) => {
+                operations::new_instance(&ctx, &offers[offer], tt, inst.index, fit)
+            }
+            (Fit::InPlace(_), None) => None,
+        };
+        launch.ok_or_else(|| NotLaunched::NoCommand(inst.name.clone()))
     }
 
     /// Persist before acting: stores the tasks and metadata of `placed` in one
@@ -305,9 +322,7 @@ impl Core {
             self.instances
                 .get(&p.launch.task.name)
                 .and_then(|i| i.task.as_ref())
-                .is_some_and(|t| {
-                    t.config_id() != crate::scheduler::update::config_id_of(&p.launch.task)
-                })
+                .is_some_and(|t| t.config_id() != update::config_id_of(&p.launch.task))
         });
         let mut stored = Vec::with_capacity(placed.len());
         for ((p, meta), stored_task) in placed.into_iter().zip(metas).zip(tasks) {
