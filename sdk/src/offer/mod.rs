@@ -4,11 +4,13 @@
 //! [`Evaluator`] is pure (no I/O) and works on a batch of offers: new placements reserve
 //! fresh resources under the placement rules; relaunches in place take exactly the
 //! resources carrying the task's `resource_id` labels. [`operations`] turns the result
-//! into Mesos operations.
+//! into Mesos operations; [`resize`] builds the relaunch in place of an instance under a
+//! new configuration.
 
 mod evaluate;
 pub mod operations;
 mod placement;
+pub mod resize;
 mod view;
 
 pub use evaluate::{

@@ -37,6 +37,11 @@ pub fn new_task_id(instance: &str) -> TaskId {
     }
 }
 
+/// The id of the configuration `task` was launched from.
+pub fn config_id_of(task: &TaskInfo) -> Option<&str> {
+    res::label(task.labels.as_ref(), task_labels::CONFIG_ID)
+}
+
 /// The instance name a task id belongs to.
 pub fn instance_of(task_id: &str) -> Option<&str> {
     task_id.split_once(TASK_ID_SEPARATOR).map(|(i, _)| i)

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use stead_proto::v1::TaskInfo;
 use stead_spec::ServiceSpec;
 use stead_state::{ConfigStore, StateStore};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -19,8 +18,7 @@ use crate::api::{
     ControlError, ControlResult, Health, MetricsSnapshot, OffersDebug, PlanCommand, PodCommand,
     PodInfo, PodSummary, ServiceControl,
 };
-use crate::mesos::resources as res;
-use crate::offer::operations::task_labels;
+use crate::offer::operations::config_id_of;
 use crate::plan::{PlanName, PlanSnapshot};
 
 /// The [`ServiceControl`] of a running scheduler.
@@ -113,11 +111,6 @@ impl SchedulerControl {
     }
 }
 
-/// The configuration id recorded on a launched task.
-fn config_of(task: &TaskInfo) -> Option<String> {
-    res::label(task.labels.as_ref(), task_labels::CONFIG_ID).map(String::from)
-}
-
 impl ServiceControl for SchedulerControl {
     fn plans(&self) -> BoxFuture<'_, ControlResult<Vec<PlanSnapshot>>> {
         Box::pin(async move { Ok(self.snapshot().plans) })
@@ -180,7 +173,7 @@ impl ServiceControl for SchedulerControl {
                 task.as_ref(),
                 status.as_ref(),
                 hostname,
-                task.as_ref().and_then(config_of),
+                task.as_ref().and_then(config_id_of).map(String::from),
             ))
         })
     }

@@ -3,7 +3,6 @@
 use prost::Message;
 use stead_proto::v1::TaskInfo;
 
-use super::update;
 use crate::offer::operations;
 
 /// A launched task kept as its protobuf encoding (a decoded `TaskInfo` takes about five
@@ -30,7 +29,7 @@ impl StoredTask {
             encoded: encoded.into_boxed_slice(),
             task_id: info.task_id.value.clone(),
             agent_id: info.agent_id.value.clone(),
-            config_id: update::config_id_of(info).map(String::from),
+            config_id: crate::offer::operations::config_id_of(info).map(String::from),
             resource_ids: operations::resource_ids(info).into_boxed_slice(),
         }
     }

@@ -311,8 +311,9 @@ impl Core {
             framework_id: fw,
             config_id: &self.config_id,
         };
-        let target = update::target_task(&ctx, self.task_type(inst), inst.index, task).ok()?;
-        let growth = update::growth(task, &target);
+        let target =
+            crate::offer::resize::target_task(&ctx, self.task_type(inst), inst.index, task).ok()?;
+        let growth = crate::offer::resize::growth(task, &target);
         if growth.is_empty() {
             return None;
         }
@@ -387,5 +388,9 @@ fn config_ids<'a>(
     instances
         .values()
         .filter_map(|i| i.task.as_ref()?.config_id())
-        .chain(retire.stored_tasks().filter_map(update::config_id_of))
+        .chain(
+            retire
+                .stored_tasks()
+                .filter_map(crate::offer::operations::config_id_of),
+        )
 }

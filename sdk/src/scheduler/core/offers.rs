@@ -11,6 +11,7 @@ use stead_state::GoalOverride;
 use super::{CLEANUP_WINDOW, Core};
 use crate::Result;
 use crate::mesos::{calls, resources as res};
+use crate::offer::resize::{self, UpdateError};
 use crate::offer::{
     Evaluator, Fit, Launch, LaunchContext, Location, Need, Requirement, Unplaced,
     is_service_reservation, operations, orphans,
@@ -19,7 +20,6 @@ use crate::plan::{StepRef, WorkPlan};
 use crate::scheduler::instance::Instance;
 use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::telemetry::OfferRecorder;
-use crate::scheduler::update::{self, UpdateError};
 
 /// Launches placed before their tasks are stored and their offers ACCEPTed; later
 /// placements of the same round go on the offers not accepted yet.
@@ -267,7 +267,7 @@ impl Core {
         let update = !self.is_current(inst);
         // The previous task is decoded only for a relaunch in place, which builds on it.
         let launch = match (fit, &inst.task) {
-            (fit @ Fit::InPlace(_), Some(prev)) if update => Some(update::relaunch(
+            (fit @ Fit::InPlace(_), Some(prev)) if update => Some(resize::relaunch(
                 &ctx,
                 ev,
                 offer,
@@ -322,7 +322,7 @@ impl Core {
             self.instances
                 .get(&p.launch.task.name)
                 .and_then(|i| i.task.as_ref())
-                .is_some_and(|t| t.config_id() != update::config_id_of(&p.launch.task))
+                .is_some_and(|t| t.config_id() != operations::config_id_of(&p.launch.task))
         });
         let mut stored = Vec::with_capacity(placed.len());
         for ((p, meta), stored_task) in placed.into_iter().zip(metas).zip(tasks) {
