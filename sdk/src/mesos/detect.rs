@@ -18,10 +18,7 @@ use crate::{Error, Result};
 /// How often the wait for a leading master is logged.
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
-/// True when `master` names the masters' znode in ZooKeeper rather than one master.
-pub fn is_zk_url(master: &str) -> bool {
-    master.starts_with("zk://")
-}
+pub use super::is_zk_url;
 
 /// Follows the leading Mesos master published in ZooKeeper.
 #[derive(Debug)]

@@ -8,10 +8,7 @@ use std::time::Duration;
 use super::MesosClient;
 use crate::{Error, Result};
 
-/// True when `master` names the masters' znode in ZooKeeper rather than one master.
-pub fn is_zk_url(master: &str) -> bool {
-    master.starts_with("zk://")
-}
+pub use super::is_zk_url;
 
 /// Stands in for the ZooKeeper master detector: no value of it exists in this build.
 #[derive(Debug)]

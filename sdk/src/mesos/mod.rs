@@ -11,3 +11,8 @@ pub mod resources;
 pub use client::{Backoff, EventStream, MesosClient, MesosError, MesosResult};
 pub use stead_proto::calls;
 pub use stead_proto::http::{SCHEDULER_PATH, STREAM_ID_HEADER};
+
+/// True when `master` names the masters' znode in ZooKeeper rather than one master.
+pub fn is_zk_url(master: &str) -> bool {
+    master.starts_with("zk://")
+}

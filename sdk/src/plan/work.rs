@@ -319,13 +319,20 @@ impl WorkPlans {
         self.deploy.find_mut(instance)
     }
 
-    /// Applies an operator command to the plan `which`.
-    pub fn command(
+    /// Applies an operator command to the plan `which`: to a copy first, which `keep`
+    /// sees (with what the command did) before the plan becomes it; an error of `keep`
+    /// leaves the plan as it was.
+    pub fn command<E: From<PlanCommandError>>(
         &mut self,
         which: WorkPlan,
         command: PlanCommand,
-    ) -> Result<Applied, PlanCommandError> {
-        super::apply(self.get_mut(which), command)
+        keep: impl FnOnce(&Plan, &Applied) -> Result<(), E>,
+    ) -> Result<Applied, E> {
+        let mut next = self.get(which).clone();
+        let applied = super::apply(&mut next, command)?;
+        keep(&next, &applied)?;
+        *self.get_mut(which) = next;
+        Ok(applied)
     }
 
     /// Lays stored operator decisions over the plan `which`.

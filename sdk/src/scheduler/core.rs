@@ -4,7 +4,7 @@
 //! (`batch`). Calls go out through the [`Outbox`], snapshots through the [`Publisher`].
 //! I/O is limited to the state store (written before acting) and calls to the master.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,7 +85,7 @@ pub struct Core {
     instances: BTreeMap<String, Instance>,
     plans: WorkPlans,
     /// The operator's stored decisions on the deploy and recovery plans.
-    overrides: BTreeMap<String, Overrides>,
+    overrides: HashMap<WorkPlan, Overrides>,
     reconciler: Reconciler,
     flow: OfferFlow,
     gone: GoneAgents,
@@ -149,11 +149,11 @@ impl Core {
             &store,
             &mut instances,
         )?;
-        let mut overrides = BTreeMap::new();
+        let mut overrides = HashMap::new();
         for which in [WorkPlan::Deploy, WorkPlan::Recovery] {
-            let key = overrides_property(which);
-            if let Some(stored) = properties::load::<Overrides>(&store, &key)? {
-                overrides.insert(key, stored);
+            if let Some(stored) = properties::load::<Overrides>(&store, &overrides_property(which))?
+            {
+                overrides.insert(which, stored);
             }
         }
         let gone = GoneAgents::load(&store)?;
@@ -232,7 +232,7 @@ impl Core {
             }
         }
         for which in [WorkPlan::Deploy, WorkPlan::Recovery] {
-            if let Some(o) = self.overrides.get(&overrides_property(which)) {
+            if let Some(o) = self.overrides.get(&which) {
                 self.plans.restore(which, o, &self.config_id);
             }
         }
@@ -447,15 +447,16 @@ impl Core {
                 None => Err(Error::UnknownPlan(name.to_string())),
             };
         };
-        // Applied to a copy first: what is stored must be what the plan becomes.
-        let mut trial = self.plans.get(which).clone();
-        let applied = crate::plan::apply(&mut trial, command)?;
-        let key = overrides_property(which);
-        let mut overrides = self.overrides.get(&key).cloned().unwrap_or_default();
-        overrides.record(&trial, command, &applied, &self.config_id);
-        properties::store(&self.store, &key, &overrides)?;
-        self.overrides.insert(key, overrides);
-        let applied = self.plans.command(which, command)?;
+        // Persist before acting: the decision is stored before the plan changes.
+        let (store, config_id) = (&self.store, &self.config_id);
+        let overrides = self.overrides.entry(which).or_default();
+        let applied = self.plans.command(which, command, |next, applied| {
+            let mut kept = overrides.clone();
+            kept.record(next, command, applied, config_id);
+            properties::store(store, &overrides_property(which), &kept)?;
+            *overrides = kept;
+            Ok::<_, Error>(())
+        })?;
         for instance in applied.restarted {
             self.redo.insert(instance);
         }
