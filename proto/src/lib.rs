@@ -62,12 +62,16 @@ pub mod mesos {
 }
 
 pub mod calls;
+pub mod decode;
 pub mod http;
 pub mod json;
 pub mod ranges;
 pub mod recordio;
 pub mod resources;
+#[cfg(feature = "server")]
+pub mod server;
 
+pub use decode::CallDecodeError;
 pub use json::JsonError;
 pub use mesos::v1;
 pub use mesos::v1::scheduler;

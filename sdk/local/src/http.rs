@@ -3,6 +3,8 @@
 //! `POST /cluster/agents/{agent}/{stop|start|remove}`.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,6 +18,8 @@ use stead_proto::http::SCHEDULER_PATH;
 pub use stead_proto::http::STREAM_ID_HEADER;
 use stead_proto::recordio::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use stead_proto::scheduler::{Call, call};
+use stead_proto::server::ServerLimits;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::master::{AgentAction, ApiError, Msg, Wire};
@@ -25,8 +29,25 @@ type Master = mpsc::UnboundedSender<Msg>;
 /// The largest request body taken.
 const MAX_CALL_BYTES: usize = 64 * 1024 * 1024;
 
+/// The bounds on the master's clients: the default header timeout, and room for many
+/// subscribed schedulers (each holds one connection for its event stream).
+pub(crate) const LIMITS: ServerLimits = ServerLimits {
+    header_read_timeout: Duration::from_secs(10),
+    max_connections: 512,
+};
+
+/// Serves the master's endpoints on `listener` within `limits` until `shutdown` resolves.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    master: Master,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    stead_proto::server::serve(listener, router(master), limits, shutdown).await;
+}
+
 /// The router of the master's endpoints.
-pub(crate) fn router(master: Master) -> Router {
+fn router(master: Master) -> Router {
     Router::new()
         .route(SCHEDULER_PATH, post(scheduler))
         .route("/version", get(version))
@@ -141,7 +162,7 @@ async fn scheduler(AxState(master): AxState<Master>, headers: HeaderMap, body: B
                 );
             }
         },
-        Wire::Protobuf => match Call::decode(body) {
+        Wire::Protobuf => match stead_proto::decode::decode_call(&body) {
             Ok(c) => c,
             Err(e) => {
                 return text(
