@@ -188,3 +188,22 @@ fn innermost(e: &reqwest::Error) -> String {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_carry_the_read_token_or_else_the_api_token() {
+        let client = Client::new("http://127.0.0.1:1", Some("writer".into())).unwrap();
+        assert_eq!(client.token_for(&Method::GET), Some("writer"));
+        assert_eq!(client.token_for(&Method::POST), Some("writer"));
+        let client = client.with_read_token(Some("reader".into()));
+        assert_eq!(client.token_for(&Method::GET), Some("reader"));
+        assert_eq!(client.token_for(&Method::POST), Some("writer"));
+        let client = Client::new("http://127.0.0.1:1", None)
+            .unwrap()
+            .with_read_token(Some(String::new()));
+        assert_eq!(client.token_for(&Method::GET), None);
+    }
+}

@@ -391,7 +391,81 @@ async fn agent_action(
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
     use super::*;
+
+    /// Serves the master's endpoints with a 1 s header timeout; returns the address and
+    /// the master's inbox, which nothing answers.
+    async fn start() -> (std::net::SocketAddr, mpsc::UnboundedReceiver<Msg>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_secs(1),
+            max_connections: 64,
+        };
+        tokio::spawn(serve(listener, tx, limits, std::future::pending()));
+        (addr, rx)
+    }
+
+    #[tokio::test]
+    async fn slow_clients_are_closed_and_the_master_keeps_answering() {
+        let (addr, _inbox) = start().await;
+        let mut slow = Vec::new();
+        for _ in 0..100 {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(b"POST /api/v1/sch").await.unwrap();
+            slow.push(stream);
+        }
+        let health = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+            .get(format!("http://{addr}/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        for stream in &mut slow {
+            let mut rest = Vec::new();
+            let closed =
+                tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+            assert!(closed.is_ok(), "the slow connection was closed");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_protobuf_subscribe_without_framework_info_is_refused() {
+        let (addr, mut inbox) = start().await;
+        // type: SUBSCRIBE, subscribe: {} (no framework_info).
+        let mut body = Call {
+            r#type: Some(call::Type::Subscribe as i32),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        body.extend([0x1a, 0x00]);
+        let answer = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+            .post(format!("http://{addr}{SCHEDULER_PATH}"))
+            .header(header::CONTENT_TYPE, APPLICATION_PROTOBUF)
+            .header(header::ACCEPT, APPLICATION_PROTOBUF)
+            .body(body)
+            .send()
+            .await
+            .expect("answered without the master");
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let text = answer.text().await.unwrap();
+        assert!(
+            text.contains("Failed to parse body into Call protobuf")
+                && text.contains("subscribe.framework_info"),
+            "{text}"
+        );
+        assert!(inbox.try_recv().is_err(), "the master never saw it");
+    }
 
     #[test]
     fn queued_events_go_out_as_one_chunk() {
