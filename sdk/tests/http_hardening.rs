@@ -145,6 +145,12 @@ async fn reads_stay_open_without_a_read_token() {
     assert_eq!(get_with(&url, "/v1/plans", None).await, StatusCode::OK);
 }
 
+/// The body of `GET path`, as text.
+async fn text_of(url: &str, path: &str) -> String {
+    let response = reqwest::get(format!("{url}{path}")).await.unwrap();
+    response.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn secret_looking_environment_values_are_redacted() {
     let mut state = sample_state();
@@ -164,15 +170,7 @@ async fn secret_looking_environment_values_are_redacted() {
         *config = spec.clone();
     }
     let url = start(Fake::new(state), None).await;
-    let client = reqwest::Client::new();
-    let pod = client
-        .get(format!("{url}/v1/pods/meta-data-0/info"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let pod = text_of(&url, "/v1/pods/meta-data-0/info").await;
     assert!(
         !pod.contains("hunter2") && !pod.contains("AKIA123"),
         "{pod}"
@@ -182,14 +180,7 @@ async fn secret_looking_environment_values_are_redacted() {
     assert_eq!(variables[0]["value"], "<redacted>");
     assert_eq!(variables[2]["value"], "fast");
     for path in ["/v1/configurations/target", "/v1/configurations/cfg-1"] {
-        let text = client
-            .get(format!("{url}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = text_of(&url, path).await;
         let body: Value = serde_json::from_str(&text).unwrap();
         let env = &body["spec"]["task_types"][0]["command"]["env"];
         assert_eq!(env["API_TOKEN"], "<redacted>", "{path}: {text}");
@@ -227,32 +218,35 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
     read.await.is_ok()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_connections_are_closed_and_the_api_keeps_answering() {
+/// Serves the test double with a 1 s header timeout and at most `max_connections`.
+async fn start_bounded(max_connections: usize) -> String {
     let options = ApiOptions {
         limits: ServerLimits {
             header_read_timeout: Duration::from_secs(1),
-            max_connections: 1000,
+            max_connections,
         },
         ..ApiOptions::default()
     };
-    let url = start_with(Fake::new(sample_state()), options).await;
+    start_with(Fake::new(sample_state()), options).await
+}
+
+/// The status of `GET /v1/plans`, answered within `limit`.
+async fn plans_status_within(url: &str, limit: Duration) -> StatusCode {
+    let client = reqwest::Client::builder().timeout(limit).build().unwrap();
+    let response = client.get(format!("{url}/v1/plans")).send().await;
+    response.expect("answered in time").status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_connections_are_closed_and_the_api_keeps_answering() {
+    let url = start_bounded(1000).await;
     let mut slow = slow_connections(&url, 500).await;
     // An idle keep-alive connection that never sends a request is slow too.
     let mut idle = TcpStream::connect(url.trim_start_matches("http://"))
         .await
         .unwrap();
     let started = Instant::now();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let status = client
-        .get(format!("{url}/v1/plans"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = plans_status_within(&url, Duration::from_secs(5)).await;
     assert_eq!(status, StatusCode::OK);
     for stream in &mut slow {
         assert!(closed_within(stream, Duration::from_secs(10)).await);
@@ -266,25 +260,9 @@ async fn slow_connections_are_closed_and_the_api_keeps_answering() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_answers_while_more_slow_clients_than_connections_are_allowed() {
-    let options = ApiOptions {
-        limits: ServerLimits {
-            header_read_timeout: Duration::from_secs(1),
-            max_connections: 16,
-        },
-        ..ApiOptions::default()
-    };
-    let url = start_with(Fake::new(sample_state()), options).await;
+    let url = start_bounded(16).await;
     let _slow = slow_connections(&url, 48).await;
     // Served once the slow ones before it timed out: three rounds of 16 at 1 s each.
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap();
-    let status = client
-        .get(format!("{url}/v1/plans"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = plans_status_within(&url, Duration::from_secs(15)).await;
     assert_eq!(status, StatusCode::OK);
 }
