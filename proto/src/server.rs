@@ -5,21 +5,29 @@
 //! holds a file descriptor and buffers for as long as it likes under a plain server. Here
 //! every connection must deliver each request's headers within
 //! [`ServerLimits::header_read_timeout`] (an idle keep-alive connection waiting for its
-//! next request counts as slow, and is closed too), and at most
+//! next request counts as slow, and is closed too), its body within
+//! [`ServerLimits::body_read_timeout`] of the headers (reading it fails after that), and at
+//! most
 //! [`ServerLimits::max_connections`] connections are open at once: while that many are
 //! open, new ones wait in the listen backlog until one closes.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
+use hyper::body::{Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::time::Sleep;
 
 /// How long the server waits after a failed `accept` (e.g. out of file descriptors)
 /// before accepting again, so a full descriptor table does not spin the loop.
@@ -31,15 +39,18 @@ pub struct ServerLimits {
     /// The longest a connection may take to send one request's headers, or stay idle
     /// between requests; then it is closed.
     pub header_read_timeout: Duration,
+    /// The longest a request's body may take to arrive, counted from its headers.
+    pub body_read_timeout: Duration,
     /// The most connections open at once; further ones wait to be accepted.
     pub max_connections: usize,
 }
 
 impl Default for ServerLimits {
-    /// 10 seconds for the headers, 256 connections.
+    /// 10 seconds for the headers, 30 for the body, 256 connections.
     fn default() -> ServerLimits {
         ServerLimits {
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             max_connections: 256,
         }
     }
@@ -55,6 +66,15 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    let body_read_timeout = limits.body_read_timeout;
+    let router = router.layer(axum::middleware::map_request(move |request: Request| {
+        std::future::ready(request.map(|body| {
+            Body::new(DeadlineBody {
+                body,
+                deadline: Box::pin(tokio::time::sleep(body_read_timeout)),
+            })
+        }))
+    }));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -95,6 +115,43 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// A request body that fails once its deadline has passed.
+struct DeadlineBody {
+    body: Body,
+    deadline: Pin<Box<Sleep>>,
+}
+
+/// The error of a body that did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within the server's body read timeout")]
+struct BodyTimeout;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                Poll::Ready(Some(Err(axum::Error::new(BodyTimeout))))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Errors of one incoming connection (not of the listener): skip it and go on.

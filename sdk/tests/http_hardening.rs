@@ -223,6 +223,7 @@ async fn start_bounded(max_connections: usize) -> String {
     let options = ApiOptions {
         limits: ServerLimits {
             header_read_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
             max_connections,
         },
         ..ApiOptions::default()

@@ -29,10 +29,12 @@ type Master = mpsc::UnboundedSender<Msg>;
 /// The largest request body taken.
 const MAX_CALL_BYTES: usize = 64 * 1024 * 1024;
 
-/// The bounds on the master's clients: the default header timeout, and room for many
-/// subscribed schedulers (each holds one connection for its event stream).
+/// The bounds on the master's clients: the default header timeout, a minute for a call
+/// (up to [`MAX_CALL_BYTES`]), and room for many subscribed schedulers (each holds one
+/// connection for its event stream).
 pub(crate) const LIMITS: ServerLimits = ServerLimits {
     header_read_timeout: Duration::from_secs(10),
+    body_read_timeout: Duration::from_secs(60),
     max_connections: 512,
 };
 
@@ -404,6 +406,7 @@ mod tests {
         let (tx, rx) = mpsc::unbounded_channel();
         let limits = ServerLimits {
             header_read_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
             max_connections: 64,
         };
         tokio::spawn(serve(listener, tx, limits, std::future::pending()));
@@ -434,6 +437,24 @@ mod tests {
                 tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
             assert!(closed.is_ok(), "the slow connection was closed");
         }
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_body_never_arrives_is_refused() {
+        let (addr, mut inbox) = start().await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {SCHEDULER_PATH} HTTP/1.1\r\nHost: master\r\n\
+             Content-Type: {APPLICATION_PROTOBUF}\r\nContent-Length: 100\r\n\r\n0123456789"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "the connection was closed");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(inbox.try_recv().is_err(), "the master never saw it");
     }
 
     #[tokio::test]

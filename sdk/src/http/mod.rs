@@ -31,8 +31,8 @@
 //! replaced by `<redacted>` in pod info and configurations.
 //!
 //! Slow clients are bounded ([`ServerLimits`]): each request's headers must arrive
-//! within 10 seconds (an idle keep-alive connection is closed after as long), and at
-//! most 256 connections are open at once.
+//! within 10 seconds (an idle keep-alive connection is closed after as long), a body
+//! within 30 seconds of them, and at most 256 connections are open at once.
 
 pub mod prometheus;
 mod running;

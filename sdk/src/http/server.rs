@@ -541,6 +541,35 @@ mod tests {
     }
 
     #[test]
+    fn only_health_and_below_is_open() {
+        for path in ["/v1/health", "/v1/health/", "/v1/health/live"] {
+            assert!(is_open(path), "{path}");
+        }
+        for path in ["/v1/healthz", "/v1/plans", "/v1/health-live", "/"] {
+            assert!(!is_open(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_read_token_flag() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            api: ApiArgs,
+        }
+        let parse = |args: &[&str]| {
+            <Flags as clap::Parser>::try_parse_from(
+                std::iter::once("s").chain(args.iter().copied()),
+            )
+            .map(|f| f.api.options())
+        };
+        let options = parse(&["--api-read-token", "reader"]).unwrap();
+        assert_eq!(options.read_token.as_deref(), Some("reader"));
+        assert!(options.token.is_none());
+        assert!(parse(&["--api-read-token="]).unwrap().read_token.is_none());
+    }
+
+    #[test]
     fn api_args_default_to_loopback() {
         let args = ApiArgs::default();
         assert_eq!(args.socket_addr(8080).to_string(), "127.0.0.1:8080");
