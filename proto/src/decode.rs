@@ -125,6 +125,12 @@ mod tests {
     }
 
     #[test]
+    fn json_refuses_it_too() {
+        let missing = r#"{"type": "SUBSCRIBE", "subscribe": {}}"#;
+        assert!(crate::json::from_json_str::<Call>(missing).is_err());
+    }
+
+    #[test]
     fn framework_info_needs_user_and_name() {
         // Empty strings are present on the wire (proto2 writes set optional fields).
         let empty = v1::FrameworkInfo::default();
