@@ -9,8 +9,8 @@ use stead_proto::recordio::{self, Decoder};
 use stead_proto::scheduler::{Call, Event, call, event};
 use stead_proto::{json, v1};
 
-/// Generated inputs per target: each target takes 3 to 8 s in a debug build.
-const ITERATIONS: usize = 500_000;
+/// Generated inputs per target: each target takes 3 to 6 s in a debug build on one core.
+const ITERATIONS: usize = 1_000_000;
 
 fn framework_info() -> v1::FrameworkInfo {
     v1::FrameworkInfo {

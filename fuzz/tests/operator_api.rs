@@ -13,7 +13,7 @@ use stead_fuzz::fuzz;
 use tower::ServiceExt;
 
 /// Generated requests: each goes through the whole router.
-const ITERATIONS: usize = 300_000;
+const ITERATIONS: usize = 500_000;
 
 /// A request as bytes: the method, a space, the path and query, a newline, the body.
 fn sample(method: &str, target: &str, body: &str) -> Vec<u8> {
