@@ -94,6 +94,10 @@ pub struct Core {
     telemetry: Arc<Telemetry>,
     /// Instances whose running task is restarted when their reset step is handed out.
     redo: BTreeSet<String>,
+    /// Restarts under way: requested, and the task relaunched for them not running yet
+    /// (by instance: the task that was current when the restart was requested). A restart
+    /// requested meanwhile is merged into it.
+    restarts: BTreeMap<String, Option<String>>,
     /// Status writes and acknowledgements of the batch of events being handled.
     pending: batch::Pending,
     publisher: Publisher,
@@ -178,6 +182,7 @@ impl Core {
             life,
             telemetry: Arc::default(),
             redo: BTreeSet::new(),
+            restarts: BTreeMap::new(),
             pending: batch::Pending::default(),
             publisher: Publisher::new(snapshots),
         };
@@ -407,6 +412,7 @@ impl Core {
             _ => "agent lost: replacing the instance elsewhere",
         };
         self.plans.replace(name, message);
+        self.restarts.remove(name);
         self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
         Ok(())
     }
@@ -491,7 +497,19 @@ impl Core {
         let Some(inst) = self.instances.get_mut(name) else {
             return Err(Error::UnknownInstance(name.to_string()));
         };
+        if let Some(restarted) = self.restarts.get(name) {
+            // A restart is under way: this request is merged into it. The task it
+            // restarts may still run (its KILL is sent again: a kill is idempotent); a
+            // task launched since is new already.
+            let relaunched = restarted.as_deref() != inst.task_id();
+            tracing::info!(instance = %name, "restart requested while one is under way: merged into it");
+            if !relaunched {
+                self.kill_current(name).await;
+            }
+            return Ok(());
+        }
         tracing::info!(instance = %name, "restart requested");
+        let restarted = inst.task_id().map(String::from);
         let mut meta = inst.meta.clone();
         meta.goal_override = Some(GoalOverride::Restart);
         meta.consecutive_failures = 0;
@@ -501,12 +519,25 @@ impl Core {
             inst.progress(&self.spec.task_types[inst.type_idx]),
             Progress::Ended(_)
         );
+        self.restarts.insert(name.to_string(), restarted);
         if ended {
             self.plans.recover_now(name);
         } else {
             self.kill_current(name).await;
         }
         Ok(())
+    }
+
+    /// The current task of `name` reports running: a restart under way is complete once
+    /// the task running is not the one it restarted.
+    fn running(&mut self, name: &str, task_id: &str) {
+        if self
+            .restarts
+            .get(name)
+            .is_some_and(|restarted| restarted.as_deref() != Some(task_id))
+        {
+            self.restarts.remove(name);
+        }
     }
 
     /// Suppress or revive offers as the pending work requires, then publish.
