@@ -274,6 +274,47 @@ impl Core {
         self.outbox.set_master(master);
     }
 
+    /// Whether the state holds no framework id and no task: a new install, or a state
+    /// that was lost. Before such a scheduler subscribes, the cluster is asked whether it
+    /// holds the service already (see [`Leftovers`](super::Leftovers)).
+    pub fn state_is_empty(&self) -> bool {
+        self.framework_id.is_none()
+            && self.instances.values().all(|i| i.task.is_none())
+            && self.retiring_tasks().is_empty()
+    }
+
+    /// Whether a framework id is known to subscribe with.
+    pub fn has_framework_id(&self) -> bool {
+        self.framework_id.is_some()
+    }
+
+    /// The service's name and role.
+    pub fn service(&self) -> (&str, &str) {
+        (&self.spec.name, &self.spec.role)
+    }
+
+    /// The options the scheduler runs with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Persist before acting: stores the framework id to subscribe with before the
+    /// first SUBSCRIBE (`adopted`, a framework of the service the cluster holds, or a new
+    /// one), so that a scheduler killed right after subscribing comes back as the same
+    /// framework instead of leaving it orphaned. Mesos accepts an id it does not know.
+    pub fn choose_framework_id(&mut self, adopted: Option<String>) -> Result<()> {
+        if self.framework_id.is_some() {
+            return Ok(());
+        }
+        let value = adopted.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        self.frameworks.store_framework_id(&FrameworkId {
+            value: value.clone(),
+        })?;
+        tracing::info!(framework_id = %value, "framework id stored before subscribing");
+        self.framework_id = Some(value);
+        Ok(())
+    }
+
     /// Forgets the stored framework id (the master no longer knows it).
     pub fn forget_framework(&mut self) -> Result<()> {
         self.frameworks.clear_framework_id()?;
@@ -344,9 +385,13 @@ impl Core {
             .chain(self.retiring_tasks())
             .collect();
         let n = tasks.len();
-        let calls = self.reconciler.start(&framework_id, tasks);
+        let mut calls = self.reconciler.start(&framework_id, tasks);
         if !calls.is_empty() {
             tracing::info!(tasks = n, "reconciling known tasks");
+        } else {
+            // Knowing no task, ask for every task the master runs for the framework (an
+            // adopted one's, see `Options::adopt`): each is killed as unknown.
+            calls.push(calls::reconcile(&framework_id, &[]));
         }
         for call in calls {
             self.outbox.send(&call).await;

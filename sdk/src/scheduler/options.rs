@@ -58,6 +58,12 @@ pub struct Options {
     /// `STEAD_FAIL_FAST=true`) instead of running the previous target and reporting
     /// the errors in the deploy plan.
     pub fail_fast: bool,
+    /// With a state that holds nothing (a new install, or a lost state), take over what
+    /// the cluster holds of the service (`--adopt`, `STEAD_ADOPT=true`) instead of
+    /// refusing to deploy it a second time: subscribe as its framework, kill the tasks the
+    /// state does not know, release its reservations and volumes (their data is lost)
+    /// and deploy anew.
+    pub adopt: bool,
     /// Replace an instance automatically when its agent has been gone this long.
     pub replace_timeout: Option<Duration>,
     /// First relaunch delay of a crash-looping instance (doubled per failure).
@@ -93,6 +99,7 @@ impl Default for Options {
             strategy: Strategy::Serial,
             uninstall: false,
             fail_fast: false,
+            adopt: false,
             replace_timeout: Some(Duration::from_secs(20 * 60)),
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(60),
@@ -107,6 +114,25 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The directory of the redb state file (and of the embedded cluster's files) of
+    /// `service`: the one given, `.stead/<service>` by default, none with a persister.
+    pub fn state_dir(&self, service: &str) -> Option<PathBuf> {
+        match &self.state {
+            Some(StateLocation::Dir(d)) => Some(d.clone()),
+            Some(StateLocation::Persister(_)) => None,
+            None => Some(PathBuf::from(".stead").join(service)),
+        }
+    }
+
+    /// Where the state of `service` is kept, for messages.
+    pub fn describe_state(&self, service: &str) -> String {
+        match (&self.zk, self.state_dir(service)) {
+            (Some(zk), _) => format!("in ZooKeeper at {zk}"),
+            (None, Some(dir)) => dir.join(super::STATE_FILE).display().to_string(),
+            (None, None) => "in the persister given".to_string(),
+        }
+    }
+
     /// The operator's spec overrides for `spec`: `STEAD_<TASK>_<KEY>` variables first,
     /// then `--set task.key=value` (so the command line wins), each naming its origin.
     pub fn overrides_for(&self, spec: &ServiceSpec) -> Result<Vec<Override>> {
