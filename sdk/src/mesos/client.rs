@@ -285,10 +285,10 @@ impl MesosClient {
         }))
     }
 
-    /// The master's `/master/state` (frameworks, and agents with their reserved
-    /// resources), as JSON, within the call timeout.
-    pub async fn master_state(&self) -> MesosResult<serde_json::Value> {
-        let url = format!("{}/master/state", self.leader());
+    /// A JSON endpoint of the master (`path`, e.g. `/master/state`), within the call
+    /// timeout.
+    pub async fn master_json(&self, path: &str) -> MesosResult<serde_json::Value> {
+        let url = format!("{}{path}", self.leader());
         let get = async {
             let resp = self
                 .http

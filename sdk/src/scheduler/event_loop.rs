@@ -31,19 +31,29 @@ async fn before_first_subscribe(
     }
     let mut adopted = None;
     if core.state_is_empty() {
-        let state = match client.master_state().await {
+        let not_read = |e: MesosError| {
+            tracing::warn!(error = %e, "cannot read the master's state to check that the service is not deployed already");
+            Ok(Err(if e.is_unreachable() {
+                Attempt::Unreachable
+            } else {
+                Attempt::Refused
+            }))
+        };
+        let state = match client.master_json("/master/state").await {
             Ok(state) => state,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the master's state to check that the service is not deployed already");
-                return Ok(Err(if e.is_unreachable() {
-                    Attempt::Unreachable
-                } else {
-                    Attempt::Refused
-                }));
+            Err(e) => return not_read(e),
+        };
+        // Apache Mesos lists the agents' reservations in /master/slaves only; the
+        // embedded master has them in /master/state and serves no /master/slaves.
+        let agents = match client.master_json("/master/slaves").await {
+            Ok(agents) => Some(agents),
+            Err(MesosError::Status { status, .. }) if status == reqwest::StatusCode::NOT_FOUND => {
+                None
             }
+            Err(e) => return not_read(e),
         };
         let (service, role) = core.service();
-        let found = Leftovers::find(&state, service, role);
+        let found = Leftovers::find(&state, agents.as_ref(), service, role);
         if !found.is_empty() {
             if !core.options().adopt {
                 return Err(EmptyStateRefused {

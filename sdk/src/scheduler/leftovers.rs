@@ -1,5 +1,6 @@
 //! What the cluster holds of a service whose state is empty: its framework, its
-//! reservations and its persistent volumes, read from the master's `/master/state`.
+//! reservations and its persistent volumes, read from the master's `/master/state` and
+//! `/master/slaves` (Apache Mesos lists the agents' reservations in the latter only).
 //!
 //! A state that holds no framework id and no task is a new install, or a state that was
 //! lost (a deleted or 0-byte file, a state directory on a volume that failed to mount).
@@ -31,8 +32,9 @@ pub struct Leftovers {
 
 impl Leftovers {
     /// Reads what the master's `state` (its `/master/state` JSON) holds of `service`,
-    /// which reserves for `role`.
-    pub fn find(state: &Value, service: &str, role: &str) -> Leftovers {
+    /// which reserves for `role`: its frameworks, and the reservations of the agents
+    /// listed in `agents` (`/master/slaves`, when the master serves it) or else in `state`.
+    pub fn find(state: &Value, agents: Option<&Value>, service: &str, role: &str) -> Leftovers {
         let mut found = Leftovers::default();
         for fw in list(state, "frameworks") {
             let named = fw.get("name").and_then(Value::as_str) == Some(service);
@@ -47,7 +49,7 @@ impl Leftovers {
                 found.frameworks.push(id.to_string());
             }
         }
-        for agent in list(state, "slaves") {
+        for agent in list(agents.unwrap_or(state), "slaves") {
             let reserved = agent
                 .get("reserved_resources_full")
                 .and_then(|r| r.get(role))
@@ -93,7 +95,7 @@ impl fmt::Display for Leftovers {
         }
         if self.reservations > 0 {
             parts.push(format!(
-                "{} reservations ({} of them persistent volumes) on {} agents",
+                "{} reserved resources ({} of them persistent volumes) on {} agents",
                 self.reservations,
                 self.volumes,
                 self.agents.len()
@@ -166,7 +168,7 @@ mod tests {
                 {"id": "a-3"},
             ],
         });
-        let found = Leftovers::find(&state, "svc", "svc-role");
+        let found = Leftovers::find(&state, None, "svc", "svc-role");
         assert_eq!(found.frameworks, vec!["f-1".to_string()]);
         assert_eq!((found.reservations, found.volumes), (2, 1));
         assert_eq!(found.agents, BTreeSet::from(["a-1".to_string()]));
@@ -174,15 +176,38 @@ mod tests {
         let text = found.to_string();
         assert!(text.contains("framework f-1"), "{text}");
         assert!(
-            text.contains("2 reservations (1 of them persistent volumes) on 1 agents"),
+            text.contains("2 reserved resources (1 of them persistent volumes) on 1 agents"),
             "{text}"
         );
     }
 
     #[test]
+    fn reads_the_reservations_apache_mesos_lists_in_master_slaves() {
+        // As Apache Mesos 1.11 writes them (with the deprecated `role` and `reservation`).
+        let agents = serde_json::json!({"slaves": [{"id": "a-1", "reserved_resources_full": {"svc-role": [
+            {"name": "cpus", "type": "SCALAR", "scalar": {"value": 1.0}, "role": "svc-role",
+             "reservation": {"principal": "p", "labels": {"labels": [
+                {"key": "resource_id", "value": "r-1"}, {"key": "framework_id", "value": "f-1"},
+                {"key": "service_name", "value": "svc"}]}},
+             "reservations": [{"type": "DYNAMIC", "role": "svc-role", "principal": "p", "labels": {"labels": [
+                {"key": "resource_id", "value": "r-1"}, {"key": "framework_id", "value": "f-1"},
+                {"key": "service_name", "value": "svc"}]}}]},
+            {"name": "disk", "type": "SCALAR", "scalar": {"value": 100.0}, "role": "svc-role",
+             "disk": {"persistence": {"id": "v-1", "principal": "p"}, "volume": {"mode": "RW", "container_path": "data"}},
+             "reservations": [{"type": "DYNAMIC", "role": "svc-role", "principal": "p", "labels": {"labels": [
+                {"key": "resource_id", "value": "r-2"}, {"key": "framework_id", "value": "f-1"},
+                {"key": "service_name", "value": "svc"}]}}]},
+        ]}}]});
+        // `/master/state` of Apache Mesos has no reservations.
+        let state = serde_json::json!({"frameworks": [], "slaves": [{"id": "a-1"}]});
+        let found = Leftovers::find(&state, Some(&agents), "svc", "svc-role");
+        assert_eq!((found.reservations, found.volumes), (2, 1));
+    }
+
+    #[test]
     fn a_new_cluster_holds_nothing() {
         let state = serde_json::json!({"frameworks": [], "slaves": [{"id": "a-1", "reserved_resources_full": {}}]});
-        assert!(Leftovers::find(&state, "svc", "svc-role").is_empty());
-        assert!(Leftovers::find(&serde_json::json!({}), "svc", "svc-role").is_empty());
+        assert!(Leftovers::find(&state, None, "svc", "svc-role").is_empty());
+        assert!(Leftovers::find(&serde_json::json!({}), None, "svc", "svc-role").is_empty());
     }
 }
