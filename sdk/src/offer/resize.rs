@@ -347,17 +347,7 @@ pub(crate) mod testing {
         let mut ports = reserved(res::ranges("ports", &[(31000, 31000)]), "r-ports");
         ports.allocation_info = None;
         let mut vol = reserved(res::scalar("disk", 100.0), "r-vol");
-        vol.disk = Some(Box::new(stead_proto::v1::resource::DiskInfo {
-            persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
-                id: "v1".into(),
-                principal: None,
-            }),
-            volume: Some(stead_proto::v1::Volume {
-                container_path: "data-path".into(),
-                ..Default::default()
-            }),
-            source: None,
-        }));
+        make_volume(&mut vol, "v1", "data-path");
         let resources = vec![
             reserved(res::scalar("cpus", tt.cpus()), "r-cpus"),
             reserved(res::scalar("mem", 256.0), "r-mem"),
@@ -385,6 +375,21 @@ pub(crate) mod testing {
             ..Offer::default()
         };
         (task, offer)
+    }
+
+    /// Makes `r` (reserved disk) persistent volume `id` at `container_path`.
+    pub(crate) fn make_volume(r: &mut Resource, id: &str, container_path: &str) {
+        r.disk = Some(Box::new(stead_proto::v1::resource::DiskInfo {
+            persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
+                id: id.into(),
+                principal: None,
+            }),
+            volume: Some(stead_proto::v1::Volume {
+                container_path: container_path.into(),
+                ..Default::default()
+            }),
+            source: None,
+        }));
     }
 
     pub(crate) fn ctx<'a>(s: &'a ServiceSpec, id: &'a str) -> LaunchContext<'a> {

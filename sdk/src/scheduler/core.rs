@@ -661,4 +661,4 @@ impl Core {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

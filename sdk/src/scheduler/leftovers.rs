@@ -110,8 +110,8 @@ impl fmt::Display for Leftovers {
 #[error(
     "the state of service `{service}` ({state}) holds nothing, but the cluster holds the \
      service: {found}. Deploying it would launch it a second time, so nothing is done. If \
-     the state was lost, restore it from a state export (`stead state import`), then start \
-     again; to take the service over without its state instead, start with --adopt \
+     the state was lost, restore it from a state export (`stead state import --replace`), \
+     then start again; to take the service over without its state instead, start with --adopt \
      (STEAD_ADOPT=true): its tasks are then killed, its reservations and volumes released \
      (their data lost) and it is deployed anew"
 )]
@@ -137,17 +137,7 @@ mod tests {
             reservation_labels("r-1", "fw-1", service),
         ));
         if volume {
-            r.disk = Some(Box::new(stead_proto::v1::resource::DiskInfo {
-                persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
-                    id: "v1".into(),
-                    principal: None,
-                }),
-                volume: Some(stead_proto::v1::Volume {
-                    container_path: "data".into(),
-                    ..Default::default()
-                }),
-                source: None,
-            }));
+            crate::offer::resize::testing::make_volume(&mut r, "v1", "data");
         }
         stead_proto::json::to_json_value(&r).expect("a resource has a JSON form")
     }

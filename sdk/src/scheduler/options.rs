@@ -127,7 +127,12 @@ impl Options {
     /// Where the state of `service` is kept, for messages.
     pub fn describe_state(&self, service: &str) -> String {
         match (&self.zk, self.state_dir(service)) {
-            (Some(zk), _) => format!("in ZooKeeper at {zk}"),
+            (Some(zk), _) => {
+                // Without the credentials a URL may carry (`zk://user:password@host`).
+                let (scheme, rest) = zk.split_once("://").unwrap_or(("zk", zk));
+                let hosts = rest.rsplit_once('@').map_or(rest, |(_, hosts)| hosts);
+                format!("in ZooKeeper at {scheme}://{hosts}")
+            }
             (None, Some(dir)) => dir.join(super::STATE_FILE).display().to_string(),
             (None, None) => "in the persister given".to_string(),
         }
@@ -139,5 +144,29 @@ impl Options {
         let mut all = overrides_from_env(self.override_env.iter().cloned(), spec)?;
         all.extend(Override::parse_sets(self.set.iter().map(String::as_str))?);
         Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_state_is_described_without_credentials() {
+        let zk = Options {
+            zk: Some("zk://user:secret@zk1:2181,zk2:2181/stead".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            zk.describe_state("svc"),
+            "in ZooKeeper at zk://zk1:2181,zk2:2181/stead"
+        );
+        let dir = Options::default().describe_state("svc");
+        assert_eq!(
+            dir,
+            Path::new(".stead/svc/state.redb").display().to_string()
+        );
     }
 }

@@ -90,6 +90,33 @@ impl FakeMaster {
     }
 }
 
+/// A core of `spec` with `opts`, started on the state in `persister` (a restart when it
+/// holds state already), talking to `master`.
+pub(in crate::scheduler) fn core_on(
+    opts: Options,
+    spec: ServiceSpec,
+    persister: Arc<dyn Persister>,
+    master: Arc<dyn MasterCalls>,
+    clock: Arc<dyn Clock>,
+) -> Core {
+    let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
+    let (spec, config_id, errors) =
+        update::accept_target(&configs, spec, false, false).expect("a valid target");
+    assert!(errors.is_empty(), "{errors:?}");
+    let (tx, _rx) = watch::channel(Default::default());
+    Core::new(
+        opts,
+        spec,
+        config_id,
+        StateStore::new(persister.clone()),
+        FrameworkStore::new(persister),
+        master,
+        clock,
+        tx,
+    )
+    .expect("the core starts")
+}
+
 /// A core, its fake master, clock and state.
 struct Harness {
     core: Core,
@@ -107,22 +134,13 @@ impl Harness {
     fn with_state(spec: ServiceSpec, persister: Arc<dyn Persister>) -> Harness {
         let master = Arc::new(FakeMaster::default());
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-        let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
-        let (spec, config_id, errors) =
-            update::accept_target(&configs, spec, false, false).expect("a valid target");
-        assert!(errors.is_empty(), "{errors:?}");
-        let (tx, _rx) = watch::channel(Default::default());
-        let core = Core::new(
+        let core = core_on(
             Options::default(),
             spec,
-            config_id,
-            StateStore::new(persister.clone()),
-            FrameworkStore::new(persister.clone()),
+            persister.clone(),
             master.clone(),
             clock.clone(),
-            tx,
-        )
-        .expect("the core starts");
+        );
         Harness {
             core,
             master,

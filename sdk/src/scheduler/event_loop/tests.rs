@@ -17,18 +17,17 @@ use stead_proto::http::STREAM_ID_HEADER;
 use stead_proto::recordio::{self, APPLICATION_PROTOBUF};
 use stead_proto::scheduler::{Call, Event, call, event};
 use stead_proto::v1::FrameworkId;
-use stead_spec::ServiceSpec;
-use stead_state::{ConfigStore, FrameworkStore, MemPersister, Persister, StateStore};
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use stead_state::{FrameworkStore, MemPersister, Persister};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::run;
 use crate::mesos::MesosClient;
+use crate::scheduler::Options;
 use crate::scheduler::clock::SystemClock;
-use crate::scheduler::core::Core;
+use crate::scheduler::core::tests::core_on;
 use crate::scheduler::reconnect::PROBE_EVERY;
-use crate::scheduler::{Options, update};
 
 /// How the scripted master answers a SUBSCRIBE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,22 +204,8 @@ impl Running {
 /// Starts the event loop of a one-instance service on `persister`, against `url`.
 fn start(url: &str, persister: Arc<dyn Persister>, opts: Options) -> Running {
     let client = Arc::new(MesosClient::new(url, Duration::from_secs(5)).expect("a master URL"));
-    let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
     let spec = crate::offer::operations::test_spec(1, 1.0, "./data");
-    let (spec, config_id, _) =
-        update::accept_target(&configs, spec, false, false).expect("a valid target");
-    let (tx, _rx) = watch::channel(Default::default());
-    let core = Core::new(
-        opts,
-        spec,
-        config_id,
-        StateStore::new(persister.clone()),
-        FrameworkStore::new(persister),
-        client.clone(),
-        Arc::new(SystemClock),
-        tx,
-    )
-    .expect("the core starts");
+    let core = core_on(opts, spec, persister, client.clone(), Arc::new(SystemClock));
     let (commands, command_rx) = mpsc::channel(1);
     let (stop, stop_rx) = oneshot::channel();
     let task = tokio::spawn(run(core, client, command_rx, stop_rx, None, None));
