@@ -1,7 +1,8 @@
 //! A scheduler whose state file is empty (0 bytes) or missing while the cluster holds
 //! the service (its framework, its tasks, reservations and volumes): it refuses to
-//! deploy the service a second time, saying how to recover; told to adopt it, it takes
-//! the service over as the same framework, with exactly the declared instances.
+//! deploy the service a second time, saying how to recover; with the state imported
+//! from an export it resumes the service; told to adopt it, it takes the service over as
+//! the same framework, with exactly the declared instances.
 
 #[path = "../examples/data-store/spec.rs"]
 #[allow(dead_code)]
@@ -15,6 +16,7 @@ use stead::Error;
 use stead::local::LocalCluster;
 use stead::plan::Status;
 use stead::scheduler::{DefaultService, Options, STATE_FILE, ServiceHandle};
+use stead_cli::state_io::{export_state, import_state};
 use stead_suite::{
     cluster_state as state, eventually, exactly_running, init_logging, live_tasks, start_cluster,
     test_options, volume_ids,
@@ -92,13 +94,41 @@ async fn an_empty_or_missing_state_does_not_deploy_the_service_a_second_time() -
         })
         .await?;
     let framework = handle.snapshot().framework_id.context("a framework id")?;
-    // The scheduler stops; its tasks keep running. Its state file is then lost.
+    // The scheduler stops; its tasks keep running. Its state was exported; the state
+    // file is then lost.
     handle.shutdown().await?;
+    let state_dir = dir.path().join("state").to_string_lossy().to_string();
+    let from = state_dir.clone();
+    let dump = tokio::task::spawn_blocking(move || export_state(&from, None)).await??;
     let file = dir.path().join("state").join(STATE_FILE);
     std::fs::File::create(&file)?.set_len(0)?;
     refused(&cluster, dir.path(), &framework).await?;
     std::fs::remove_file(&file)?;
     refused(&cluster, dir.path(), &framework).await?;
+
+    // As the refusal says: the export imported (--replace), the service is resumed as
+    // it ran, nothing relaunched.
+    let before: Vec<String> = live_tasks(&state(&cluster).await, SERVICE)
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    tokio::task::spawn_blocking(move || import_state(&state_dir, None, &dump, true)).await??;
+    let handle = start(&cluster, dir.path(), |_| {}).await?;
+    handle
+        .wait_for(LONG, |s| {
+            s.reconciled && s.plan("deploy").map(|p| p.status) == Some(Status::Complete)
+        })
+        .await?;
+    exactly_running(&cluster, SERVICE, 5, LONG).await?;
+    let mut after: Vec<String> = live_tasks(&state(&cluster).await, SERVICE)
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    after.sort();
+    let mut before = before;
+    before.sort();
+    ensure!(before == after, "the same tasks run: {before:?} {after:?}");
+    handle.shutdown().await?;
 
     // Told to adopt the service, the scheduler subscribes as its framework: the tasks it
     // does not know are killed, their reservations and volumes released, and exactly
