@@ -501,6 +501,24 @@ mod tests {
         assert!(b.next_delay() <= Duration::from_millis(100));
     }
 
+    #[tokio::test]
+    async fn a_master_not_listening_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().expect("bound");
+        drop(listener);
+        let c = MesosClient::new(&format!("http://{addr}"), Duration::from_secs(5)).unwrap();
+        let Err(e) = c.subscribe(FrameworkInfo::default()).await else {
+            panic!("subscribed to a closed port");
+        };
+        assert!(e.is_unreachable(), "{e:?}");
+        let refused = MesosError::Status {
+            url: "u".into(),
+            status: StatusCode::BAD_REQUEST,
+            body: String::new(),
+        };
+        assert!(!refused.is_unreachable());
+    }
+
     #[test]
     fn follows_protocol_relative_redirects() {
         let c = MesosClient::new("http://10.0.0.1:5050/", Duration::from_secs(1)).unwrap();
