@@ -98,6 +98,32 @@ async fn scenario(name: &str, ops: Vec<(Op, Vec<KillPoint>)>) -> Result<()> {
     Ok(())
 }
 
+/// A first deploy survives its launches' ACCEPTs lost or arriving after the scheduler's
+/// death, and an uninstall its TEARDOWN lost: the proxy's faults fire as planned and the
+/// checker finds the service as declared, then gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_and_an_uninstall_with_calls_lost_or_late_end_as_declared() -> Result<()> {
+    let fault = |call, nth, action| KillPoint::Call(Fault { call, nth, action });
+    let late = Action::KillThenDeliverLate(Duration::from_millis(300));
+    scenario(
+        "lost-calls",
+        vec![
+            (
+                Op::Deploy,
+                vec![
+                    fault(CallType::Accept, 1, Action::DropThenKill),
+                    fault(CallType::Accept, 2, late),
+                ],
+            ),
+            (
+                Op::Uninstall,
+                vec![fault(CallType::Teardown, 1, Action::DropThenKill)],
+            ),
+        ],
+    )
+    .await
+}
+
 /// The scheduler dies after storing an update's relaunch, before that ACCEPT reaches the
 /// master: the restarted scheduler must still relaunch with the target's resources.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -275,33 +275,7 @@ impl Checker {
         check_reservations(&mut out, st, declared.role(), &expected, &live);
         self.check_volumes(&mut out, st, declared.role(), &one, replaced);
 
-        let frameworks: Vec<_> = st.frameworks.iter().filter(|f| f.name == SERVICE).collect();
-        match frameworks.as_slice() {
-            [f] if f.active && api.framework_id.as_deref() == Some(f.id.as_str()) => {}
-            [f] => fail(
-                &mut out,
-                FRAMEWORK,
-                format!(
-                    "framework {} (active: {}); the scheduler stores {:?}",
-                    f.id, f.active, api.framework_id
-                ),
-            ),
-            many => {
-                let seen: Vec<String> = many
-                    .iter()
-                    .map(|f| format!("{} active={}", f.id, f.active))
-                    .collect();
-                fail(
-                    &mut out,
-                    FRAMEWORK,
-                    format!(
-                        "{} frameworks named {SERVICE}: {seen:?}; the scheduler stores {:?}",
-                        many.len(),
-                        api.framework_id
-                    ),
-                );
-            }
-        }
+        check_framework(&mut out, st, api.framework_id.as_deref());
         Ok(out)
     }
 
@@ -318,7 +292,7 @@ impl Checker {
             Ok(data) => {
                 let cpus = data.resource("cpus");
                 if data.count != declared.data_count
-                    || cpus.is_none_or(|c| (c - declared.data_cpus).abs() > EPSILON)
+                    || cpus.is_none_or(|c| differs(c, declared.data_cpus))
                 {
                     fail(
                         out,
@@ -386,10 +360,9 @@ impl Checker {
                 mem: scalar_sum(&task.resources, "mem"),
                 volume_mib: volume,
             };
-            let off = |a: f64, b: f64| (a - b).abs() > EPSILON;
-            if off(got.cpus, want.cpus)
-                || off(got.mem, want.mem)
-                || off(got.volume_mib, want.volume_mib)
+            if differs(got.cpus, want.cpus)
+                || differs(got.mem, want.mem)
+                || differs(got.volume_mib, want.volume_mib)
             {
                 fail(
                     out,
@@ -527,12 +500,7 @@ impl Checker {
                 format!("volumes left: {volumes:?}"),
             );
         }
-        let frameworks: Vec<String> = st
-            .frameworks
-            .iter()
-            .filter(|f| f.name == SERVICE)
-            .map(|f| format!("{} active={}", f.id, f.active))
-            .collect();
+        let frameworks = frameworks_of_the_service(st);
         if !frameworks.is_empty() {
             fail(
                 &mut out,
@@ -571,6 +539,39 @@ impl Checker {
     }
 }
 
+/// The frameworks named after the service, as `<id> active=<bool>`.
+fn frameworks_of_the_service(st: &State) -> Vec<String> {
+    st.frameworks
+        .iter()
+        .filter(|f| f.name == SERVICE)
+        .map(|f| format!("{} active={}", f.id, f.active))
+        .collect()
+}
+
+/// Checks that the service has one framework, subscribed, the one the scheduler stores.
+fn check_framework(out: &mut Vec<Violation>, st: &State, stored: Option<&str>) {
+    let ours: Vec<_> = st.frameworks.iter().filter(|f| f.name == SERVICE).collect();
+    if let [f] = ours.as_slice()
+        && f.active
+        && stored == Some(f.id.as_str())
+    {
+        return;
+    }
+    fail(
+        out,
+        names::FRAMEWORK,
+        format!(
+            "frameworks named {SERVICE}: {:?}; the scheduler stores {stored:?}",
+            frameworks_of_the_service(st)
+        ),
+    );
+}
+
+/// Whether two sums of scalar resources differ.
+fn differs(a: f64, b: f64) -> bool {
+    (a - b).abs() > EPSILON
+}
+
 /// Checks that the role's reservations are exactly what the live tasks hold, and that
 /// they sum to the declared instances' resources.
 fn check_reservations(
@@ -589,8 +590,7 @@ fn check_reservations(
         scalar_sum(reserved.iter().copied(), "mem"),
         scalar_sum(reserved.iter().copied(), "disk"),
     );
-    let off = |a: f64, b: f64| (a - b).abs() > EPSILON;
-    if off(got.0, want_cpus) || off(got.1, want_mem) || off(got.2, want_disk) {
+    if differs(got.0, want_cpus) || differs(got.1, want_mem) || differs(got.2, want_disk) {
         fail(
             out,
             names::RESERVATIONS,

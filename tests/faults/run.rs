@@ -479,13 +479,13 @@ impl<'a> Round<'a> {
                 Driven::Broken(_, v) => return self.failed(op, Vec::new(), vec![v]),
             }
             let api = self.api().await?;
-            old_volume = api
-                .pod_info(&instance)
-                .await?
-                .volumes
-                .first()
-                .and_then(|v| v.persistence_id.clone());
-            api.replace(&instance).await?;
+            match replace(&api, &instance).await {
+                Ok(old) => old_volume = old,
+                Err(e) => {
+                    let v = violation(names::API, format!("replace {instance}: {e:#}"));
+                    return self.failed(op, Vec::new(), vec![v]);
+                }
+            }
         }
         let typical = self
             .typical
@@ -550,8 +550,15 @@ impl<'a> Round<'a> {
     async fn api(&mut self) -> Result<Api> {
         let deadline = Instant::now() + OP_TIMEOUT;
         loop {
-            if let Some(api) = self.scheduler()?.api()? {
+            let scheduler = self.scheduler()?;
+            if let Some(api) = scheduler.api()? {
                 return Ok(api.clone());
+            }
+            if let Some(status) = scheduler.exited()? {
+                anyhow::bail!(
+                    "the scheduler exited ({status}) before its API listened; see {}",
+                    self.log.display()
+                );
             }
             anyhow::ensure!(
                 Instant::now() < deadline,
@@ -699,6 +706,10 @@ impl<'a> Round<'a> {
         if op == Op::Uninstall {
             return Ok(self.checker.check_uninstalled(&st, self.declared.role()));
         }
+        if let Some(status) = self.scheduler()?.exited()? {
+            let detail = format!("it exited ({status}); see {}", self.log.display());
+            return Ok(vec![violation(names::RUNS, detail)]);
+        }
         let api = self.api().await?;
         let view = match observe(&api, &self.declared).await {
             Ok(view) => view,
@@ -711,6 +722,18 @@ impl<'a> Round<'a> {
 
 fn violation(invariant: &'static str, detail: String) -> Violation {
     Violation { invariant, detail }
+}
+
+/// Replaces `instance` through the operator API; returns its volume before.
+async fn replace(api: &Api, instance: &str) -> Result<Option<String>> {
+    let old = api
+        .pod_info(instance)
+        .await?
+        .volumes
+        .first()
+        .and_then(|v| v.persistence_id.clone());
+    api.replace(instance).await?;
+    Ok(old)
 }
 
 /// Reads what the checker needs from the operator API.
