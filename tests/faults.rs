@@ -8,10 +8,10 @@
 //!
 //! The seed is printed; `STEAD_FAULTS_SEED=<seed>` replays a run's choices,
 //! `STEAD_FAULTS_KILLS` and `STEAD_FAULTS_WORKERS` change how many kill points and how
-//! many clusters at once. The soak for release checks:
-//! `cargo test --release --test faults -- --ignored soak`.
-//! Outside `cargo test --workspace`, build the cluster binary first:
-//! `cargo build -p stead-local --bin stead-local-cluster`.
+//! many clusters at once. Outside `cargo test --workspace`, build the example and the
+//! cluster binary first: `cargo build --example data-store` and
+//! `cargo build -p stead-local --bin stead-local-cluster` (with `--release` for the soak
+//! of release checks: `cargo test --release --test faults -- --ignored soak`).
 
 #[path = "../examples/data-store/spec.rs"]
 #[allow(dead_code)]
