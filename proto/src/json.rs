@@ -116,25 +116,46 @@ pub fn to_json_vec<T: Serialize + prost::Name>(message: &T) -> Result<Vec<u8>, J
     Ok(to_json_value(message)?.to_string().into_bytes())
 }
 
-/// Parses a message from JSON bytes (64-bit integers as numbers or strings).
+/// Parses a message from JSON bytes (64-bit integers as numbers or strings, `null` as an
+/// absent field).
 pub fn from_json_slice<T: DeserializeOwned + prost::Name>(bytes: &[u8]) -> Result<T, JsonError> {
-    serde_json::from_slice(bytes).map_err(|source| JsonError::Decode {
-        message: T::full_name(),
-        source,
-    })
+    let value = serde_json::from_slice(bytes).map_err(decode_error::<T>)?;
+    from_json_value(value)
 }
 
-/// Parses a message from a JSON string (64-bit integers as numbers or strings).
+/// Parses a message from a JSON string (64-bit integers as numbers or strings, `null` as
+/// an absent field).
 pub fn from_json_str<T: DeserializeOwned + prost::Name>(text: &str) -> Result<T, JsonError> {
     from_json_slice(text.as_bytes())
 }
 
-/// Parses a message from a JSON value (64-bit integers as numbers or strings).
-pub fn from_json_value<T: DeserializeOwned + prost::Name>(value: Value) -> Result<T, JsonError> {
-    serde_json::from_value(value).map_err(|source| JsonError::Decode {
+/// Parses a message from a JSON value (64-bit integers as numbers or strings, `null` as
+/// an absent field, as Mesos reads it: clients such as mesos-go write unset repeated
+/// fields as `null`).
+pub fn from_json_value<T: DeserializeOwned + prost::Name>(
+    mut value: Value,
+) -> Result<T, JsonError> {
+    drop_null_fields(&mut value);
+    serde_json::from_value(value).map_err(decode_error::<T>)
+}
+
+fn decode_error<T: prost::Name>(source: serde_json::Error) -> JsonError {
+    JsonError::Decode {
         message: T::full_name(),
         source,
-    })
+    }
+}
+
+/// Removes every object member whose value is `null`, at any depth.
+fn drop_null_fields(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            fields.retain(|_, field| !field.is_null());
+            fields.values_mut().for_each(drop_null_fields);
+        }
+        Value::Array(elements) => elements.iter_mut().for_each(drop_null_fields),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) | Value::Null => {}
+    }
 }
 
 /// Rewrites, in a JSON value holding the message `full_name` (e.g.

@@ -418,3 +418,68 @@ fn nan_and_infinity_are_refused_naming_the_field() {
         assert!(error.to_string().contains("NaN or infinite"), "{error}");
     }
 }
+
+/// An ACCEPT as Go's `encoding/json` writes mesos-go's v1 messages: every unset repeated
+/// field is `null` (a nil slice), and so is every unset message the struct holds by
+/// pointer. Mesos reads `null` as an absent field.
+#[test]
+fn null_is_an_absent_field_as_mesos_go_writes_it() {
+    let doc = json!({
+        "framework_id": {"value": "fw-1"},
+        "type": "ACCEPT",
+        "accept": {
+            "offer_ids": [{"value": "offer-1"}],
+            "operations": [{
+                "type": "LAUNCH",
+                "id": null,
+                "reserve": null,
+                "launch": {"task_infos": [{
+                    "name": "sleeper",
+                    "task_id": {"value": "sleeper-1"},
+                    "agent_id": {"value": "agent-1"},
+                    "resources": [{
+                        "name": "cpus", "type": "SCALAR", "scalar": {"value": 0.1},
+                        "ranges": null, "set": null, "reservations": null, "disk": null
+                    }],
+                    "executor": null,
+                    "command": {
+                        "uris": null,
+                        "environment": null,
+                        "shell": true,
+                        "value": "sleep 1000",
+                        "arguments": null,
+                        "user": null
+                    },
+                    "container": null,
+                    "health_check": null,
+                    "labels": null,
+                    "discovery": null
+                }]}
+            }],
+            "filters": null
+        }
+    });
+    let call: Call = stead_proto::json::from_json_value(doc.clone()).expect("nulls read as absent");
+    let accept = call.accept.as_ref().expect("accept");
+    assert!(accept.filters.is_none());
+    let task = &accept.operations[0]
+        .launch
+        .as_ref()
+        .expect("launch")
+        .task_infos[0];
+    let command = task.command.as_ref().expect("command");
+    assert!(command.uris.is_empty() && command.arguments.is_empty());
+    assert!(command.environment.is_none() && command.user.is_none());
+    assert_eq!(command.value(), "sleep 1000");
+    assert!(task.executor.is_none() && task.labels.is_none());
+    assert!(task.resources[0].reservations.is_empty());
+    let text = doc.to_string();
+    let from_text: Call = stead_proto::json::from_json_str(&text).expect("from text too");
+    assert_eq!(from_text, call);
+}
+
+#[test]
+fn a_null_where_an_element_is_required_is_still_refused() {
+    let doc = json!({"type": "ACCEPT", "accept": {"offer_ids": [null]}});
+    assert!(stead_proto::json::from_json_value::<Call>(doc).is_err());
+}

@@ -488,6 +488,41 @@ mod tests {
         assert!(inbox.try_recv().is_err(), "the master never saw it");
     }
 
+    #[tokio::test]
+    async fn a_json_call_with_null_fields_reaches_the_master() {
+        let (addr, mut inbox) = start().await;
+        // As mesos-go writes a DECLINE: unset fields as `null`.
+        let body = serde_json::json!({
+            "framework_id": {"value": "fw-1"},
+            "type": "DECLINE",
+            "decline": {"offer_ids": [{"value": "offer-1"}], "filters": null}
+        });
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let post = client
+            .post(format!("http://{addr}{SCHEDULER_PATH}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(STREAM_ID_HEADER, "stream-1")
+            .body(body.to_string())
+            .send();
+        let master = async {
+            match inbox.recv().await {
+                Some(Msg::Call { call, reply, .. }) => {
+                    let _ = reply.send(Ok(None));
+                    call
+                }
+                _ => panic!("the master got no call"),
+            }
+        };
+        let (answer, call) = tokio::join!(post, master);
+        assert_eq!(answer.expect("answered").status(), StatusCode::ACCEPTED);
+        let decline = call.decline.expect("decline");
+        assert_eq!(decline.offer_ids[0].value, "offer-1");
+        assert!(decline.filters.is_none());
+    }
+
     #[test]
     fn queued_events_go_out_as_one_chunk() {
         let (tx, mut rx) = mpsc::unbounded_channel();
