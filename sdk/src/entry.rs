@@ -22,8 +22,11 @@ pub const COMMIT: Option<&str> = match env!("STEAD_COMMIT").as_bytes() {
 /// What `--version` says after the binary's version: Stead's version and commit
 /// (`stead 0.1.0, commit 8f6d6b8c…`, or that it was built outside a git checkout).
 pub fn build_info() -> String {
-    let stead = env!("CARGO_PKG_VERSION");
-    match COMMIT {
+    describe_build(env!("CARGO_PKG_VERSION"), COMMIT)
+}
+
+fn describe_build(stead: &str, commit: Option<&str>) -> String {
+    match commit {
         Some(commit) => format!("stead {stead}, commit {commit}"),
         None => format!("stead {stead}, commit unknown: not built from a git checkout"),
     }
@@ -204,5 +207,26 @@ impl Entry {
             Err(e) => return report::exit_code(Err(e)),
         };
         report::exit_code(runtime.block_on(run))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_is_described_with_its_commit_or_without_one() {
+        assert_eq!(
+            describe_build("1.2.3", Some("8f6d6b8")),
+            "stead 1.2.3, commit 8f6d6b8"
+        );
+        assert_eq!(
+            describe_build("1.2.3", None),
+            "stead 1.2.3, commit unknown: not built from a git checkout"
+        );
+        // This crate is built from its git checkout.
+        let commit = COMMIT.expect("built from a git checkout");
+        assert!(commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(build_info().ends_with(commit));
     }
 }

@@ -521,7 +521,6 @@ mod tests {
         let service = unique("renew");
         let link = Arc::new(ZkLink::open(&server).expect("link"));
         let (zk, mut gate) = expired(&link, &service).await;
-        let before = zk.current();
         assert!(
             zk.set("Properties/y", b"2").is_err(),
             "the lost session writes nothing"
@@ -534,7 +533,6 @@ mod tests {
         zk.set("Properties/y", b"2")
             .expect("writes go to the new session");
         assert_eq!(zk.get("Properties/x").unwrap().as_deref(), Some(&b"1"[..]));
-        drop(before);
         // The renewed gate holds the lock: a second scheduler is refused.
         let text = open(&server.url(""), &service, false, SESSION)
             .await
