@@ -96,12 +96,12 @@ impl SchedulerArgs {
 
     /// [`SchedulerArgs::command`] with the `package` subcommand ([`PackageArgs`]).
     pub fn command_with_package(version: impl Into<String>) -> Command {
-        SchedulerArgs::command(version).subcommand(PackageArgs::augment_args(
-            Command::new("package").about(
+        SchedulerArgs::command(version)
+            .disable_help_subcommand(true)
+            .subcommand(PackageArgs::augment_args(Command::new("package").about(
                 "Writes the files that run this scheduler as a service: a Universe package, \
                  a Marathon app and a systemd unit (the flags above give their defaults).",
-            ),
-        ))
+            )))
     }
 
     /// Parses `args` (the program's name first) with `command` (see

@@ -12,6 +12,11 @@ use super::PackageOptions;
 /// A pattern for text options: no `"`, `\` or control characters, so that a value can be
 /// written verbatim into a JSON string of the Marathon template.
 pub const TEXT_PATTERN: &str = r#"^[^"\\\u0000-\u001f]*$"#;
+/// The longest ZooKeeper session an install may ask for, in seconds: a scheduler restarted
+/// by Marathon waits up to one session for its predecessor's lock before it serves its
+/// health check, whose grace period is 300 s (ZooKeeper itself allows at most 40 s by
+/// default).
+const MAX_SESSION_SECS: u64 = 120;
 /// A Marathon app id segment.
 const NAME_PATTERN: &str = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$";
 
@@ -114,8 +119,8 @@ impl InstallOptions {
                 "service.zk_session_timeout".into(),
                 Kind::Number,
                 env("STEAD_ZK_SESSION_TIMEOUT"),
-                json!({"type": "integer", "minimum": 1, "maximum": 600,
-                       "default": package.zk_session_timeout.as_secs().max(1),
+                json!({"type": "integer", "minimum": 1, "maximum": MAX_SESSION_SECS,
+                       "default": package.zk_session_timeout.as_secs().clamp(1, MAX_SESSION_SECS),
                        "description": "The ZooKeeper session timeout in seconds: how long a restarted scheduler may wait for its predecessor's lock, and how long a network blip may last before the session is renewed."}),
             ),
             InstallOption::new(
