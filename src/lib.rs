@@ -254,6 +254,41 @@ pub fn persistence_ids(task: &TaskView) -> Vec<String> {
         .collect()
 }
 
+/// The total of the scalar resources called `name` among `resources` (Mesos JSON form).
+pub fn scalar_sum<'a>(
+    resources: impl IntoIterator<Item = &'a serde_json::Value>,
+    name: &str,
+) -> f64 {
+    resources
+        .into_iter()
+        .filter(|r| r["name"] == name)
+        .filter_map(|r| r.pointer("/scalar/value")?.as_f64())
+        .sum()
+}
+
+/// Every resource (volumes included) reserved for `role` on any agent in `state`, in
+/// the Mesos JSON form.
+pub fn reserved_for<'a>(
+    state: &'a State,
+    role: &'a str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
+    state
+        .agents
+        .iter()
+        .flat_map(move |a| a.reserved_resources_full.get(role).into_iter().flatten())
+}
+
+/// The `resource_id` label of a resource's reservation, in the Mesos JSON form.
+pub fn resource_id(r: &serde_json::Value) -> Option<String> {
+    r["reservations"]
+        .as_array()?
+        .iter()
+        .flat_map(|res| res.pointer("/labels/labels").and_then(|l| l.as_array()))
+        .flatten()
+        .find(|l| l["key"] == "resource_id")
+        .and_then(|l| l["value"].as_str().map(String::from))
+}
+
 /// The value a task's program wrote to `file` in its sandbox (the per-run directory),
 /// waiting up to `timeout` for the program to write it: RUNNING comes before the
 /// program's first line runs.
@@ -282,22 +317,30 @@ pub async fn launch_number(task: &TaskView, timeout: Duration) -> Result<u32, Ti
 
 /// The path of a built example binary (examples are built by `cargo test`).
 pub fn example_binary(name: &str) -> std::io::Result<PathBuf> {
+    built_binary(Path::new("examples").join(name), "cargo build --examples")
+}
+
+/// The path of binary `name` of another crate of the workspace (`cargo test --workspace`
+/// builds them; `build` is the command that builds it alone).
+pub fn workspace_binary(name: &str, build: &str) -> std::io::Result<PathBuf> {
+    built_binary(PathBuf::from(name), build)
+}
+
+/// `relative` under the profile directory of the running test binary, if it was built.
+fn built_binary(relative: PathBuf, build: &str) -> std::io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    // target/<profile>/deps/<test binary> -> target/<profile>/examples/<name>
+    // target/<profile>/deps/<test binary> -> target/<profile>/<relative>
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .ok_or_else(|| std::io::Error::other("unexpected test binary location"))?;
-    let path = profile_dir.join("examples").join(name);
+    let path = profile_dir.join(relative);
     if path.exists() {
         Ok(path)
     } else {
         Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!(
-                "{} not built (run `cargo build --examples`)",
-                path.display()
-            ),
+            format!("{} not built (run `{build}`)", path.display()),
         ))
     }
 }
@@ -330,6 +373,11 @@ impl ExampleProcess {
     /// The process id.
     pub fn id(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Its exit status, if it has exited (reaping it), without waiting.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
+        self.child.try_wait()
     }
 
     /// Kills it with SIGKILL (no chance to clean up) and reaps it.

@@ -261,7 +261,7 @@ fn the_template_rendered_with_the_defaults_is_the_plain_marathon_app() -> Result
         ports,
         json!([{"port": 0, "protocol": "tcp", "name": "api"}])
     );
-    assert_eq!(readiness[0]["path"], "/v1/plans/deploy");
+    assert_eq!(readiness[0]["path"], "/v1/health");
     assert_eq!(readiness[0]["portName"], "api");
     assert_eq!(readiness[0]["httpStatusCodesForReady"], json!([200]));
     assert_eq!(

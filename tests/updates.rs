@@ -21,7 +21,8 @@ use stead::spec::{Commands, ServiceSpec, TaskTypeSpec};
 use stead::state::{ConfigStore, FrameworkStore, RedbPersister, StateStore};
 use stead_suite::{
     cluster_config, cluster_state as state, eventually, init_logging, launch_number, live_tasks,
-    persistence_ids, running_task, sandbox_value, test_options, volume_ids,
+    persistence_ids, reserved_for, resource_id, running_task, sandbox_value, scalar_sum,
+    test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -162,31 +163,9 @@ fn scalar(task: &TaskView, name: &str) -> f64 {
     scalar_sum(&task.resources, name)
 }
 
-/// The total of the scalar resources called `name` among `resources` (Mesos JSON form).
-fn scalar_sum<'a>(resources: impl IntoIterator<Item = &'a serde_json::Value>, name: &str) -> f64 {
-    resources
-        .into_iter()
-        .filter(|r| r["name"] == name)
-        .filter_map(|r| r.pointer("/scalar/value")?.as_f64())
-        .sum()
-}
-
 /// Every resource reserved for the service's role on any agent (Mesos JSON form).
 fn reserved(st: &State) -> impl Iterator<Item = &serde_json::Value> {
-    st.agents
-        .iter()
-        .flat_map(|a| a.reserved_resources_full.get(ROLE).into_iter().flatten())
-}
-
-/// The `resource_id` labels of a resource in the Mesos JSON form.
-fn resource_id(r: &serde_json::Value) -> Option<String> {
-    r["reservations"]
-        .as_array()?
-        .iter()
-        .flat_map(|res| res.pointer("/labels/labels").and_then(|l| l.as_array()))
-        .flatten()
-        .find(|l| l["key"] == "resource_id")
-        .and_then(|l| l["value"].as_str().map(String::from))
+    reserved_for(st, ROLE)
 }
 
 /// Every resource id reserved for the service's role on any agent.

@@ -29,6 +29,7 @@ impl Answer {
 pub struct Client {
     base: String,
     token: Option<String>,
+    read_token: Option<String>,
     http: reqwest::Client,
 }
 
@@ -58,8 +59,25 @@ impl Client {
         Ok(Client {
             base,
             token: token.filter(|t| !t.is_empty()),
+            read_token: None,
             http,
         })
+    }
+
+    /// This client, sending `token` with reading requests (without one, reads carry the
+    /// API token, which the scheduler takes for reads too).
+    pub fn with_read_token(mut self, token: Option<String>) -> Client {
+        self.read_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// The token a request with `method` carries, if any.
+    fn token_for(&self, method: &Method) -> Option<&str> {
+        if *method == Method::GET {
+            self.read_token.as_deref().or(self.token.as_deref())
+        } else {
+            self.token.as_deref()
+        }
     }
 
     /// The API's base URL.
@@ -103,9 +121,7 @@ impl Client {
             url.query_pairs_mut().extend_pairs(query);
         }
         let mut request = self.http.request(method.clone(), url);
-        if method != Method::GET
-            && let Some(token) = &self.token
-        {
+        if let Some(token) = self.token_for(&method) {
             request = request.bearer_auth(token);
         }
         request.send().await.map_err(|e| self.unreachable(&e))
@@ -170,5 +186,24 @@ fn innermost(e: &reqwest::Error) -> String {
         format!("timed out ({text})")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_carry_the_read_token_or_else_the_api_token() {
+        let client = Client::new("http://127.0.0.1:1", Some("writer".into())).unwrap();
+        assert_eq!(client.token_for(&Method::GET), Some("writer"));
+        assert_eq!(client.token_for(&Method::POST), Some("writer"));
+        let client = client.with_read_token(Some("reader".into()));
+        assert_eq!(client.token_for(&Method::GET), Some("reader"));
+        assert_eq!(client.token_for(&Method::POST), Some("writer"));
+        let client = Client::new("http://127.0.0.1:1", None)
+            .unwrap()
+            .with_read_token(Some(String::new()));
+        assert_eq!(client.token_for(&Method::GET), None);
     }
 }

@@ -2,7 +2,8 @@
 //! scheduler.
 //!
 //! `stead plan|pod|config|state ...` talk to the scheduler at `--url` (or `STEAD_URL`),
-//! sending the token from `STEAD_API_TOKEN` with mutating requests. Every read command
+//! sending the token from `STEAD_API_TOKEN` with every request (or, for reads, the one
+//! from `STEAD_API_READ_TOKEN` when set). Every read command
 //! takes `--json` to print the API's JSON instead of the human view. `stead state
 //! export|import` work on the stored state itself (see [`state_io`]).
 
@@ -126,9 +127,13 @@ pub struct Target {
 }
 
 impl Target {
-    /// A client of this API, with the token from `STEAD_API_TOKEN`.
+    /// A client of this API, with the tokens from `STEAD_API_TOKEN` and
+    /// `STEAD_API_READ_TOKEN`.
     pub fn client(&self) -> Result<Client, CliError> {
-        Client::new(&self.url, std::env::var(stead::http::TOKEN_ENV).ok())
+        Ok(
+            Client::new(&self.url, std::env::var(stead::http::TOKEN_ENV).ok())?
+                .with_read_token(std::env::var(stead::http::READ_TOKEN_ENV).ok()),
+        )
     }
 }
 

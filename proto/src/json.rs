@@ -54,6 +54,15 @@ pub enum JsonError {
         /// The underlying error.
         source: serde_json::Error,
     },
+    /// The message holds a NaN or infinite number, which JSON cannot express (it would
+    /// otherwise be written as `null`, and read back as a missing field).
+    #[error("cannot write {message} as JSON: field {field} is NaN or infinite")]
+    NonFinite {
+        /// The message's full proto name.
+        message: String,
+        /// Where the number is, e.g. `resources[0].scalar.value`.
+        field: String,
+    },
 }
 
 /// Converts a message to a JSON value in Mesos's form.
@@ -62,8 +71,39 @@ pub fn to_json_value<T: Serialize + prost::Name>(message: &T) -> Result<Value, J
         message: T::full_name(),
         source,
     })?;
+    if let Some(field) = null_field(&value) {
+        return Err(JsonError::NonFinite {
+            message: T::full_name(),
+            field,
+        });
+    }
     widen_numbers(&mut value, &T::full_name());
     Ok(value)
+}
+
+/// The path of the first `null` in `value`, if any. The generated serializers leave
+/// unset fields out and never write `null` themselves, so a `null` is always a NaN or
+/// infinite float that serde_json could not write as a number.
+fn null_field(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => Some(String::new()),
+        Value::Array(elements) => elements.iter().enumerate().find_map(|(i, element)| {
+            null_field(element).map(|rest| format!("[{i}]{}", dotted(&rest)))
+        }),
+        Value::Object(fields) => fields.iter().find_map(|(name, field)| {
+            null_field(field).map(|rest| format!("{name}{}", dotted(&rest)))
+        }),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => None,
+    }
+}
+
+/// `rest` as the continuation of a path: `.name` for a field, `[i]` as is.
+fn dotted(rest: &str) -> String {
+    if rest.is_empty() || rest.starts_with('[') {
+        rest.to_string()
+    } else {
+        format!(".{rest}")
+    }
 }
 
 /// Converts a message to a JSON string in Mesos's form.

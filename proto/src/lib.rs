@@ -1,7 +1,9 @@
 //! Apache Mesos v1 scheduler API messages (protobuf and JSON), the RecordIO codec, and the
 //! Mesos knowledge the scheduler and the embedded cluster share: resource arithmetic
 //! ([`resources`], [`ranges`]), scheduler call builders ([`calls`]) and the API's HTTP
-//! constants ([`http`]).
+//! constants ([`http`]). [`decode::decode_call`] decodes a protobuf call as strictly as
+//! Mesos; with the `server` feature, `server` serves an axum router with bounds on slow
+//! clients (the operator API and the embedded master use it).
 //!
 //! The message types are generated from Stead's own subset of the Mesos v1
 //! `.proto` files (names, field numbers, labels and defaults identical to
@@ -62,12 +64,16 @@ pub mod mesos {
 }
 
 pub mod calls;
+pub mod decode;
 pub mod http;
 pub mod json;
 pub mod ranges;
 pub mod recordio;
 pub mod resources;
+#[cfg(feature = "server")]
+pub mod server;
 
+pub use decode::CallDecodeError;
 pub use json::JsonError;
 pub use mesos::v1;
 pub use mesos::v1::scheduler;

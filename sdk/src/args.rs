@@ -72,6 +72,12 @@ pub struct SchedulerArgs {
           require_equals = true, default_missing_value = "true",
           value_parser = BoolishValueParser::new(), default_value_t = false)]
     pub uninstall: bool,
+    /// With an empty state, take over the service the cluster holds (its tasks killed,
+    /// its reservations and volumes released, deployed anew) instead of refusing.
+    #[arg(long, env = "STEAD_ADOPT", value_name = "BOOL", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true",
+          value_parser = BoolishValueParser::new(), default_value_t = false)]
+    pub adopt: bool,
 }
 
 /// What a scheduler does while another one holds the service's ZooKeeper lock.
@@ -169,6 +175,7 @@ impl SchedulerArgs {
             agents: self.agents,
             uninstall: self.uninstall,
             fail_fast: self.fail_fast,
+            adopt: self.adopt,
             ..Options::default()
         }
     }

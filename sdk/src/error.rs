@@ -16,6 +16,10 @@ pub enum Error {
     #[cfg(feature = "local")]
     #[error(transparent)]
     Local(#[from] stead_local::Error),
+    /// The state holds nothing, but the cluster holds the service: deploying would
+    /// launch it a second time.
+    #[error(transparent)]
+    EmptyState(#[from] crate::scheduler::EmptyStateRefused),
     /// A bad option (command line, environment or builder).
     #[error("configuration: {0}")]
     Config(String),

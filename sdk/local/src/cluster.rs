@@ -53,17 +53,14 @@ impl LocalCluster {
         let (tx, rx) = mpsc::unbounded_channel();
         let actor = tokio::spawn(master.run(rx, exec_rx));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let app = crate::http::router(tx.clone());
-        let server = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(%e, "the local cluster's HTTP server failed");
-            }
-        });
+        let server = tokio::spawn(crate::http::serve(
+            listener,
+            tx.clone(),
+            crate::http::LIMITS,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
         let url = format!("http://{addr}");
         tracing::info!(master = %url, work_dir = %work_dir.display(), "local cluster started");
         Ok(Self {

@@ -3,6 +3,8 @@
 //! `POST /cluster/agents/{agent}/{stop|start|remove}`.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,6 +18,8 @@ use stead_proto::http::SCHEDULER_PATH;
 pub use stead_proto::http::STREAM_ID_HEADER;
 use stead_proto::recordio::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use stead_proto::scheduler::{Call, call};
+use stead_proto::server::ServerLimits;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::master::{AgentAction, ApiError, Msg, Wire};
@@ -25,8 +29,27 @@ type Master = mpsc::UnboundedSender<Msg>;
 /// The largest request body taken.
 const MAX_CALL_BYTES: usize = 64 * 1024 * 1024;
 
+/// The bounds on the master's clients: the default header timeout, a minute for a call
+/// (up to [`MAX_CALL_BYTES`]), and room for many subscribed schedulers (each holds one
+/// connection for its event stream).
+pub(crate) const LIMITS: ServerLimits = ServerLimits {
+    header_read_timeout: Duration::from_secs(10),
+    body_read_timeout: Duration::from_secs(60),
+    max_connections: 512,
+};
+
+/// Serves the master's endpoints on `listener` within `limits` until `shutdown` resolves.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    master: Master,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    stead_proto::server::serve(listener, router(master), limits, shutdown).await;
+}
+
 /// The router of the master's endpoints.
-pub(crate) fn router(master: Master) -> Router {
+fn router(master: Master) -> Router {
     Router::new()
         .route(SCHEDULER_PATH, post(scheduler))
         .route("/version", get(version))
@@ -141,7 +164,7 @@ async fn scheduler(AxState(master): AxState<Master>, headers: HeaderMap, body: B
                 );
             }
         },
-        Wire::Protobuf => match Call::decode(body) {
+        Wire::Protobuf => match stead_proto::decode::decode_call(&body) {
             Ok(c) => c,
             Err(e) => {
                 return text(
@@ -370,7 +393,100 @@ async fn agent_action(
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
     use super::*;
+
+    /// Serves the master's endpoints with a 1 s header timeout; returns the address and
+    /// the master's inbox, which nothing answers.
+    async fn start() -> (std::net::SocketAddr, mpsc::UnboundedReceiver<Msg>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let limits = ServerLimits {
+            header_read_timeout: Duration::from_secs(1),
+            body_read_timeout: Duration::from_secs(1),
+            max_connections: 64,
+        };
+        tokio::spawn(serve(listener, tx, limits, std::future::pending()));
+        (addr, rx)
+    }
+
+    #[tokio::test]
+    async fn slow_clients_are_closed_and_the_master_keeps_answering() {
+        let (addr, _inbox) = start().await;
+        let mut slow = Vec::new();
+        for _ in 0..100 {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(b"POST /api/v1/sch").await.unwrap();
+            slow.push(stream);
+        }
+        let health = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+            .get(format!("http://{addr}/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        for stream in &mut slow {
+            let mut rest = Vec::new();
+            let closed =
+                tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await;
+            assert!(closed.is_ok(), "the slow connection was closed");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_body_never_arrives_is_refused() {
+        let (addr, mut inbox) = start().await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {SCHEDULER_PATH} HTTP/1.1\r\nHost: master\r\n\
+             Content-Type: {APPLICATION_PROTOBUF}\r\nContent-Length: 100\r\n\r\n0123456789"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "the connection was closed");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(inbox.try_recv().is_err(), "the master never saw it");
+    }
+
+    #[tokio::test]
+    async fn a_protobuf_subscribe_without_framework_info_is_refused() {
+        let (addr, mut inbox) = start().await;
+        // type: SUBSCRIBE, subscribe: {} (no framework_info).
+        let mut body = Call {
+            r#type: Some(call::Type::Subscribe as i32),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        body.extend([0x1a, 0x00]);
+        let answer = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+            .post(format!("http://{addr}{SCHEDULER_PATH}"))
+            .header(header::CONTENT_TYPE, APPLICATION_PROTOBUF)
+            .header(header::ACCEPT, APPLICATION_PROTOBUF)
+            .body(body)
+            .send()
+            .await
+            .expect("answered without the master");
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let text = answer.text().await.unwrap();
+        assert!(
+            text.contains("Failed to parse body into Call protobuf")
+                && text.contains("subscribe.framework_info"),
+            "{text}"
+        );
+        assert!(inbox.try_recv().is_err(), "the master never saw it");
+    }
 
     #[test]
     fn queued_events_go_out_as_one_chunk() {

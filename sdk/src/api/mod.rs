@@ -3,6 +3,7 @@
 //! serializable views it returns. Free of any transport: [`crate::http`] serves it over
 //! HTTP, and the scheduler implements it.
 
+pub mod redact;
 mod views;
 
 use std::collections::BTreeMap;

@@ -23,8 +23,17 @@
 //! | `GET /v1/metrics` | Prometheus text |
 //! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
 //!
-//! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code. With a token
-//! configured, every mutating request needs `Authorization: Bearer <token>` (else 401).
+//! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code; a malformed
+//! path (a name that is `.`, `..`, holds `/` or a control character) is a 400 saying so.
+//! With a token configured, every mutating request needs `Authorization: Bearer <token>`
+//! (else 401); with a read token (`--api-read-token`), every reading request but
+//! `/v1/health` needs it or the API token. Secret-looking environment values (names
+//! containing `PASSWORD`, `SECRET`, `TOKEN`, `KEY`, ...; see [`crate::api::redact`]) are
+//! replaced by `<redacted>` in pod info and configurations.
+//!
+//! Slow clients are bounded ([`ServerLimits`]): each request's headers must arrive
+//! within 10 seconds (an idle keep-alive connection is closed after as long), a body
+//! within 30 seconds of them, and at most 256 connections are open at once.
 
 pub mod prometheus;
 mod running;
@@ -32,5 +41,7 @@ mod server;
 
 pub use running::ApiServer;
 pub use server::{
-    ApiArgs, ApiOptions, DEFAULT_BIND, TOKEN_ENV, router, serve, serve_with_shutdown,
+    ApiArgs, ApiOptions, DEFAULT_BIND, READ_TOKEN_ENV, TOKEN_ENV, router, serve,
+    serve_with_shutdown,
 };
+pub use stead_proto::server::ServerLimits;

@@ -45,7 +45,13 @@ impl ApiServer {
                 let _ = stopped.await;
             },
         ));
-        tracing::info!(%addr, token = args.options().token.is_some(), "operator API listening");
+        let options = args.options();
+        tracing::info!(
+            %addr,
+            token = options.token.is_some(),
+            read_token = options.read_token.is_some(),
+            "operator API listening"
+        );
         Ok(ApiServer {
             addr,
             stop: Some(stop),

@@ -17,7 +17,11 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
+use stead_proto::server::ServerLimits;
+use stead_state::StateError;
+
 use super::prometheus;
+use crate::api::redact::redact_environment;
 use crate::api::{ControlError, Health, PlanCommand, PodCommand, ServiceControl, plan_errors};
 use crate::plan::{PlanSnapshot, Status};
 
@@ -27,11 +31,23 @@ pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// The environment variable holding the API token (for the scheduler and the CLI).
 pub const TOKEN_ENV: &str = "STEAD_API_TOKEN";
 
+/// The environment variable holding the API's read token (for the scheduler and the CLI).
+pub const READ_TOKEN_ENV: &str = "STEAD_API_READ_TOKEN";
+
+/// The routes answered without a token whatever the options, for supervisors' probes:
+/// `/v1/health` and everything under it.
+const OPEN_PREFIX: &str = "/v1/health";
+
 /// How the API is served.
 #[derive(Debug, Clone, Default)]
 pub struct ApiOptions {
     /// When set, every mutating request needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// When set, every reading request but the health probes needs
+    /// `Authorization: Bearer <read token>` (the mutating token is taken too).
+    pub read_token: Option<String>,
+    /// The bounds on slow and idle clients.
+    pub limits: ServerLimits,
 }
 
 /// Command-line flags of a scheduler's API (flatten into the scheduler's own flags).
@@ -43,6 +59,10 @@ pub struct ApiArgs {
     /// The token mutating API requests must carry as `Authorization: Bearer <token>`.
     #[arg(long, env = TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+    /// The token reading API requests must carry (all but `/v1/health`); the API token
+    /// is taken for reads too. Without it, reads are open.
+    #[arg(long, env = READ_TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
+    pub api_read_token: Option<String>,
 }
 
 impl Default for ApiArgs {
@@ -50,6 +70,7 @@ impl Default for ApiArgs {
         ApiArgs {
             bind: DEFAULT_BIND,
             api_token: None,
+            api_read_token: None,
         }
     }
 }
@@ -59,6 +80,8 @@ impl ApiArgs {
     pub fn options(&self) -> ApiOptions {
         ApiOptions {
             token: self.api_token.clone().filter(|t| !t.is_empty()),
+            read_token: self.api_read_token.clone().filter(|t| !t.is_empty()),
+            limits: ServerLimits::default(),
         }
     }
 
@@ -68,31 +91,34 @@ impl ApiArgs {
     }
 }
 
-/// Serves the API on `listener` until the process ends or the listener fails.
+/// Serves the API on `listener` until the process ends, within `options.limits`.
 pub async fn serve(
     listener: TcpListener,
     control: Arc<dyn ServiceControl>,
     options: ApiOptions,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(control, options)).await
+    serve_with_shutdown(listener, control, options, std::future::pending()).await
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes open requests.
+/// A client must send each request's headers within the header-read timeout of
+/// `options.limits`, and at most its number of connections are open at once.
 pub async fn serve_with_shutdown(
     listener: TcpListener,
     control: Arc<dyn ServiceControl>,
     options: ApiOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(control, options))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = options.limits;
+    stead_proto::server::serve(listener, router(control, options), limits, shutdown).await;
+    Ok(())
 }
 
 #[derive(Clone)]
 struct Api {
     control: Arc<dyn ServiceControl>,
     token: Option<Arc<str>>,
+    read_token: Option<Arc<str>>,
 }
 
 /// The API's routes, for embedding into another server or for tests.
@@ -100,6 +126,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
     let api = Api {
         control,
         token: options.token.filter(|t| !t.is_empty()).map(Arc::from),
+        read_token: options.read_token.filter(|t| !t.is_empty()).map(Arc::from),
     };
     Router::new()
         .route("/v1/plans", get(list_plans))
@@ -206,17 +233,51 @@ async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Resp
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if let (Some(token), false) = (&api.token, read_only)
-        && !bearer_matches(request.headers(), token)
-    {
+    let headers = request.headers();
+    let given =
+        |token: &Option<Arc<str>>| token.as_ref().is_some_and(|t| bearer_matches(headers, t));
+    let refusal = if !read_only {
+        (api.token.is_some() && !given(&api.token)).then_some("the API token")
+    } else if api.read_token.is_some() && !is_open(request.uri().path()) {
+        (!given(&api.read_token) && !given(&api.token)).then_some("the API read token")
+    } else {
+        None
+    };
+    if let Some(which) = refusal {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "this request needs `Authorization: Bearer <token>` with the API token".into(),
+            format!("this request needs `Authorization: Bearer <token>` with {which}"),
         )
         .into_response();
     }
     next.run(request).await
+}
+
+/// Whether `path` is a probe answered without a token.
+fn is_open(path: &str) -> bool {
+    path.strip_prefix(OPEN_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// A path parameter that names a stored thing (`what`, e.g. `configuration id`), checked
+/// as a state node name: a bad one is a 400 saying what is wrong with it.
+fn checked_name(what: &str, name: String) -> ApiResult<String> {
+    stead_state::path::check_name(&name).map_err(|e| match e {
+        StateError::InvalidPath { reason, .. } => {
+            ApiError::bad_request(format!("{what} {name:?} is not valid: {reason}"))
+        }
+        other => ApiError::bad_request(format!("{what} {name:?} is not valid: {other}")),
+    })?;
+    Ok(name)
+}
+
+/// `value` as JSON with secret-looking environment values hidden.
+fn redacted<T: Serialize>(value: &T) -> ApiResult<Response> {
+    let mut json = serde_json::to_value(value)
+        .map_err(|e| ApiError::from(ControlError::internal(e.to_string())))?;
+    redact_environment(&mut json);
+    Ok(ok(json))
 }
 
 fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
@@ -386,7 +447,8 @@ async fn pod_info(
     instance: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let Path(instance) = instance?;
-    Ok(ok(api.control.pod_info(&instance).await?))
+    let instance = checked_name("pod instance", instance)?;
+    redacted(&api.control.pod_info(&instance).await?)
 }
 
 async fn pod_command(
@@ -394,6 +456,7 @@ async fn pod_command(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult<Response> {
     let Path((instance, command)) = path?;
+    let instance = checked_name("pod instance", instance)?;
     let command = match command.as_str() {
         "restart" => PodCommand::Restart,
         "replace" => PodCommand::Replace,
@@ -415,7 +478,7 @@ async fn list_configurations(State(api): State<Api>) -> ApiResult<Response> {
 async fn target_configuration(State(api): State<Api>) -> ApiResult<Response> {
     let id = api.control.target_configuration_id().await?;
     let spec = api.control.configuration(&id).await?;
-    Ok(ok(json!({ "id": id, "spec": spec })))
+    redacted(&json!({ "id": id, "spec": spec }))
 }
 
 async fn configuration(
@@ -423,8 +486,9 @@ async fn configuration(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let Path(id) = id?;
+    let id = checked_name("configuration id", id)?;
     let spec = api.control.configuration(&id).await?;
-    Ok(ok(json!({ "id": id, "spec": spec })))
+    redacted(&json!({ "id": id, "spec": spec }))
 }
 
 async fn framework_id(State(api): State<Api>) -> ApiResult<Response> {
@@ -481,6 +545,35 @@ mod tests {
             HeaderValue::from_static("Basic s3cret"),
         );
         assert!(!bearer_matches(&headers, "s3cret"));
+    }
+
+    #[test]
+    fn only_health_and_below_is_open() {
+        for path in ["/v1/health", "/v1/health/", "/v1/health/live"] {
+            assert!(is_open(path), "{path}");
+        }
+        for path in ["/v1/healthz", "/v1/plans", "/v1/health-live", "/"] {
+            assert!(!is_open(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_read_token_flag() {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            api: ApiArgs,
+        }
+        let parse = |args: &[&str]| {
+            <Flags as clap::Parser>::try_parse_from(
+                std::iter::once("s").chain(args.iter().copied()),
+            )
+            .map(|f| f.api.options())
+        };
+        let options = parse(&["--api-read-token", "reader"]).unwrap();
+        assert_eq!(options.read_token.as_deref(), Some("reader"));
+        assert!(options.token.is_none());
+        assert!(parse(&["--api-read-token="]).unwrap().read_token.is_none());
     }
 
     #[test]

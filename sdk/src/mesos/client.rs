@@ -72,9 +72,30 @@ pub enum MesosError {
     /// subscribe anew without an id.
     #[error("the master no longer knows the framework: {0}")]
     FrameworkRemoved(String),
+    /// The master's state (`/master/state`) was not the JSON expected.
+    #[error("unreadable state from {url}: {why}")]
+    BadState {
+        /// The URL requested.
+        url: String,
+        /// What was wrong.
+        why: String,
+    },
     /// The master URL is not usable.
     #[error("invalid master URL `{0}`: expected http://host:port")]
     BadUrl(String),
+}
+
+impl MesosError {
+    /// Whether the master could not be reached: the connection failed or timed out, or
+    /// the master answered that it is unavailable (503, e.g. while it recovers).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            MesosError::Http { source, .. } => source.is_connect() || source.is_timeout(),
+            MesosError::Timeout(_) => true,
+            MesosError::Status { status, .. } => *status == StatusCode::SERVICE_UNAVAILABLE,
+            _ => false,
+        }
+    }
 }
 
 /// Whether the master's explanation says it no longer knows the framework. The v1 API
@@ -264,6 +285,39 @@ impl MesosClient {
         }))
     }
 
+    /// A JSON endpoint of the master (`path`, e.g. `/master/state`), within the call
+    /// timeout.
+    pub async fn master_json(&self, path: &str) -> MesosResult<serde_json::Value> {
+        let url = format!("{}{path}", self.leader());
+        let get = async {
+            let resp = self
+                .http
+                .get(&url)
+                .header(ACCEPT, "application/json")
+                .send()
+                .await?;
+            let status = resp.status();
+            let body = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, body))
+        };
+        let (status, body) = match tokio::time::timeout(self.call_timeout, get).await {
+            Err(_) => return Err(MesosError::Timeout(url)),
+            Ok(Err(source)) => return Err(MesosError::Http { url, source }),
+            Ok(Ok(answer)) => answer,
+        };
+        if !status.is_success() {
+            return Err(MesosError::Status {
+                url,
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| MesosError::BadState {
+            url,
+            why: e.to_string(),
+        })
+    }
+
     /// Sends a call (not SUBSCRIBE) with the stream id, within the call timeout.
     pub async fn call(&self, call: &Call) -> MesosResult<()> {
         let body = Bytes::from(call.encode_to_vec());
@@ -445,6 +499,24 @@ mod tests {
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn a_master_not_listening_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().expect("bound");
+        drop(listener);
+        let c = MesosClient::new(&format!("http://{addr}"), Duration::from_secs(5)).unwrap();
+        let Err(e) = c.subscribe(FrameworkInfo::default()).await else {
+            panic!("subscribed to a closed port");
+        };
+        assert!(e.is_unreachable(), "{e:?}");
+        let refused = MesosError::Status {
+            url: "u".into(),
+            status: StatusCode::BAD_REQUEST,
+            body: String::new(),
+        };
+        assert!(!refused.is_unreachable());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use stead_proto::v1::{Resource, TaskInfo, offer::Operation, offer::operation, value};
+use stead_proto::v1::{Offer, Resource, TaskInfo, offer::Operation, offer::operation, value};
 use stead_spec::TaskTypeSpec;
 
 use super::operations::{self, Launch, LaunchContext, op_reserve, op_unreserve};
@@ -132,14 +132,28 @@ pub fn target_task(
     )
 }
 
-/// Plain scalar amounts of a task by resource name.
-fn scalar_amounts(task: &TaskInfo) -> BTreeMap<String, f64> {
+/// Plain scalar amounts of `resources` by resource name.
+fn plain_amounts<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    for r in task.resources.iter().filter(|r| is_plain_scalar(r)) {
+    for r in resources.into_iter().filter(|r| is_plain_scalar(r)) {
         *out.entry(r.name.clone()).or_insert(0.0) += res::scalar_of(r);
     }
     out.values_mut().for_each(|v| *v = res::round(*v));
     out
+}
+
+/// Plain scalar amounts of a task by resource name.
+fn scalar_amounts(task: &TaskInfo) -> BTreeMap<String, f64> {
+    plain_amounts(&task.resources)
+}
+
+/// Whether the reserved resources at `indices` of `offer` (matched in place for
+/// `previous`) hold the amounts `previous` was stored with. They do not when a stored
+/// relaunch that resized the reservations (RESERVE, UNRESERVE) never reached the master:
+/// a relaunch of `previous` must then resize them again ([`relaunch`]).
+pub fn holds_amounts(previous: &TaskInfo, offer: &Offer, indices: &[usize]) -> bool {
+    plain_amounts(indices.iter().filter_map(|&i| offer.resources.get(i)))
+        == scalar_amounts(previous)
 }
 
 /// How much more of each plain scalar resource `target` needs than `previous` holds.
@@ -333,17 +347,7 @@ pub(crate) mod testing {
         let mut ports = reserved(res::ranges("ports", &[(31000, 31000)]), "r-ports");
         ports.allocation_info = None;
         let mut vol = reserved(res::scalar("disk", 100.0), "r-vol");
-        vol.disk = Some(Box::new(stead_proto::v1::resource::DiskInfo {
-            persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
-                id: "v1".into(),
-                principal: None,
-            }),
-            volume: Some(stead_proto::v1::Volume {
-                container_path: "data-path".into(),
-                ..Default::default()
-            }),
-            source: None,
-        }));
+        make_volume(&mut vol, "v1", "data-path");
         let resources = vec![
             reserved(res::scalar("cpus", tt.cpus()), "r-cpus"),
             reserved(res::scalar("mem", 256.0), "r-mem"),
@@ -371,6 +375,21 @@ pub(crate) mod testing {
             ..Offer::default()
         };
         (task, offer)
+    }
+
+    /// Makes `r` (reserved disk) persistent volume `id` at `container_path`.
+    pub(crate) fn make_volume(r: &mut Resource, id: &str, container_path: &str) {
+        r.disk = Some(Box::new(stead_proto::v1::resource::DiskInfo {
+            persistence: Some(stead_proto::v1::resource::disk_info::Persistence {
+                id: id.into(),
+                principal: None,
+            }),
+            volume: Some(stead_proto::v1::Volume {
+                container_path: container_path.into(),
+                ..Default::default()
+            }),
+            source: None,
+        }));
     }
 
     pub(crate) fn ctx<'a>(s: &'a ServiceSpec, id: &'a str) -> LaunchContext<'a> {

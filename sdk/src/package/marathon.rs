@@ -4,7 +4,7 @@
 //!
 //! The app runs one instance of the binary fetched from `resource.json`'s URI with the
 //! options as `STEAD_*` variables, a `MESOS_HTTP` health check on the liveness probe, a
-//! readiness check on the deploy plan, and an upgrade strategy that stops the old
+//! readiness check on the plans' status (`/v1/health`), and an upgrade strategy that stops the old
 //! scheduler before starting the new one (never two at once).
 
 use serde_json::{Value, json};

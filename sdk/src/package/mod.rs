@@ -30,8 +30,10 @@ pub const DEFAULT_MASTER: &str = "zk://master.mesos:2181/mesos";
 pub const DEFAULT_ZK: &str = "zk://master.mesos:2181";
 /// The probe a supervisor's liveness check asks: 200 while the scheduler serves.
 pub const LIVENESS_PATH: &str = "/v1/health/live";
-/// The probe of readiness: 200 once the deploy plan is complete.
-pub const READINESS_PATH: &str = "/v1/plans/deploy";
+/// The probe of readiness: the plans' status, 200 once the deploy plan is complete and
+/// nothing recovers. Like liveness it stays open when the API takes tokens (a supervisor
+/// sends none).
+pub const READINESS_PATH: &str = "/v1/health";
 
 /// Why the files cannot be generated.
 #[derive(Debug, thiserror::Error)]

@@ -94,6 +94,10 @@ pub struct Core {
     telemetry: Arc<Telemetry>,
     /// Instances whose running task is restarted when their reset step is handed out.
     redo: BTreeSet<String>,
+    /// Restarts under way: requested, and the task relaunched for them not running yet
+    /// (by instance: the task that was current when the restart was requested). A restart
+    /// requested meanwhile is merged into it.
+    restarts: BTreeMap<String, Option<String>>,
     /// Status writes and acknowledgements of the batch of events being handled.
     pending: batch::Pending,
     publisher: Publisher,
@@ -178,6 +182,7 @@ impl Core {
             life,
             telemetry: Arc::default(),
             redo: BTreeSet::new(),
+            restarts: BTreeMap::new(),
             pending: batch::Pending::default(),
             publisher: Publisher::new(snapshots),
         };
@@ -269,6 +274,47 @@ impl Core {
         self.outbox.set_master(master);
     }
 
+    /// Whether the state holds no framework id and no task: a new install, or a state
+    /// that was lost. Before such a scheduler subscribes, the cluster is asked whether it
+    /// holds the service already (see [`Leftovers`](super::Leftovers)).
+    pub fn state_is_empty(&self) -> bool {
+        self.framework_id.is_none()
+            && self.instances.values().all(|i| i.task.is_none())
+            && self.retiring_tasks().is_empty()
+    }
+
+    /// Whether a framework id is known to subscribe with.
+    pub fn has_framework_id(&self) -> bool {
+        self.framework_id.is_some()
+    }
+
+    /// The service's name and role.
+    pub fn service(&self) -> (&str, &str) {
+        (&self.spec.name, &self.spec.role)
+    }
+
+    /// The options the scheduler runs with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Persist before acting: stores the framework id to subscribe with before the
+    /// first SUBSCRIBE (`adopted`, a framework of the service the cluster holds, or a new
+    /// one), so that a scheduler killed right after subscribing comes back as the same
+    /// framework instead of leaving it orphaned. Mesos accepts an id it does not know.
+    pub fn choose_framework_id(&mut self, adopted: Option<String>) -> Result<()> {
+        if self.framework_id.is_some() {
+            return Ok(());
+        }
+        let value = adopted.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        self.frameworks.store_framework_id(&FrameworkId {
+            value: value.clone(),
+        })?;
+        tracing::info!(framework_id = %value, "framework id stored before subscribing");
+        self.framework_id = Some(value);
+        Ok(())
+    }
+
     /// Forgets the stored framework id (the master no longer knows it).
     pub fn forget_framework(&mut self) -> Result<()> {
         self.frameworks.clear_framework_id()?;
@@ -339,9 +385,13 @@ impl Core {
             .chain(self.retiring_tasks())
             .collect();
         let n = tasks.len();
-        let calls = self.reconciler.start(&framework_id, tasks);
+        let mut calls = self.reconciler.start(&framework_id, tasks);
         if !calls.is_empty() {
             tracing::info!(tasks = n, "reconciling known tasks");
+        } else {
+            // Knowing no task, ask for every task the master runs for the framework (an
+            // adopted one's, see `Options::adopt`): each is killed as unknown.
+            calls.push(calls::reconcile(&framework_id, &[]));
         }
         for call in calls {
             self.outbox.send(&call).await;
@@ -407,6 +457,7 @@ impl Core {
             _ => "agent lost: replacing the instance elsewhere",
         };
         self.plans.replace(name, message);
+        self.restarts.remove(name);
         self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
         Ok(())
     }
@@ -491,7 +542,19 @@ impl Core {
         let Some(inst) = self.instances.get_mut(name) else {
             return Err(Error::UnknownInstance(name.to_string()));
         };
+        if let Some(restarted) = self.restarts.get(name) {
+            // A restart is under way: this request is merged into it. The task it
+            // restarts may still run (its KILL is sent again: a kill is idempotent); a
+            // task launched since is new already.
+            let relaunched = restarted.as_deref() != inst.task_id();
+            tracing::info!(instance = %name, "restart requested while one is under way: merged into it");
+            if !relaunched {
+                self.kill_current(name).await;
+            }
+            return Ok(());
+        }
         tracing::info!(instance = %name, "restart requested");
+        let restarted = inst.task_id().map(String::from);
         let mut meta = inst.meta.clone();
         meta.goal_override = Some(GoalOverride::Restart);
         meta.consecutive_failures = 0;
@@ -501,12 +564,25 @@ impl Core {
             inst.progress(&self.spec.task_types[inst.type_idx]),
             Progress::Ended(_)
         );
+        self.restarts.insert(name.to_string(), restarted);
         if ended {
             self.plans.recover_now(name);
         } else {
             self.kill_current(name).await;
         }
         Ok(())
+    }
+
+    /// The current task of `name` reports running: a restart under way is complete once
+    /// the task running is not the one it restarted.
+    fn running(&mut self, name: &str, task_id: &str) {
+        if self
+            .restarts
+            .get(name)
+            .is_some_and(|restarted| restarted.as_deref() != Some(task_id))
+        {
+            self.restarts.remove(name);
+        }
     }
 
     /// Suppress or revive offers as the pending work requires, then publish.
@@ -585,4 +661,4 @@ impl Core {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

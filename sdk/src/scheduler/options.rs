@@ -62,6 +62,12 @@ pub struct Options {
     /// `STEAD_FAIL_FAST=true`) instead of running the previous target and reporting
     /// the errors in the deploy plan.
     pub fail_fast: bool,
+    /// With a state that holds nothing (a new install, or a lost state), take over what
+    /// the cluster holds of the service (`--adopt`, `STEAD_ADOPT=true`) instead of
+    /// refusing to deploy it a second time: subscribe as its framework, kill the tasks the
+    /// state does not know, release its reservations and volumes (their data is lost)
+    /// and deploy anew.
+    pub adopt: bool,
     /// Replace an instance automatically when its agent has been gone this long.
     pub replace_timeout: Option<Duration>,
     /// First relaunch delay of a crash-looping instance (doubled per failure).
@@ -98,6 +104,7 @@ impl Default for Options {
             strategy: Strategy::Serial,
             uninstall: false,
             fail_fast: false,
+            adopt: false,
             replace_timeout: Some(Duration::from_secs(20 * 60)),
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(60),
@@ -112,11 +119,59 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The directory of the redb state file (and of the embedded cluster's files) of
+    /// `service`: the one given, `.stead/<service>` by default, none with a persister.
+    pub fn state_dir(&self, service: &str) -> Option<PathBuf> {
+        match &self.state {
+            Some(StateLocation::Dir(d)) => Some(d.clone()),
+            Some(StateLocation::Persister(_)) => None,
+            None => Some(PathBuf::from(".stead").join(service)),
+        }
+    }
+
+    /// Where the state of `service` is kept, for messages.
+    pub fn describe_state(&self, service: &str) -> String {
+        match (&self.zk, self.state_dir(service)) {
+            (Some(zk), _) => {
+                // Without the credentials a URL may carry (`zk://user:password@host`).
+                let (scheme, rest) = zk.split_once("://").unwrap_or(("zk", zk));
+                let hosts = rest.rsplit_once('@').map_or(rest, |(_, hosts)| hosts);
+                format!("in ZooKeeper at {scheme}://{hosts}")
+            }
+            (None, Some(dir)) => dir.join(super::STATE_FILE).display().to_string(),
+            (None, None) => "in the persister given".to_string(),
+        }
+    }
+
     /// The operator's spec overrides for `spec`: `STEAD_<TASK>_<KEY>` variables first,
     /// then `--set task.key=value` (so the command line wins), each naming its origin.
     pub fn overrides_for(&self, spec: &ServiceSpec) -> Result<Vec<Override>> {
         let mut all = overrides_from_env(self.override_env.iter().cloned(), spec)?;
         all.extend(Override::parse_sets(self.set.iter().map(String::as_str))?);
         Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn the_state_is_described_without_credentials() {
+        let zk = Options {
+            zk: Some("zk://user:secret@zk1:2181,zk2:2181/stead".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            zk.describe_state("svc"),
+            "in ZooKeeper at zk://zk1:2181,zk2:2181/stead"
+        );
+        let dir = Options::default().describe_state("svc");
+        assert_eq!(
+            dir,
+            Path::new(".stead/svc/state.redb").display().to_string()
+        );
     }
 }

@@ -253,11 +253,7 @@ impl DefaultService {
         if opts.master.is_none() {
             return Err(Error::Config(NO_EMBEDDED_CLUSTER.into()));
         }
-        let state_dir = match &opts.state {
-            Some(StateLocation::Dir(d)) => Some(d.clone()),
-            Some(StateLocation::Persister(_)) => None,
-            None => Some(PathBuf::from(".stead").join(&spec.name)),
-        };
+        let state_dir = opts.state_dir(&spec.name);
         // With --zk, the state is in ZooKeeper and this scheduler holds the service's lock.
         let (zk_state, gate) = zk::open_for(&opts, &spec.name).await?.unzip();
         let persister: Arc<dyn Persister> = match (&opts.state, zk_state) {

@@ -312,11 +312,17 @@ impl ServiceControl for Fake {
 
 /// Serves `fake` on an ephemeral loopback port; returns its base URL.
 pub async fn start(fake: Fake, token: Option<&str>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
     let options = ApiOptions {
         token: token.map(String::from),
+        ..ApiOptions::default()
     };
+    start_with(fake, options).await
+}
+
+/// Serves `fake` with `options` on an ephemeral loopback port; returns its base URL.
+pub async fn start_with(fake: Fake, options: ApiOptions) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(stead::http::serve(listener, Arc::new(fake), options));
     format!("http://{addr}")
 }

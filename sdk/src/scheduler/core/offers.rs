@@ -261,23 +261,23 @@ impl Core {
             framework_id: fw,
             config_id: &self.config_id,
         };
-        // Whatever relaunches an instance that runs an older configuration (its update
-        // step, or a recovery after it failed) relaunches it under the target: it is
-        // down already, so it is not restarted twice.
-        let update = !self.is_current(inst);
         // The previous task is decoded only for a relaunch in place, which builds on it.
         let launch = match (fit, &inst.task) {
-            (fit @ Fit::InPlace(_), Some(prev)) if update => Some(resize::relaunch(
-                &ctx,
-                ev,
-                offer,
-                fit,
-                tt,
-                inst.index,
-                &prev.info(),
-            )?),
-            (Fit::InPlace(idx), Some(prev)) => {
-                Some(operations::relaunch(&offers[offer], &prev.info(), idx))
+            (fit @ Fit::InPlace(idx), Some(prev)) => {
+                let prev = prev.info();
+                // Whatever relaunches an instance that runs an older configuration (its
+                // update step, or a recovery after it failed) relaunches it under the
+                // target: it is down already, so it is not restarted twice. So does the
+                // relaunch of a stored update whose ACCEPT never reached the master (its
+                // reservations still hold the old amounts): the target's amounts, however
+                // the previous attempt ended.
+                if !self.is_current(inst) || !resize::holds_amounts(&prev, &offers[offer], idx) {
+                    Some(resize::relaunch(
+                        &ctx, ev, offer, fit, tt, inst.index, &prev,
+                    )?)
+                } else {
+                    Some(operations::relaunch(&offers[offer], &prev, idx))
+                }
             }
             (Fit::New(fit), _) => {
                 operations::new_instance(&ctx, &offers[offer], tt, inst.index, fit)

@@ -196,6 +196,9 @@ impl Core {
         let progress = inst.progress(&tt);
         let done = inst.done(&tt);
         let replacing = inst.replacing();
+        if state == TaskState::TaskRunning {
+            self.running(&name, &task_id);
+        }
         if is_terminal(state)
             && agent_gone(&status)
             && let Some(agent) = &status.agent_id

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use stead_proto::scheduler::{Call, Event, call, event};
-use stead_proto::v1::{AgentId, FrameworkId, Offer, OfferId, TaskId, TaskState, TaskStatus};
+use stead_proto::v1::offer::{Operation, operation};
+use stead_proto::v1::{
+    AgentId, FrameworkId, Offer, OfferId, TaskId, TaskInfo, TaskState, TaskStatus,
+};
 use stead_spec::ServiceSpec;
 use stead_state::{ConfigStore, FrameworkStore, MemPersister, Persister, StateStore};
 use tokio::sync::watch;
@@ -87,6 +90,33 @@ impl FakeMaster {
     }
 }
 
+/// A core of `spec` with `opts`, started on the state in `persister` (a restart when it
+/// holds state already), talking to `master`.
+pub(in crate::scheduler) fn core_on(
+    opts: Options,
+    spec: ServiceSpec,
+    persister: Arc<dyn Persister>,
+    master: Arc<dyn MasterCalls>,
+    clock: Arc<dyn Clock>,
+) -> Core {
+    let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
+    let (spec, config_id, errors) =
+        update::accept_target(&configs, spec, false, false).expect("a valid target");
+    assert!(errors.is_empty(), "{errors:?}");
+    let (tx, _rx) = watch::channel(Default::default());
+    Core::new(
+        opts,
+        spec,
+        config_id,
+        StateStore::new(persister.clone()),
+        FrameworkStore::new(persister),
+        master,
+        clock,
+        tx,
+    )
+    .expect("the core starts")
+}
+
 /// A core, its fake master, clock and state.
 struct Harness {
     core: Core,
@@ -104,22 +134,13 @@ impl Harness {
     fn with_state(spec: ServiceSpec, persister: Arc<dyn Persister>) -> Harness {
         let master = Arc::new(FakeMaster::default());
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-        let configs: ConfigStore<ServiceSpec> = ConfigStore::new(persister.clone());
-        let (spec, config_id, errors) =
-            update::accept_target(&configs, spec, false, false).expect("a valid target");
-        assert!(errors.is_empty(), "{errors:?}");
-        let (tx, _rx) = watch::channel(Default::default());
-        let core = Core::new(
+        let core = core_on(
             Options::default(),
             spec,
-            config_id,
-            StateStore::new(persister.clone()),
-            FrameworkStore::new(persister.clone()),
+            persister.clone(),
             master.clone(),
             clock.clone(),
-            tx,
-        )
-        .expect("the core starts");
+        );
         Harness {
             core,
             master,
@@ -215,6 +236,40 @@ fn offers(agents: &[&str]) -> Event {
         }),
         ..Event::default()
     }
+}
+
+/// An offer from the agent of `task` holding the task's reservations and volume as
+/// `task` has them, plus `free_cpus` unreserved cpus.
+fn offer_holding(task: &TaskInfo, free_cpus: f64) -> Event {
+    let mut offer = offer(&task.agent_id.value, free_cpus);
+    offer.resources.extend(task.resources.iter().cloned());
+    Event {
+        r#type: Some(event::Type::Offers as i32),
+        offers: Some(event::Offers {
+            offers: vec![offer],
+        }),
+        ..Event::default()
+    }
+}
+
+/// The operations of `kind` in an ACCEPT.
+fn operations_of(accept: &Call, kind: operation::Type) -> Vec<Operation> {
+    accept
+        .accept
+        .iter()
+        .flat_map(|a| a.operations.iter())
+        .filter(|o| o.r#type == Some(kind as i32))
+        .cloned()
+        .collect()
+}
+
+/// The total of resource `name` in `resources`.
+fn amount(resources: &[stead_proto::v1::Resource], name: &str) -> f64 {
+    resources
+        .iter()
+        .filter(|r| r.name == name)
+        .map(res::scalar_of)
+        .sum()
 }
 
 fn update(task: &str, agent: &str, state: TaskState, uuid: bool) -> Event {
@@ -459,4 +514,125 @@ async fn a_plan_command_on_an_unknown_plan_or_phase_is_a_typed_error() {
     assert!(matches!(err, crate::Error::PlanCommand(_)), "{err}");
     let err = h.core.restart("data-7").await.unwrap_err();
     assert!(matches!(err, crate::Error::UnknownInstance(ref i) if i == "data-7"));
+}
+
+#[tokio::test]
+async fn an_update_whose_accept_was_lost_relaunches_with_the_target_amounts_after_a_restart() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let first: TaskInfo;
+    {
+        let mut h = Harness::with_state(spec(1), persister.clone());
+        h.deploy_running("a1").await;
+        first = h.core.instances["data-0"]
+            .task
+            .as_ref()
+            .expect("launched")
+            .info();
+    }
+    // Restarted with twice the cpus: data-0 is killed, then relaunched in place grown.
+    let grown = crate::offer::operations::test_spec(1, 2.0, "./data");
+    {
+        let mut h = Harness::with_state(grown.clone(), persister.clone());
+        let task = h.task_id("data-0");
+        h.events(vec![subscribed()]).await;
+        h.events(vec![update(&task, "a1", TaskState::TaskRunning, false)])
+            .await;
+        h.events(vec![offer_holding(&first, 4.0)]).await;
+        h.master.wait_for(call::Type::Kill, 1).await;
+        h.events(vec![update(&task, "a1", TaskState::TaskKilled, true)])
+            .await;
+        // The relaunch is stored, and its ACCEPT never reaches the master: the scheduler
+        // dies right after sending it.
+        h.master.fail(call::Type::Accept);
+        h.events(vec![offer_holding(&first, 4.0)]).await;
+        let accepts = h.master.wait_for(call::Type::Accept, 1).await;
+        let reserved = operations_of(&accepts[0], operation::Type::Reserve);
+        assert_eq!(reserved.len(), 1, "the growth is reserved");
+    }
+    let mut h = Harness::with_state(grown, persister);
+    let task = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    // The master never heard of the stored relaunch.
+    h.events(vec![update(&task, "a1", TaskState::TaskLost, false)])
+        .await;
+    // The agent still holds the old reservations (1 cpu).
+    h.events(vec![offer_holding(&first, 4.0)]).await;
+    let accepts = h.master.wait_for(call::Type::Accept, 1).await;
+    let launches = operations_of(&accepts[0], operation::Type::Launch);
+    let launched = &launches[0].launch.as_ref().expect("a LAUNCH").task_infos[0];
+    assert_eq!(
+        amount(&launched.resources, "cpus"),
+        2.0,
+        "the target's cpus"
+    );
+    let reserve = operations_of(&accepts[0], operation::Type::Reserve);
+    let grown_by: Vec<f64> = reserve
+        .iter()
+        .flat_map(|o| o.reserve.iter().flat_map(|r| r.resources.iter()))
+        .filter(|r| r.name == "cpus")
+        .map(res::scalar_of)
+        .collect();
+    assert_eq!(grown_by, vec![1.0], "the missing cpu is reserved again");
+    assert_eq!(
+        crate::offer::operations::config_id_of(launched),
+        Some(h.core.config_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn restarts_requested_while_one_is_under_way_are_merged_into_it() {
+    let mut h = Harness::new(spec(1));
+    h.deploy_running("a1").await;
+    let first = h.core.instances["data-0"]
+        .task
+        .as_ref()
+        .expect("launched")
+        .info();
+    let old = h.task_id("data-0");
+    let launches = h.core.instances["data-0"].meta.launch_count;
+    let accepts = h.master.of(call::Type::Accept).len();
+    // Fifty requests at once, arriving while the task is killed, relaunched and started.
+    for _ in 0..20 {
+        h.core.restart("data-0").await.expect("restarted");
+    }
+    h.events(vec![update(&old, "a1", TaskState::TaskKilled, true)])
+        .await;
+    for _ in 0..20 {
+        h.core.restart("data-0").await.expect("restarted");
+    }
+    h.events(vec![offer_holding(&first, 4.0)]).await;
+    h.master.wait_for(call::Type::Accept, accepts + 1).await;
+    let new = h.task_id("data-0");
+    assert_ne!(new, old);
+    for _ in 0..10 {
+        h.core.restart("data-0").await.expect("restarted");
+    }
+    h.events(vec![update(&new, "a1", TaskState::TaskRunning, true)])
+        .await;
+    assert_eq!(
+        h.core.instances["data-0"].meta.launch_count,
+        launches + 1,
+        "one relaunch"
+    );
+    assert_eq!(h.master.of(call::Type::Accept).len(), accepts + 1);
+    let killed: Vec<String> = h
+        .master
+        .of(call::Type::Kill)
+        .iter()
+        .filter_map(|c| c.kill.as_ref().map(|k| k.task_id.value.clone()))
+        .collect();
+    assert!(
+        !killed.is_empty() && killed.iter().all(|t| *t == old),
+        "only the restarted task is killed: {killed:?}"
+    );
+    // Once the new task runs, a restart is a new one.
+    h.core.restart("data-0").await.expect("restarted");
+    let kills = h.master.of(call::Type::Kill);
+    assert_eq!(
+        kills
+            .last()
+            .and_then(|c| c.kill.as_ref())
+            .map(|k| k.task_id.value.as_str()),
+        Some(new.as_str())
+    );
 }

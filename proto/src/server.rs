@@ -1,0 +1,165 @@
+//! Serving an axum [`Router`] over HTTP/1.1 with bounds on slow and idle clients, for the
+//! operator API and the embedded master alike.
+//!
+//! A client that opens a connection and sends its request headers slowly, or never,
+//! holds a file descriptor and buffers for as long as it likes under a plain server. Here
+//! every connection must deliver each request's headers within
+//! [`ServerLimits::header_read_timeout`] (an idle keep-alive connection waiting for its
+//! next request counts as slow, and is closed too), its body within
+//! [`ServerLimits::body_read_timeout`] of the headers (reading it fails after that), and at
+//! most
+//! [`ServerLimits::max_connections`] connections are open at once: while that many are
+//! open, new ones wait in the listen backlog until one closes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
+use hyper::body::{Frame, SizeHint};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::time::Sleep;
+
+/// How long the server waits after a failed `accept` (e.g. out of file descriptors)
+/// before accepting again, so a full descriptor table does not spin the loop.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// The bounds a server puts on its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// The longest a connection may take to send one request's headers, or stay idle
+    /// between requests; then it is closed.
+    pub header_read_timeout: Duration,
+    /// The longest a request's body may take to arrive, counted from its headers.
+    pub body_read_timeout: Duration,
+    /// The most connections open at once; further ones wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    /// 10 seconds for the headers, 30 for the body, 256 connections.
+    fn default() -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 256,
+        }
+    }
+}
+
+/// Serves `router` on `listener` within `limits` until `shutdown` resolves, then waits
+/// for open requests to finish (streaming responses end when their stream does).
+///
+/// A failed `accept` (e.g. no file descriptor left) is logged and retried.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let body_read_timeout = limits.body_read_timeout;
+    let router = router.layer(axum::middleware::map_request(move |request: Request| {
+        std::future::ready(request.map(|body| {
+            Body::new(DeadlineBody {
+                body,
+                deadline: Box::pin(tokio::time::sleep(body_read_timeout)),
+            })
+        }))
+    }));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        // Invariant: the semaphore is never closed, so acquiring only waits.
+        let Ok(slot) = slot else { break };
+        let stream = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let stream = match stream {
+            Ok((stream, _peer)) => stream,
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection failed; retrying");
+                tokio::time::sleep(ACCEPT_RETRY).await;
+                continue;
+            }
+        };
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// A request body that fails once its deadline has passed.
+struct DeadlineBody {
+    body: Body,
+    deadline: Pin<Box<Sleep>>,
+}
+
+/// The error of a body that did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within the server's body read timeout")]
+struct BodyTimeout;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                Poll::Ready(Some(Err(axum::Error::new(BodyTimeout))))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Errors of one incoming connection (not of the listener): skip it and go on.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
