@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need where it is missing:
-# Debian's ZooKeeper (started and stopped by the tests themselves) and the
-# third-party Mesos client pymesos used by the interoperability test.
+# Debian's ZooKeeper (started and stopped by the tests themselves), Debian's systemd
+# (`systemd-analyze verify` checks the generated unit), and the third-party Mesos
+# client pymesos used by the interoperability test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || need_apt+=(zookeeperd)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 dpkg -s python3-http-parser >/dev/null 2>&1 || need_apt+=(python3-http-parser)
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -180,9 +180,17 @@ fn version_is_the_service_binarys_and_exits_0() -> Result<()> {
     for name in ["data-store", "hello-world"] {
         let out = run_to_end(example(name, &["--version"], &[], dir.path())?)?;
         ensure!(out.status.success(), "{name}: {:?}", out.status);
-        assert_eq!(
-            text(&out.stdout),
-            format!("{name} {}\n", env!("CARGO_PKG_VERSION"))
+        // The binary's version, then Stead's and the commit it was built from.
+        let stdout = text(&out.stdout);
+        let version = env!("CARGO_PKG_VERSION");
+        let prefix = format!("{name} {version} (stead {version}, commit ");
+        let commit = stdout
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(")\n"))
+            .unwrap_or_else(|| panic!("{name} --version printed {stdout:?}"));
+        assert!(
+            commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+            "a commit id: {commit:?}"
         );
     }
     Ok(())

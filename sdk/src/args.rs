@@ -4,9 +4,10 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::builder::{BoolishValueParser, NonEmptyStringValueParser};
-use clap::{Args, Command, FromArgMatches, ValueEnum};
+use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use stead_spec::overrides::ENV_PREFIX;
 
 use crate::http::ApiArgs;
@@ -44,6 +45,12 @@ pub struct SchedulerArgs {
         default_value_t
     )]
     pub zk_lock: ZkLock,
+    /// The ZooKeeper session timeout in seconds (the server clamps it to its bounds). A
+    /// standby takes over about this long after the active scheduler died; a shorter one
+    /// also turns shorter network blips into a renewed session.
+    #[arg(long, env = "STEAD_ZK_SESSION_TIMEOUT", value_name = "SECONDS",
+          default_value = "10", value_parser = seconds)]
+    pub zk_session_timeout: Duration,
     /// Override the spec: `count`, `cpus`, `mem`, `disk`, `command`, `placement`, `goal`,
     /// `allow_decommission` (e.g. `--set data.count=5`; repeatable). The environment's
     /// equivalent is `STEAD_<TASK>_<KEY>` (e.g. `STEAD_DATA_COUNT=5`).
@@ -87,21 +94,56 @@ impl SchedulerArgs {
     /// The command line of a service binary: these flags, with `--help` and `--version`,
     /// named after the program (`argv[0]`).
     pub fn command(version: impl Into<String>) -> Command {
+        let version = format!("{} ({})", version.into(), crate::entry::build_info());
         SchedulerArgs::augment_args(
-            Command::new(program_name(std::env::args_os().next())).version(version.into()),
+            Command::new(program_name(std::env::args_os().next())).version(version),
         )
+    }
+
+    /// [`SchedulerArgs::command`] with the `package` subcommand ([`PackageArgs`]).
+    pub fn command_with_package(version: impl Into<String>) -> Command {
+        SchedulerArgs::command(version)
+            .disable_help_subcommand(true)
+            .subcommand(PackageArgs::augment_args(Command::new("package").about(
+                "Writes the files that run this scheduler as a service: a Universe package, \
+                 a Marathon app and a systemd unit (the flags above give their defaults).",
+            )))
     }
 
     /// Parses `args` (the program's name first) with `command` (see
     /// [`SchedulerArgs::command`]); `--help` and `--version` come back as errors whose
     /// [`exit_code`](clap::Error::exit_code) is 0.
-    pub fn try_parse_with<I, T>(mut command: Command, args: I) -> Result<SchedulerArgs, clap::Error>
+    pub fn try_parse_with<I, T>(command: Command, args: I) -> Result<SchedulerArgs, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let matches = command.try_get_matches_from_mut(args)?;
-        SchedulerArgs::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+        match SchedulerArgs::try_parse_invocation(command, args)? {
+            Invocation::Run(args) | Invocation::Package(args, _) => Ok(args),
+        }
+    }
+
+    /// Parses `args` with [`SchedulerArgs::command_with_package`]'s `command`: what the
+    /// binary is asked to do (errors as [`SchedulerArgs::try_parse_with`]'s).
+    pub fn try_parse_invocation<I, T>(
+        mut command: Command,
+        args: I,
+    ) -> Result<Invocation, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches: ArgMatches = command.try_get_matches_from_mut(args)?;
+        let scheduler =
+            SchedulerArgs::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        match matches.subcommand() {
+            Some(("package", sub)) => {
+                let package =
+                    PackageArgs::from_arg_matches(sub).map_err(|e| e.format(&mut command))?;
+                Ok(Invocation::Package(scheduler, package))
+            }
+            _ => Ok(Invocation::Run(scheduler)),
+        }
     }
 
     /// The names of the environment variables these flags read.
@@ -123,6 +165,7 @@ impl SchedulerArgs {
             state: self.state_dir.clone().map(StateLocation::Dir),
             zk: self.zk.clone(),
             zk_lock_wait: self.zk_lock == ZkLock::Wait,
+            zk_session_timeout: self.zk_session_timeout,
             api_port: self.api_port,
             set: self.set.clone(),
             override_env: vars
@@ -135,6 +178,45 @@ impl SchedulerArgs {
             adopt: self.adopt,
             ..Options::default()
         }
+    }
+}
+
+/// The `package` subcommand's flags (see [`crate::package`]).
+#[derive(Debug, Clone, Args)]
+pub struct PackageArgs {
+    /// The directory to write the files into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The package's version (default: the binary's).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub package_version: Option<String>,
+    /// Where Marathon fetches the scheduler binary from (default:
+    /// `file:///opt/stead/<binary>` on the agent).
+    #[arg(long, value_name = "URI", value_parser = NonEmptyStringValueParser::new())]
+    pub binary_uri: Option<String>,
+    /// The binary's path on a systemd host (default: `/usr/local/bin/<binary>`).
+    #[arg(long, value_name = "PATH")]
+    pub exec: Option<PathBuf>,
+    /// Who maintains the package (`package.json`).
+    #[arg(long, value_name = "WHO", value_parser = NonEmptyStringValueParser::new())]
+    pub maintainer: Option<String>,
+}
+
+/// What a service binary's command line asks for.
+#[derive(Debug, Clone)]
+pub enum Invocation {
+    /// Run the scheduler.
+    Run(SchedulerArgs),
+    /// Write the files that run the scheduler as a service, with the scheduler's flags as
+    /// their defaults (`package --out DIR`).
+    Package(SchedulerArgs, PackageArgs),
+}
+
+/// A whole number of seconds >= 1 (`--zk-session-timeout`).
+fn seconds(value: &str) -> Result<Duration, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(Duration::from_secs(n)),
+        _ => Err("expected a whole number of seconds >= 1".to_string()),
     }
 }
 
@@ -153,7 +235,7 @@ pub fn env_vars() -> impl Iterator<Item = (String, String)> {
 }
 
 /// The file name of the program's path, `service` when there is none.
-fn program_name(argv0: Option<OsString>) -> String {
+pub(crate) fn program_name(argv0: Option<OsString>) -> String {
     argv0
         .as_deref()
         .and_then(|p| Path::new(p).file_name())
@@ -351,6 +433,55 @@ mod tests {
     }
 
     #[test]
+    fn the_zookeeper_session_timeout_is_whole_seconds() {
+        assert_eq!(options(&[]).zk_session_timeout, Duration::from_secs(10));
+        let o = options(&["--zk-session-timeout", "4"]);
+        assert_eq!(o.zk_session_timeout, Duration::from_secs(4));
+        for bad in ["0", "1.5", "ten"] {
+            let (kind, text) = refused(&["--zk-session-timeout", bad]);
+            assert!(is_bad_value(kind), "{bad}: {kind:?}");
+            assert!(text.contains("--zk-session-timeout"), "{text}");
+        }
+    }
+
+    /// The command line with the `package` subcommand, without environment variables.
+    fn invocation(args: &[&str]) -> Result<Invocation, clap::Error> {
+        let command =
+            SchedulerArgs::command_with_package("1.2.3").mut_args(|a| a.env(None::<&str>));
+        SchedulerArgs::try_parse_invocation(
+            command,
+            std::iter::once("prog").chain(args.iter().copied()),
+        )
+    }
+
+    #[test]
+    fn package_is_a_subcommand_after_the_schedulers_flags() {
+        let Ok(Invocation::Package(scheduler, package)) = invocation(&[
+            "--master",
+            "http://m:5050",
+            "package",
+            "--out",
+            "/tmp/p",
+            "--version",
+            "2.0.0",
+            "--binary-uri",
+            "https://example.org/x",
+        ]) else {
+            panic!("not the package subcommand");
+        };
+        assert_eq!(scheduler.master.as_deref(), Some("http://m:5050"));
+        assert_eq!(package.out, PathBuf::from("/tmp/p"));
+        assert_eq!(package.package_version.as_deref(), Some("2.0.0"));
+        assert_eq!(package.binary_uri.as_deref(), Some("https://example.org/x"));
+        assert!(matches!(invocation(&[]), Ok(Invocation::Run(_))));
+        let e = invocation(&["package"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument);
+        assert!(e.render().to_string().contains("--out"));
+        // Without the subcommand in the command, `package` is a stray argument.
+        assert_eq!(refused(&["package"]).0, ErrorKind::UnknownArgument);
+    }
+
+    #[test]
     fn every_flag_has_its_variable() {
         let names = SchedulerArgs::env_names();
         for var in [
@@ -359,6 +490,7 @@ mod tests {
             "STEAD_STATE_DIR",
             "STEAD_ZK",
             "STEAD_ZK_LOCK",
+            "STEAD_ZK_SESSION_TIMEOUT",
             "STEAD_API_PORT",
             "STEAD_BIND",
             "STEAD_API_TOKEN",

@@ -18,6 +18,7 @@ pub mod http;
 pub mod logging;
 pub mod mesos;
 pub mod offer;
+pub mod package;
 pub mod plan;
 pub mod prelude;
 pub mod report;

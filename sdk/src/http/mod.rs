@@ -18,7 +18,8 @@
 //! | `POST /v1/pods/{instance}/restart`, `/replace` | relaunch in place, replace elsewhere |
 //! | `GET /v1/configurations`, `/target`, `/{id}` | ids, `{id, spec}` |
 //! | `GET /v1/state/frameworkId` | `{framework_id}` |
-//! | `GET /v1/health` | [`Health`](crate::api::Health); the code tells the [`HealthState`](crate::api::HealthState) |
+//! | `GET /v1/health` | [`Health`](crate::api::Health); the code tells the [`HealthState`](crate::api::HealthState) (readiness) |
+//! | `GET /v1/health/live` | `{"live": true}`, 200 while the scheduler serves, whatever its plans say (liveness) |
 //! | `GET /v1/metrics` | Prometheus text |
 //! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
 //!

@@ -140,6 +140,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/configurations/{id}", get(configuration))
         .route("/v1/state/frameworkId", get(framework_id))
         .route("/v1/health", get(health))
+        .route("/v1/health/live", get(live))
         .route("/v1/metrics", get(metrics))
         .route("/v1/debug/offers", get(debug_offers))
         .route("/v1/uninstall", post(uninstall))
@@ -500,6 +501,12 @@ async fn health(State(api): State<Api>) -> ApiResult<Response> {
     // Invariant: every code `HealthState::status_code` returns is a valid HTTP status.
     let status = StatusCode::from_u16(health.state.status_code()).expect("valid status code");
     Ok((status, axum::Json(health)).into_response())
+}
+
+/// Liveness: 200 while the process serves, whatever its plans say (`/v1/health` is
+/// readiness).
+async fn live() -> Response {
+    ok(json!({ "live": true }))
 }
 
 async fn metrics(State(api): State<Api>) -> ApiResult<Response> {

@@ -36,6 +36,10 @@ pub struct Options {
     /// When another scheduler holds the service's ZooKeeper lock: wait for it (`true`, the
     /// default) or fail at once naming the holder.
     pub zk_lock_wait: bool,
+    /// The ZooKeeper session timeout to ask for (the server clamps it to its bounds). It
+    /// bounds how long a standby waits after the active scheduler died (its lock goes with
+    /// its session), and how long a network blip may last before the session is lost.
+    pub zk_session_timeout: Duration,
     /// The operator API port, overriding the one the service was built with
     /// (`--api-port`, `STEAD_API_PORT`; 0 picks a free port).
     pub api_port: Option<u16>,
@@ -91,6 +95,7 @@ impl Default for Options {
             state: None,
             zk: None,
             zk_lock_wait: true,
+            zk_session_timeout: Duration::from_secs(10),
             api_port: None,
             set: Vec::new(),
             override_env: Vec::new(),

@@ -221,7 +221,10 @@ impl DefaultService {
     /// Builds the canonical spec with the operator's overrides (`--set`,
     /// `STEAD_<TASK>_<KEY>`) applied, so that a raised count asks the task type for the
     /// commands of its new instances.
-    fn build_with_overrides(&self, spec: &dyn ServiceSpecification) -> Result<ServiceSpec> {
+    pub(crate) fn build_with_overrides(
+        &self,
+        spec: &dyn ServiceSpecification,
+    ) -> Result<ServiceSpec> {
         let built = build_spec(spec)?;
         let overrides = self.options.overrides_for(&built)?;
         if overrides.is_empty() {
@@ -230,14 +233,21 @@ impl DefaultService {
         Ok(build_spec_with(spec, &overrides)?)
     }
 
-    /// Like [`start`](Self::start), from a canonical spec (validated here too).
-    pub async fn start_spec(self, mut spec: ServiceSpec) -> Result<ServiceHandle> {
+    /// The canonical spec this service runs: normalized, with the operator's overrides,
+    /// validated.
+    pub(crate) fn resolve_spec(&self, mut spec: ServiceSpec) -> Result<ServiceSpec> {
         spec.normalize();
         // Overrides set absolute values: applying them again to a spec built with them
         // changes nothing.
         let overrides = self.options.overrides_for(&spec)?;
         apply_overrides(&mut spec, &overrides)?;
         spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Like [`start`](Self::start), from a canonical spec (validated here too).
+    pub async fn start_spec(self, spec: ServiceSpec) -> Result<ServiceHandle> {
+        let spec = self.resolve_spec(spec)?;
         let opts = self.options;
         #[cfg(not(feature = "local"))]
         if opts.master.is_none() {

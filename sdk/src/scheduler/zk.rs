@@ -4,13 +4,16 @@
 //!
 //! While the session is disconnected the scheduler acts on nothing (no ACCEPT, KILL or
 //! ACKNOWLEDGE; its subscription is dropped and resumed with a reconciliation once the
-//! session is back). When the session has expired the lock is gone and another scheduler
-//! may already run: the scheduler exits with an error for its supervisor to restart it.
+//! session is back). A session the client gives up on (expired, also when no server was up
+//! to expire it) loses the lock: the gate keeps reconnecting, takes the lock again with a
+//! new session and resumes on it. It ends the scheduler only when another scheduler holds
+//! the lock by then, or when ZooKeeper refuses the credentials.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use stead_state::{Persister, SessionState, StateError, ZkLock, ZkPersister};
+use stead_state::zk::{ZkOptions, ZkUrl};
+use stead_state::{Op, Persister, SessionState, StateError, ZkLock, ZkPersister};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -21,6 +24,9 @@ use crate::{Error, Result};
 const LOG_EVERY: Duration = Duration::from_secs(5);
 /// How often a waiting scheduler asks for the lock again.
 const LOCK_POLL: Duration = Duration::from_secs(1);
+/// ZooKeeper's smallest session timeout with its default `tickTime` (2 s): the server
+/// raises shorter requests to it.
+const SERVER_MIN_SESSION: Duration = Duration::from_secs(4);
 
 /// Runs a blocking state call (the ZooKeeper persister waits for the server's answer)
 /// off the async workers.
@@ -31,6 +37,119 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| Error::TaskFailed(format!("a ZooKeeper call: {e}")))?
         .map_err(Error::from)
+}
+
+/// Where a service's state lives in ZooKeeper and how to connect to it: everything needed
+/// to open a new session after the last one was lost.
+#[derive(Debug, Clone)]
+struct Ensemble {
+    url: ZkUrl,
+    root: String,
+    options: ZkOptions,
+}
+
+impl Ensemble {
+    /// The state of `service` at `url` (root `/stead/<service>` when the URL has no path),
+    /// with sessions of `session_timeout`.
+    fn new(url: &str, service: &str, session_timeout: Duration) -> Result<Ensemble> {
+        let url = ZkUrl::parse(url)?;
+        stead_state::path::check_name(service)?;
+        let root = url.path_or(&format!("/stead/{service}"));
+        let options = ZkOptions {
+            session_timeout,
+            ..ZkOptions::default()
+        };
+        Ok(Ensemble { url, root, options })
+    }
+
+    /// Opens a new session (once).
+    async fn connect(&self) -> Result<ZkPersister> {
+        let ensemble = self.clone();
+        blocking(move || ZkPersister::connect_with(&ensemble.url, &ensemble.root, ensemble.options))
+            .await
+    }
+
+    /// Opens a new session, retrying while ZooKeeper cannot be reached.
+    async fn reconnect(&self) -> Result<ZkPersister> {
+        let mut last_log: Option<Instant> = None;
+        loop {
+            match self.connect().await {
+                Err(e) if is_disconnection(&e) => {
+                    if last_log.is_none_or(|at| at.elapsed() >= LOG_EVERY) {
+                        tracing::warn!(error = %e, "paused: reconnecting to ZooKeeper");
+                        last_log = Some(Instant::now());
+                    }
+                    tokio::time::sleep(LOCK_POLL).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// How long, after a lost session, the lock may still be held by that session's own
+    /// node: a server that was down restores the session and expires it one session
+    /// timeout after it is back (a timeout it may have raised to its minimum).
+    fn own_node_grace(&self) -> Duration {
+        self.options.session_timeout.max(SERVER_MIN_SESSION) * 2 + LOCK_POLL
+    }
+}
+
+/// The service's state in ZooKeeper across sessions: the current session's persister,
+/// replaced by the gate when a lost session has been renewed.
+#[derive(Debug)]
+pub(super) struct SessionPersister {
+    current: RwLock<ZkPersister>,
+}
+
+impl SessionPersister {
+    fn new(zk: ZkPersister) -> SessionPersister {
+        SessionPersister {
+            current: RwLock::new(zk),
+        }
+    }
+
+    /// The current session's persister (a cheap handle). A poisoned lock still holds a
+    /// whole value: it is only ever replaced, never changed in place.
+    fn current(&self) -> ZkPersister {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, zk: ZkPersister) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = zk;
+    }
+}
+
+impl Persister for SessionPersister {
+    fn get(&self, path: &str) -> stead_state::Result<Option<Vec<u8>>> {
+        self.current().get(path)
+    }
+
+    fn get_many(&self, paths: &[String]) -> stead_state::Result<Vec<Option<Vec<u8>>>> {
+        self.current().get_many(paths)
+    }
+
+    fn children(&self, path: &str) -> stead_state::Result<Vec<String>> {
+        self.current().children(path)
+    }
+
+    fn multi(&self, ops: &[Op]) -> stead_state::Result<()> {
+        self.current().multi(ops)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.current().is_ready()
+    }
+
+    fn close(&self) -> stead_state::Result<()> {
+        self.current().close()
+    }
+
+    fn location(&self) -> String {
+        self.current().location()
+    }
 }
 
 /// Opens the state in ZooKeeper when `opts.zk` names it (`None` otherwise), holding the
@@ -47,42 +166,55 @@ pub(super) async fn open_for(
             "--zk and an explicit persister both name the state: choose one".into(),
         ));
     }
-    let (zk, gate) = open(url, service, opts.zk_lock_wait).await?;
-    Ok(Some((Arc::new(zk), gate)))
+    let (zk, gate) = open(url, service, opts.zk_lock_wait, opts.zk_session_timeout).await?;
+    Ok(Some((zk, gate)))
 }
 
-/// Connects to the state at `url` for `service` and takes the service's lock: waiting
-/// for it (logging who holds it every few seconds) when `wait`, else failing at once
-/// naming the holder. Returns the persister and the gate that holds the lock.
+/// Connects to the state at `url` for `service` with sessions of `session_timeout` and
+/// takes the service's lock: waiting for it (logging who holds it every few seconds) when
+/// `wait`, else failing at once naming the holder. Returns the persister and the gate that
+/// holds the lock.
 pub(super) async fn open(
     url: &str,
     service: &str,
     wait: bool,
-) -> Result<(ZkPersister, SessionGate)> {
-    let (url_owned, service_owned) = (url.to_owned(), service.to_owned());
-    let zk = blocking(move || ZkPersister::connect(&url_owned, &service_owned)).await?;
+    session_timeout: Duration,
+) -> Result<(Arc<SessionPersister>, SessionGate)> {
+    let ensemble = Ensemble::new(url, service, session_timeout)?;
+    let zk = ensemble.connect().await?;
     let location = zk.location();
     tracing::info!(state = %location, "state in ZooKeeper; taking the service lock");
-    let lock = acquire(&zk, wait).await?;
+    let patience = if wait { None } else { Some(Duration::ZERO) };
+    let (zk, lock) = acquire(&ensemble, zk, patience).await?;
     tracing::info!(state = %location, lock = %lock.node(), "holding the service lock");
     let gate = SessionGate {
         state: zk.session_state(),
         location,
-        _lock: lock,
+        persister: Arc::new(SessionPersister::new(zk)),
+        ensemble,
+        lock,
     };
-    Ok((zk, gate))
+    Ok((gate.persister.clone(), gate))
 }
 
-/// Takes the lock, polling while another scheduler holds it.
-async fn acquire(zk: &ZkPersister, wait: bool) -> Result<ZkLock> {
+/// Takes the lock with `zk`, polling while another scheduler holds it: for ever without
+/// `patience`, else failing once it has been held that long. A session lost meanwhile is
+/// replaced by a new one. Returns the session that holds the lock.
+async fn acquire(
+    ensemble: &Ensemble,
+    mut zk: ZkPersister,
+    patience: Option<Duration>,
+) -> Result<(ZkPersister, ZkLock)> {
     let mut session = zk.session_state();
+    let mut held_since: Option<Instant> = None;
     let mut last_log: Option<(Instant, Option<String>)> = None;
     loop {
         let attempt = zk.clone();
         match blocking(move || attempt.lock(false)).await {
-            Ok(lock) => return Ok(lock),
+            Ok(lock) => return Ok((zk, lock)),
             Err(Error::State(StateError::InUse { location, owner })) => {
-                if !wait {
+                let since = *held_since.get_or_insert_with(Instant::now);
+                if patience.is_some_and(|p| since.elapsed() >= p) {
                     return Err(Error::State(StateError::InUse { location, owner }));
                 }
                 let due = last_log
@@ -97,11 +229,17 @@ async fn acquire(zk: &ZkPersister, wait: bool) -> Result<ZkLock> {
             }
             Err(e) if is_disconnection(&e) => {
                 let current = *session.borrow_and_update();
-                if current.is_terminal() {
+                if current == SessionState::AuthFailed {
                     return Err(ended(&zk.location(), current));
                 }
-                tracing::warn!(error = %e, "waiting for ZooKeeper to take the service lock");
-                let _ = tokio::time::timeout(LOG_EVERY, session.changed()).await;
+                if current.is_terminal() {
+                    tracing::warn!(state = %zk.location(), "ZooKeeper session lost: opening a new one");
+                    zk = ensemble.reconnect().await?;
+                    session = zk.session_state();
+                } else {
+                    tracing::warn!(error = %e, "waiting for ZooKeeper to take the service lock");
+                    let _ = tokio::time::timeout(LOG_EVERY, session.changed()).await;
+                }
             }
             Err(e) => return Err(e),
         }
@@ -113,29 +251,30 @@ pub(super) fn is_disconnection(e: &Error) -> bool {
     matches!(e, Error::State(StateError::NotConnected { .. }))
 }
 
-/// The error a scheduler exits with once its session has ended for good.
+/// True for a session that ended for good but can be replaced by a new one (every end but
+/// refused credentials).
+fn renewable(state: SessionState) -> bool {
+    state.is_terminal() && state != SessionState::AuthFailed
+}
+
+/// The error a scheduler exits with when ZooKeeper refuses its credentials.
 fn ended(location: &str, state: SessionState) -> Error {
-    let why = match state {
-        SessionState::AuthFailed => "the ZooKeeper credentials were refused",
-        SessionState::Expired => {
-            "the ZooKeeper session expired, so the service lock is lost and another scheduler \
-             may have taken over"
-        }
-        _ => "the ZooKeeper session was closed, so the service lock is lost",
-    };
     Error::State(StateError::NotConnected {
         location: location.to_owned(),
-        reason: format!("{why}; exiting for a supervisor to restart the scheduler"),
+        reason: format!("the ZooKeeper session ended ({state:?}): the credentials were refused"),
     })
 }
 
-/// Holds the service lock and reports the session's health to the event loop.
+/// Holds the service lock and reports the session's health to the event loop; renews a
+/// lost session.
 #[derive(Debug)]
 pub(super) struct SessionGate {
     state: watch::Receiver<SessionState>,
     location: String,
+    persister: Arc<SessionPersister>,
+    ensemble: Ensemble,
     /// Released when the scheduler stops (or by ZooKeeper when the session ends).
-    _lock: ZkLock,
+    lock: ZkLock,
 }
 
 impl SessionGate {
@@ -166,8 +305,34 @@ impl SessionGate {
         tokio::time::timeout(grace, gone).await.is_ok()
     }
 
-    /// Waits until the session is connected (logging every few seconds); fails once the
-    /// session has ended for good.
+    /// Replaces a lost session: reconnects (for as long as ZooKeeper is away) and takes the
+    /// lock again, waiting out the lost session's own lock node. Fails when another
+    /// scheduler holds the lock.
+    async fn renew(&mut self) -> Result<()> {
+        tracing::warn!(
+            state = %self.location,
+            "ZooKeeper session lost for good: paused; reconnecting to take the service lock again"
+        );
+        let zk = self.ensemble.reconnect().await?;
+        let grace = self.ensemble.own_node_grace();
+        let (zk, lock) = match acquire(&self.ensemble, zk, Some(grace)).await {
+            Ok(held) => held,
+            Err(e @ Error::State(StateError::InUse { .. })) => {
+                tracing::error!(error = %e, "another scheduler took the service lock while this one's session was lost: exiting");
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::info!(state = %self.location, lock = %lock.node(), "holding the service lock again with a new ZooKeeper session");
+        self.state = zk.session_state();
+        self.persister.replace(zk);
+        self.lock = lock;
+        Ok(())
+    }
+
+    /// Waits until the session is connected (logging every few seconds), renewing a lost
+    /// one; fails when ZooKeeper refuses the credentials or another scheduler took the
+    /// lock.
     pub(super) async fn ready(&mut self) -> Result<()> {
         let mut state = self.current();
         let mut waited = false;
@@ -178,6 +343,12 @@ impl SessionGate {
                         tracing::info!(state = %self.location, "ZooKeeper session is back: resuming");
                     }
                     return Ok(());
+                }
+                s if renewable(s) => {
+                    self.renew().await?;
+                    waited = true;
+                    state = self.current();
+                    continue;
                 }
                 s if s.is_terminal() => return Err(ended(&self.location, s)),
                 _ => {}
@@ -193,17 +364,19 @@ impl SessionGate {
         }
     }
 
-    /// Resolves when the session stops being connected: `Ok` for a disconnection (pause
-    /// until [`SessionGate::ready`]), an error when it has ended for good.
+    /// Resolves when the session stops being connected: `Ok` to pause until
+    /// [`SessionGate::ready`] (which renews a lost session), an error when ZooKeeper
+    /// refused the credentials.
     pub(super) async fn lost(&mut self) -> Result<()> {
         let mut state = self.current();
         loop {
             match state {
                 SessionState::Connected => state = self.next().await,
-                s if s.is_terminal() => return Err(ended(&self.location, s)),
+                SessionState::AuthFailed => return Err(ended(&self.location, state)),
                 _ => {
                     tracing::warn!(
                         state = %self.location,
+                        session = ?state,
                         "ZooKeeper session lost: pausing (no offer accepted, no task killed) until it is back"
                     );
                     return Ok(());
@@ -259,6 +432,9 @@ mod tests {
     use stead_state::Persister;
     use stead_state::testing::{ZkLink, expire_session, shared_zk_server};
 
+    /// Sessions of the tests: short, so that expiries come quickly.
+    const SESSION: Duration = Duration::from_secs(2);
+
     fn unique(tag: &str) -> String {
         format!("zk-gate-{tag}-{}", uuid::Uuid::new_v4().simple())
     }
@@ -270,12 +446,17 @@ mod tests {
         };
         let service = unique("lock");
         let url = server.url("");
-        let (first, mut gate) = open(&url, &service, true).await.expect("first scheduler");
+        let (first, mut gate) = open(&url, &service, true, SESSION)
+            .await
+            .expect("first scheduler");
         first.set("Properties/x", b"1").unwrap();
         assert!(gate.ready().await.is_ok());
 
         // A second scheduler asked not to wait is refused, naming the holder.
-        let text = open(&url, &service, false).await.unwrap_err().to_string();
+        let text = open(&url, &service, false, SESSION)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             text.contains("in use by another scheduler")
                 && text.contains(&format!("pid {}", std::process::id())),
@@ -284,7 +465,7 @@ mod tests {
         // One that waits gets the lock once the first is gone, and sees its state.
         let waiter = tokio::spawn({
             let (url, service) = (url.clone(), service.clone());
-            async move { open(&url, &service, true).await }
+            async move { open(&url, &service, true, SESSION).await }
         });
         let held_off = tokio::time::timeout(Duration::from_secs(3), async {
             while !waiter.is_finished() {
@@ -306,46 +487,92 @@ mod tests {
         );
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_expired_session_ends_the_scheduler_with_a_clear_error() {
-        let Some(server) = shared_zk_server("scheduler zk expiry") else {
-            return;
-        };
-        let link = ZkLink::open(&server).expect("link");
-        let (zk, mut gate) = open(&link.url(""), &unique("expiry"), true)
+    /// Opens a scheduler's state through `link` (which must outlive the gate: the gate
+    /// reconnects through it) and expires its session; returns the persister and the gate,
+    /// which has seen the loss.
+    async fn expired(link: &Arc<ZkLink>, service: &str) -> (Arc<SessionPersister>, SessionGate) {
+        let (zk, mut gate) = open(&link.url(""), service, true, SESSION)
             .await
             .expect("scheduler");
-        let victim = zk.clone();
+        zk.set("Properties/x", b"1").unwrap();
+        let victim = zk.current();
+        let link = link.clone();
         tokio::task::spawn_blocking(move || expire_session(&victim, &link))
             .await
             .unwrap()
             .expect("session expired");
-        // Disconnections may come first (pause, resume), as in the event loop; the expiry
-        // then ends it.
-        let outcome = tokio::time::timeout(Duration::from_secs(60), async {
-            loop {
-                if let Err(e) = gate.lost().await {
-                    return e;
-                }
-                if let Err(e) = gate.ready().await {
-                    return e;
-                }
+        // Disconnections may come first; the expiry pauses like them.
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while !renewable(gate.current()) {
+                gate.lost().await.expect("a lost session pauses");
+                let _ = tokio::time::timeout(LOCK_POLL, gate.next()).await;
             }
-        });
-        let err = outcome.await.expect("the gate notices");
-        assert!(is_disconnection(&err));
-        assert!(err.to_string().contains("session expired"), "{err}");
+        })
+        .await
+        .expect("the gate sees the expiry");
+        (zk, gate)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_expired_session_is_renewed_and_the_lock_taken_again() {
+        let Some(server) = shared_zk_server("scheduler zk expiry") else {
+            return;
+        };
+        let service = unique("renew");
+        let link = Arc::new(ZkLink::open(&server).expect("link"));
+        let (zk, mut gate) = expired(&link, &service).await;
         assert!(
-            gate.ready().await.is_err(),
-            "an expired session never comes back"
+            zk.set("Properties/y", b"2").is_err(),
+            "the lost session writes nothing"
         );
+
+        tokio::time::timeout(Duration::from_secs(60), gate.ready())
+            .await
+            .expect("renewed in time")
+            .expect("a new session holds the lock");
+        zk.set("Properties/y", b"2")
+            .expect("writes go to the new session");
+        assert_eq!(zk.get("Properties/x").unwrap().as_deref(), Some(&b"1"[..]));
+        // The renewed gate holds the lock: a second scheduler is refused.
+        let text = open(&server.url(""), &service, false, SESSION)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("in use by another scheduler"), "{text}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lock_taken_by_another_scheduler_meanwhile_ends_the_scheduler() {
+        let Some(server) = shared_zk_server("scheduler zk expiry and takeover") else {
+            return;
+        };
+        let service = unique("taken");
+        let link = Arc::new(ZkLink::open(&server).expect("link"));
+        let (zk, mut gate) = expired(&link, &service).await;
+        // Another scheduler takes the free lock before this one is back.
+        let (_other, _other_gate) = open(&server.url(""), &service, false, SESSION)
+            .await
+            .expect("the lock is free once the session expired");
+
+        let err = tokio::time::timeout(Duration::from_secs(60), gate.ready())
+            .await
+            .expect("decided in time")
+            .expect_err("the lock is another scheduler's");
+        assert!(
+            matches!(err, Error::State(StateError::InUse { .. })),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("in use by another scheduler"),
+            "{err}"
+        );
+        // Any failure while the session is away pauses; without a gate it is fatal.
         let failed_write: Result<()> = zk.set("Properties/y", b"2").map_err(Error::from);
         let mut gate = Some(gate);
         assert!(
             pause_on(&mut gate, failed_write).await.unwrap(),
             "a write under a gate pauses"
         );
-        // Any failure while the session is away pauses; without a gate it is fatal.
         let other = Err(Error::TaskFailed("cut off".into()));
         assert!(pause_on(&mut gate, other).await.unwrap());
         let other = Err(Error::TaskFailed("boom".into()));

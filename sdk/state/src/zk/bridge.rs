@@ -15,7 +15,7 @@ pub enum SessionState {
     Connected,
     /// Temporarily disconnected; the session (and the lock) may still be alive. Do not act.
     Disconnected,
-    /// The session expired: the lock is gone. Terminal; the scheduler should exit.
+    /// The session expired: the lock is gone. Terminal; the scheduler needs a new session.
     Expired,
     /// The credentials were refused. Terminal.
     AuthFailed,

@@ -16,7 +16,7 @@ const PREFIX: &str = "lock-";
 
 /// The held lock of a service. It is released by [`ZkLock::release`], on drop, or when
 /// the session ends; after a session loss ([`super::SessionState::Expired`]) it is no
-/// longer held and the scheduler must stop.
+/// longer held and the scheduler must take it again with a new session.
 #[derive(Debug)]
 pub struct ZkLock {
     session: Arc<Session>,

@@ -215,8 +215,8 @@ impl ZkPersister {
         })
     }
 
-    /// The session's state; the scheduler pauses while it is not `Connected` and exits on
-    /// a terminal state (`Expired`, `AuthFailed`, `Closed`).
+    /// The session's state; the scheduler pauses while it is not `Connected`, replaces a
+    /// session that ended (`Expired`, `Closed`) and exits on `AuthFailed`.
     pub fn session_state(&self) -> watch::Receiver<SessionState> {
         self.session.state.clone()
     }
