@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use stead_proto::v1::{TaskInfo, TaskStatus};
+use stead_proto::v1::{Offer, TaskInfo, TaskStatus};
 use stead_spec::{GoalState, ServiceSpec};
 use stead_state::{ConfigStore, StateStore};
 
@@ -205,10 +205,15 @@ impl Core {
         self.life.retire.tasks()
     }
 
-    /// Reports reservations released by the cleanup of an offer cycle.
+    /// Reports the reservations whose release the cleanup of an offer cycle sent.
     pub(super) fn released<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, any: bool) {
-        self.life.retire.released(ids);
+        self.life.retire.release_sent(ids);
         self.life.retire.offers_seen(any);
+    }
+
+    /// Takes the releases of retiring instances that `offers` show done.
+    pub(super) fn retiring_offered(&mut self, offers: &[Offer]) -> Result<()> {
+        self.life.retire.offered(&self.store, offers)
     }
 
     /// Whether retirements need offers (to release reservations).

@@ -97,6 +97,7 @@ impl Core {
             &self.store,
             offers.iter().map(|o| o.agent_id.value.as_str()),
         )?;
+        self.retiring_offered(&offers)?;
         // Every agent's free resources go to the updates that grow in place.
         if self.life.wants_free_resources() {
             self.life.offered(free_resources(&offers));

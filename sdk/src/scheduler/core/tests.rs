@@ -636,3 +636,105 @@ async fn restarts_requested_while_one_is_under_way_are_merged_into_it() {
         Some(new.as_str())
     );
 }
+
+/// `count` instances of `data` that a lower count may decommission.
+fn decommissionable(count: u32) -> ServiceSpec {
+    let mut s = spec(count);
+    s.task_types[0].allow_decommission = true;
+    s
+}
+
+/// The resource ids that the DESTROY and UNRESERVE operations of `accept` release.
+fn released_ids(accept: &Call) -> Vec<String> {
+    let mut ids: Vec<String> = operations_of(accept, operation::Type::Unreserve)
+        .iter()
+        .flat_map(|o| o.unreserve.iter().flat_map(|u| u.resources.iter()))
+        .filter_map(|r| res::resource_id(r).map(String::from))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[tokio::test]
+async fn a_decommission_killed_after_the_erase_releases_the_reservations_after_a_restart() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let retired: TaskInfo;
+    {
+        let mut h = Harness::with_state(decommissionable(2), persister.clone());
+        h.events(vec![subscribed()]).await;
+        for (n, name) in ["data-0", "data-1"].into_iter().enumerate() {
+            h.events(vec![offers(&["a1"])]).await;
+            h.master.wait_for(call::Type::Accept, n + 1).await;
+            let task = h.task_id(name);
+            h.events(vec![update(&task, "a1", TaskState::TaskRunning, true)])
+                .await;
+        }
+        assert_eq!(h.core.plans.deploy().status(), Status::Complete);
+        retired = h.core.instances["data-1"]
+            .task
+            .as_ref()
+            .expect("launched")
+            .info();
+    }
+    let mut ids = crate::offer::operations::resource_ids(&retired);
+    ids.sort();
+    assert!(!ids.is_empty(), "data-1 holds reservations");
+    {
+        // Restarted with one instance: data-1 is killed, erased, and its release sent
+        // from the next offer; the scheduler dies before the master applied it.
+        let mut h = Harness::with_state(decommissionable(1), persister.clone());
+        let kept = h.task_id("data-0");
+        h.events(vec![subscribed()]).await;
+        h.events(vec![
+            update(&kept, "a1", TaskState::TaskRunning, false),
+            update(&retired.task_id.value, "a1", TaskState::TaskRunning, false),
+        ])
+        .await;
+        h.master.wait_for(call::Type::Kill, 1).await;
+        h.events(vec![update(
+            &retired.task_id.value,
+            "a1",
+            TaskState::TaskKilled,
+            true,
+        )])
+        .await;
+        assert!(h.store().fetch_task("data-1").unwrap().is_none(), "erased");
+        h.master.fail(call::Type::Accept);
+        h.events(vec![offer_holding(&retired, 1.0)]).await;
+        let accepts = h.master.wait_for(call::Type::Accept, 1).await;
+        assert_eq!(released_ids(&accepts[0]), ids, "the release is sent");
+        assert_ne!(
+            h.core.lifecycle_status(),
+            Some(Status::Complete),
+            "a release sent is not a release done"
+        );
+    }
+    // The restarted scheduler knows what is left to release: it wants offers, releases
+    // the reservations when offered, and completes once an offer shows them gone.
+    let mut h = Harness::with_state(decommissionable(1), persister);
+    let kept = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    h.events(vec![update(&kept, "a1", TaskState::TaskRunning, false)])
+        .await;
+    assert_eq!(h.core.lifecycle_status(), Some(Status::InProgress));
+    h.master.wait_for(call::Type::Revive, 1).await;
+    assert!(
+        h.master.of(call::Type::Suppress).is_empty(),
+        "offers are wanted"
+    );
+    h.events(vec![offer_holding(&retired, 1.0)]).await;
+    let accepts = h.master.wait_for(call::Type::Accept, 1).await;
+    assert_eq!(released_ids(&accepts[0]), ids, "released again");
+    assert_eq!(h.core.lifecycle_status(), Some(Status::InProgress));
+    // The master applied it: the agent's next offer no longer holds them.
+    h.events(vec![offers(&["a1"])]).await;
+    assert_eq!(h.core.lifecycle_status(), Some(Status::Complete));
+    assert!(
+        h.store()
+            .fetch_property(crate::scheduler::decommission::RELEASES_PROPERTY)
+            .unwrap()
+            .is_none(),
+        "nothing is left to release"
+    );
+}
