@@ -7,22 +7,18 @@
 //! them. A restarted scheduler rebuilds the work from the tasks still stored: an
 //! instance back in the spec (count raised again) is simply no longer retiring.
 //!
-//! Persist before acting: an erased task's resource ids still to release are stored
-//! (the state property [`RELEASES_PROPERTY`]) before the task is erased, so a
+//! Persist before acting: an erased task's resource ids still to release go into a
+//! [`ReleaseBook`] stored as [`RELEASES_PROPERTY`] before the task is erased, so a
 //! scheduler killed after the erase, before the master applied the release, still
-//! knows them: it keeps asking for offers and releases them when offered. An id leaves
-//! the store only once the release is seen done: an offer of its agent no longer holds
-//! it after the scheduler released it (or, for ids loaded from the store, whose release
-//! a previous run may have sent, after any offer of the agent without it). A sent
-//! release is not taken as done, because an ACCEPT can be lost, or reach the master
-//! after the offer it names is gone. The step completes once every id was released.
+//! knows them: it keeps asking for offers and releases them when offered, and the
+//! step completes only once offers show every id released (see `releases`).
 //!
 //! (Releasing every reservation of the service that no stored task holds, without
-//! storing the ids, would release them too, but only if offers flowed: the plans would
-//! say COMPLETE with nothing asking for offers. The stored ids keep the step, and
-//! the offers, going until the release is done.)
+//! storing the ids, would release them too, but only while offers flowed: after a
+//! restart the plans would say COMPLETE with nothing asking for offers. The stored ids
+//! keep the step, and the offers, going until the release is done.)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use stead_proto::scheduler::Call;
@@ -30,7 +26,7 @@ use stead_proto::v1::{AgentId, Offer, TaskInfo, TaskStatus};
 use stead_state::StateStore;
 
 use super::instance::is_terminal;
-use super::properties;
+use super::releases::ReleaseBook;
 use crate::Result;
 use crate::mesos::{calls, resources as res};
 use crate::offer::operations::{self, task_labels};
@@ -44,12 +40,8 @@ const TEARDOWN_GRACE: Duration = Duration::from_secs(60);
 /// The property marking an uninstall in progress (irreversible once set).
 pub const UNINSTALL_PROPERTY: &str = "uninstall";
 
-/// The property holding the resource ids of erased retiring tasks still to release:
-/// by instance, each id with the agent holding it.
+/// The property holding the resource ids of erased retiring tasks still to release.
 pub const RELEASES_PROPERTY: &str = "decommission-releases";
-
-/// The stored form of [`RELEASES_PROPERTY`]: instance -> resource id -> agent id.
-type StoredReleases = BTreeMap<String, BTreeMap<String, String>>;
 
 /// One instance being retired.
 #[derive(Debug, Clone)]
@@ -58,10 +50,6 @@ struct Retiree {
     status: Option<TaskStatus>,
     last_kill: Option<Instant>,
     erased: bool,
-    /// Resource ids still to release, each with the agent holding it.
-    pending: BTreeMap<String, String>,
-    /// Pending ids whose release may have been sent (by this run, or a previous one).
-    sent: BTreeSet<String>,
 }
 
 impl Retiree {
@@ -69,9 +57,8 @@ impl Retiree {
         !self.erased && self.status.as_ref().is_none_or(|s| !is_terminal(s.state()))
     }
 
-    /// An instance erased by a previous run with `pending` resources still to release.
-    fn erased(name: &str, pending: BTreeMap<String, String>) -> Retiree {
-        let agent = pending.values().next().cloned().unwrap_or_default();
+    /// An instance a previous run erased, its resources on `agent` not all released.
+    fn erased(name: &str, agent: String) -> Retiree {
         Retiree {
             task: TaskInfo {
                 name: name.to_string(),
@@ -81,8 +68,6 @@ impl Retiree {
             status: None,
             last_kill: None,
             erased: true,
-            sent: pending.keys().cloned().collect(),
-            pending,
         }
     }
 }
@@ -91,8 +76,8 @@ impl Retiree {
 #[derive(Debug)]
 pub struct Retirements {
     retirees: BTreeMap<String, Retiree>,
-    /// What [`RELEASES_PROPERTY`] holds.
-    releases: StoredReleases,
+    /// The resource ids of erased tasks still to release.
+    book: ReleaseBook,
     plan: Plan,
     uninstall: bool,
     revive: bool,
@@ -135,14 +120,12 @@ impl Retirements {
         let mut order = Vec::with_capacity(tasks.len());
         // Erased by a previous run, their release not seen done: first, as they only
         // wait for offers.
-        let mut releases =
-            properties::load::<StoredReleases>(store, RELEASES_PROPERTY)?.unwrap_or_default();
-        releases.retain(|_, ids| !ids.is_empty());
-        let stored = releases.clone();
-        for (name, ids) in &releases {
+        let book = ReleaseBook::load(store, RELEASES_PROPERTY)?;
+        for (name, _) in book.owners() {
             if !tasks.iter().any(|(n, _)| n == name) {
-                order.push((name.clone(), Status::Pending));
-                retirees.insert(name.clone(), Retiree::erased(name, ids.clone()));
+                order.push((name.to_string(), Status::Pending));
+                let agent = book.agent_of(name).unwrap_or_default().to_string();
+                retirees.insert(name.to_string(), Retiree::erased(name, agent));
             }
         }
         for (name, task) in tasks {
@@ -150,8 +133,6 @@ impl Retirements {
                 .fetch_status(&name)?
                 .filter(|s| s.task_id == task.task_id);
             order.push((name.clone(), Status::Pending));
-            // Ids an earlier task of the instance left to release.
-            let pending = releases.remove(&name).unwrap_or_default();
             retirees.insert(
                 name,
                 Retiree {
@@ -159,8 +140,6 @@ impl Retirements {
                     status,
                     last_kill: None,
                     erased: false,
-                    sent: pending.keys().cloned().collect(),
-                    pending,
                 },
             );
         }
@@ -175,7 +154,7 @@ impl Retirements {
         };
         Ok(Retirements {
             retirees,
-            releases: stored,
+            book,
             plan,
             uninstall,
             revive: false,
@@ -304,29 +283,22 @@ impl Retirements {
             if !r.erased {
                 // Its task is gone: erase it, which leaves its reservations unowned.
                 // Persist before acting: what is left to release is stored first.
-                let agent = &r.task.agent_id.value;
-                let mut pending = r.pending.clone();
-                pending.extend(
-                    operations::resource_ids(&r.task)
-                        .into_iter()
-                        .map(|id| (id, agent.clone())),
-                );
-                self.releases.insert(name.clone(), pending.clone());
-                store_releases(store, &self.releases)?;
+                let ids = operations::resource_ids(&r.task);
+                self.book.add(&name, &r.task.agent_id.value, ids, now);
+                self.book.store(store)?;
                 store.delete_task(&name)?;
                 r.erased = true;
-                r.pending = pending;
                 self.revive = true;
-                tracing::info!(instance = %name, agent = %r.task.agent_id.value, resources = r.pending.len(), "erased from the state store; releasing its volume and reservations");
+                tracing::info!(instance = %name, agent = %r.task.agent_id.value, resources = self.book.left(&name), "erased from the state store; releasing its volume and reservations");
             }
-            if r.pending.is_empty() {
+            let left = self.book.left(&name);
+            if left == 0 {
                 step.set_status(Status::Complete);
                 step.message = format!("{name} is gone, its resources released");
             } else {
                 step.set_status(Status::Started);
                 step.message = format!(
-                    "destroying the volume and unreserving {} resources on agent {} when it offers them",
-                    r.pending.len(),
+                    "destroying the volume and unreserving {left} resources on agent {} when it offers them",
                     r.task.agent_id.value
                 );
             }
@@ -353,67 +325,30 @@ impl Retirements {
     /// Records that the cleanup sent the release of these resource ids (DESTROY and
     /// UNRESERVE in an ACCEPT): they are released once an offer shows it done.
     pub fn release_sent<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
-        let ids: BTreeSet<&str> = ids.into_iter().collect();
-        for r in self.retirees.values_mut() {
-            let sent: Vec<String> = r
-                .pending
-                .keys()
-                .filter(|id| ids.contains(id.as_str()))
-                .cloned()
-                .collect();
-            r.sent.extend(sent);
-        }
+        self.book.sent(&ids.into_iter().collect());
     }
 
-    /// Takes the releases these offers show done (see [`released`](Self::released)): a
-    /// pending id whose release was sent and that an offer of its agent no longer holds.
-    /// Then stores what is left to release.
-    pub fn offered(&mut self, store: &StateStore, offers: &[Offer]) -> Result<()> {
-        let mut held: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for offer in offers {
-            held.entry(offer.agent_id.value.as_str())
-                .or_default()
-                .extend(offer.resources.iter().filter_map(res::resource_id));
-        }
-        let done: Vec<String> = self
-            .retirees
-            .values()
-            .filter(|r| r.erased)
-            .flat_map(|r| {
-                r.pending.iter().filter(|(id, agent)| {
-                    r.sent.contains(*id)
-                        && held
-                            .get(agent.as_str())
-                            .is_some_and(|ids| !ids.contains(id.as_str()))
-                })
-            })
-            .map(|(id, _)| id.clone())
-            .collect();
-        if done.is_empty() {
-            return Ok(());
-        }
-        self.released(done.iter().map(String::as_str));
-        self.releases = self
-            .retirees
-            .iter()
-            .filter(|(_, r)| !r.pending.is_empty())
-            .map(|(name, r)| (name.clone(), r.pending.clone()))
-            .collect();
-        store_releases(store, &self.releases)
+    /// Takes the releases `offers` show done, completes the steps of the erased
+    /// instances with nothing left to release, and stores what is left.
+    pub fn offered(&mut self, store: &StateStore, offers: &[Offer], now: Instant) -> Result<()> {
+        let emptied = self.book.offered(store, offers, now)?;
+        self.complete(emptied);
+        Ok(())
     }
 
     /// Records that these resource ids are released (destroyed and unreserved): the
-    /// steps with nothing left to release complete.
+    /// steps of erased instances with nothing left to release complete.
+    #[cfg(test)]
     pub fn released<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
-        let ids: BTreeSet<&str> = ids.into_iter().collect();
-        for (name, r) in &mut self.retirees {
-            if !r.erased || r.pending.is_empty() {
-                continue;
-            }
-            r.pending.retain(|id, _| !ids.contains(id.as_str()));
-            r.sent.retain(|id| !ids.contains(id.as_str()));
-            if r.pending.is_empty()
-                && let Some(mut step) = self.plan.find_mut(name)
+        let emptied = self.book.remove(&ids.into_iter().collect());
+        self.complete(emptied);
+    }
+
+    /// Completes the steps of these erased instances (all released).
+    fn complete(&mut self, instances: Vec<String>) {
+        for name in instances {
+            if self.retirees.get(&name).is_some_and(|r| r.erased)
+                && let Some(mut step) = self.plan.find_mut(&name)
             {
                 tracing::info!(instance = %name, "volume destroyed and reservations released");
                 step.set_status(Status::Complete);
@@ -432,10 +367,7 @@ impl Retirements {
 
     /// Whether offers are needed (reservations wait to be released).
     pub fn wants_offers(&self) -> bool {
-        self.retirees
-            .values()
-            .any(|r| r.erased && !r.pending.is_empty())
-            || (self.uninstall && !self.plan.is_complete())
+        !self.book.is_empty() || (self.uninstall && !self.plan.is_complete())
     }
 
     /// Returns (and clears) whether offers must be revived (declined agents included).
@@ -463,16 +395,6 @@ impl Retirements {
             step.message = "framework torn down, state wiped".into();
         }
     }
-}
-
-/// Stores `releases` as [`RELEASES_PROPERTY`] (removes it when nothing is left).
-fn store_releases(store: &StateStore, releases: &StoredReleases) -> Result<()> {
-    if releases.is_empty() {
-        store.delete_property(RELEASES_PROPERTY)?;
-    } else {
-        properties::store(store, RELEASES_PROPERTY, releases)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

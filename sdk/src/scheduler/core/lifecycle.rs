@@ -207,18 +207,24 @@ impl Core {
 
     /// Reports the reservations whose release the cleanup of an offer cycle sent.
     pub(super) fn released<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, any: bool) {
+        let ids: BTreeSet<&str> = ids.into_iter().collect();
+        self.moved.sent(&ids);
         self.life.retire.release_sent(ids);
         self.life.retire.offers_seen(any);
     }
 
-    /// Takes the releases of retiring instances that `offers` show done.
-    pub(super) fn retiring_offered(&mut self, offers: &[Offer]) -> Result<()> {
-        self.life.retire.offered(&self.store, offers)
+    /// Takes the releases (of retired instances, and of the old resources of replaced
+    /// ones) that `offers` show done.
+    pub(super) fn releases_offered(&mut self, offers: &[Offer]) -> Result<()> {
+        let now = self.clock.now();
+        self.moved.offered(&self.store, offers, now)?;
+        self.life.retire.offered(&self.store, offers, now)
     }
 
-    /// Whether retirements need offers (to release reservations).
-    pub(super) fn retiring_wants_offers(&self) -> bool {
-        self.life.retire.wants_offers()
+    /// Whether reservations wait to be released (offers are needed), or an uninstall
+    /// is under way.
+    pub(super) fn releases_want_offers(&self) -> bool {
+        self.life.retire.wants_offers() || !self.moved.is_empty()
     }
 
     /// The status of the decommission or uninstall plan, when it is shown.

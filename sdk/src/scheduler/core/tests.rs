@@ -738,3 +738,58 @@ async fn a_decommission_killed_after_the_erase_releases_the_reservations_after_a
         "nothing is left to release"
     );
 }
+
+#[tokio::test]
+async fn a_replace_killed_before_the_old_reservations_were_released_releases_them_after_a_restart()
+{
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let old: TaskInfo;
+    {
+        let mut h = Harness::with_state(spec(1), persister.clone());
+        h.deploy_running("a1").await;
+        old = h.core.instances["data-0"]
+            .task
+            .as_ref()
+            .expect("launched")
+            .info();
+        h.core.replace("data-0").await.expect("replaced");
+        h.master.wait_for(call::Type::Kill, 1).await;
+        h.events(vec![update(
+            &old.task_id.value,
+            "a1",
+            TaskState::TaskKilled,
+            true,
+        )])
+        .await;
+        // Placed anew on a2; the scheduler dies before a1 offered the old resources.
+        h.events(vec![offers(&["a2"])]).await;
+        let accepts = h.master.wait_for(call::Type::Accept, 2).await;
+        assert!(released_ids(&accepts[1]).is_empty());
+        assert_eq!(h.core.instances["data-0"].agent_id(), Some("a2"));
+    }
+    let mut ids = crate::offer::operations::resource_ids(&old);
+    ids.sort();
+    let mut h = Harness::with_state(spec(1), persister);
+    let task = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    h.events(vec![update(&task, "a2", TaskState::TaskRunning, false)])
+        .await;
+    h.master.wait_for(call::Type::Revive, 1).await;
+    assert!(
+        h.master.of(call::Type::Suppress).is_empty(),
+        "offers are wanted to release what data-0 left on a1"
+    );
+    h.events(vec![offer_holding(&old, 1.0)]).await;
+    let accepts = h.master.wait_for(call::Type::Accept, 1).await;
+    assert_eq!(released_ids(&accepts[0]), ids);
+    // The master applied it: a1's next offer no longer holds them.
+    h.events(vec![offers(&["a1"])]).await;
+    assert!(
+        h.store()
+            .fetch_property(super::MOVED_PROPERTY)
+            .unwrap()
+            .is_none(),
+        "nothing is left to release"
+    );
+    assert!(!h.core.releases_want_offers());
+}
