@@ -401,22 +401,11 @@ impl Retirements {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use stead_proto::v1::{AgentId, Resource, TaskId, TaskState};
+    use stead_proto::v1::{AgentId, TaskId, TaskState};
     use stead_state::MemPersister;
 
     fn task(name: &str, index: u32, ids: &[&str]) -> TaskInfo {
-        let resources: Vec<Resource> = ids
-            .iter()
-            .map(|id| {
-                let mut r = res::scalar("cpus", 1.0);
-                r.reservations.push(res::dynamic_reservation(
-                    "svc-role",
-                    "p",
-                    res::reservation_labels(id, "fw", "svc"),
-                ));
-                r
-            })
-            .collect();
+        let resources = crate::scheduler::releases::testing::reserved_cpus("svc-role", ids);
         TaskInfo {
             name: name.into(),
             task_id: TaskId {

@@ -215,31 +215,42 @@ impl ReleaseBook {
     }
 }
 
+/// Test resources.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-    use stead_proto::v1::{AgentId, Resource};
-    use stead_state::MemPersister;
+pub(super) mod testing {
+    use stead_proto::v1::Resource;
 
-    fn offer(agent: &str, ids: &[&str]) -> Offer {
-        let resources: Vec<Resource> = ids
-            .iter()
+    use crate::mesos::resources as res;
+
+    /// One cpu reserved for `role` of service `svc` per resource id of `ids`.
+    pub fn reserved_cpus(role: &str, ids: &[&str]) -> Vec<Resource> {
+        ids.iter()
             .map(|id| {
                 let mut r = res::scalar("cpus", 1.0);
                 r.reservations.push(res::dynamic_reservation(
-                    "role",
+                    role,
                     "p",
                     res::reservation_labels(id, "fw", "svc"),
                 ));
                 r
             })
-            .collect();
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use stead_proto::v1::AgentId;
+    use stead_state::MemPersister;
+
+    fn offer(agent: &str, ids: &[&str]) -> Offer {
         Offer {
             agent_id: AgentId {
                 value: agent.into(),
             },
-            resources,
+            resources: testing::reserved_cpus("role", ids),
             ..Offer::default()
         }
     }

@@ -160,6 +160,49 @@ impl Harness {
         StateStore::new(self.persister.clone())
     }
 
+    /// Waits for the KILL of `task`, then reports it killed.
+    async fn killed(&mut self, task: &TaskInfo) {
+        let kills = self.master.wait_for(call::Type::Kill, 1).await;
+        let killed = kills.iter().filter_map(|c| c.kill.as_ref());
+        assert!(killed.map(|k| &k.task_id).any(|id| *id == task.task_id));
+        let agent = task.agent_id.value.clone();
+        self.events(vec![update(
+            &task.task_id.value,
+            &agent,
+            TaskState::TaskKilled,
+            true,
+        )])
+        .await;
+    }
+
+    /// Checks that offers are wanted (revived, never suppressed), then offers the
+    /// reservations and volume of `task` (no longer stored) and checks that the ACCEPT
+    /// releases exactly them.
+    async fn releases_when_offered(&mut self, task: &TaskInfo) {
+        self.master.wait_for(call::Type::Revive, 1).await;
+        assert!(
+            self.master.of(call::Type::Suppress).is_empty(),
+            "offers are wanted to release what {} left on {}",
+            task.name,
+            task.agent_id.value
+        );
+        let accepted = self.master.of(call::Type::Accept).len();
+        self.events(vec![offer_holding(task, 1.0)]).await;
+        let accepts = self.master.wait_for(call::Type::Accept, accepted + 1).await;
+        let mut ids = crate::offer::operations::resource_ids(task);
+        ids.sort();
+        assert_eq!(released_ids(&accepts[accepted]), ids);
+    }
+
+    /// The stored TaskInfo of `instance`.
+    fn info(&self, instance: &str) -> TaskInfo {
+        self.core.instances[instance]
+            .task
+            .as_ref()
+            .expect("launched")
+            .info()
+    }
+
     fn task_id(&self, instance: &str) -> String {
         self.core.instances[instance]
             .task_id()
@@ -671,11 +714,7 @@ async fn a_decommission_killed_after_the_erase_releases_the_reservations_after_a
                 .await;
         }
         assert_eq!(h.core.plans.deploy().status(), Status::Complete);
-        retired = h.core.instances["data-1"]
-            .task
-            .as_ref()
-            .expect("launched")
-            .info();
+        retired = h.info("data-1");
     }
     let mut ids = crate::offer::operations::resource_ids(&retired);
     ids.sort();
@@ -691,14 +730,7 @@ async fn a_decommission_killed_after_the_erase_releases_the_reservations_after_a
             update(&retired.task_id.value, "a1", TaskState::TaskRunning, false),
         ])
         .await;
-        h.master.wait_for(call::Type::Kill, 1).await;
-        h.events(vec![update(
-            &retired.task_id.value,
-            "a1",
-            TaskState::TaskKilled,
-            true,
-        )])
-        .await;
+        h.killed(&retired).await;
         assert!(h.store().fetch_task("data-1").unwrap().is_none(), "erased");
         h.master.fail(call::Type::Accept);
         h.events(vec![offer_holding(&retired, 1.0)]).await;
@@ -718,14 +750,7 @@ async fn a_decommission_killed_after_the_erase_releases_the_reservations_after_a
     h.events(vec![update(&kept, "a1", TaskState::TaskRunning, false)])
         .await;
     assert_eq!(h.core.lifecycle_status(), Some(Status::InProgress));
-    h.master.wait_for(call::Type::Revive, 1).await;
-    assert!(
-        h.master.of(call::Type::Suppress).is_empty(),
-        "offers are wanted"
-    );
-    h.events(vec![offer_holding(&retired, 1.0)]).await;
-    let accepts = h.master.wait_for(call::Type::Accept, 1).await;
-    assert_eq!(released_ids(&accepts[0]), ids, "released again");
+    h.releases_when_offered(&retired).await;
     assert_eq!(h.core.lifecycle_status(), Some(Status::InProgress));
     // The master applied it: the agent's next offer no longer holds them.
     h.events(vec![offers(&["a1"])]).await;
@@ -747,41 +772,21 @@ async fn a_replace_killed_before_the_old_reservations_were_released_releases_the
     {
         let mut h = Harness::with_state(spec(1), persister.clone());
         h.deploy_running("a1").await;
-        old = h.core.instances["data-0"]
-            .task
-            .as_ref()
-            .expect("launched")
-            .info();
+        old = h.info("data-0");
         h.core.replace("data-0").await.expect("replaced");
-        h.master.wait_for(call::Type::Kill, 1).await;
-        h.events(vec![update(
-            &old.task_id.value,
-            "a1",
-            TaskState::TaskKilled,
-            true,
-        )])
-        .await;
+        h.killed(&old).await;
         // Placed anew on a2; the scheduler dies before a1 offered the old resources.
         h.events(vec![offers(&["a2"])]).await;
         let accepts = h.master.wait_for(call::Type::Accept, 2).await;
         assert!(released_ids(&accepts[1]).is_empty());
         assert_eq!(h.core.instances["data-0"].agent_id(), Some("a2"));
     }
-    let mut ids = crate::offer::operations::resource_ids(&old);
-    ids.sort();
     let mut h = Harness::with_state(spec(1), persister);
     let task = h.task_id("data-0");
     h.events(vec![subscribed()]).await;
     h.events(vec![update(&task, "a2", TaskState::TaskRunning, false)])
         .await;
-    h.master.wait_for(call::Type::Revive, 1).await;
-    assert!(
-        h.master.of(call::Type::Suppress).is_empty(),
-        "offers are wanted to release what data-0 left on a1"
-    );
-    h.events(vec![offer_holding(&old, 1.0)]).await;
-    let accepts = h.master.wait_for(call::Type::Accept, 1).await;
-    assert_eq!(released_ids(&accepts[0]), ids);
+    h.releases_when_offered(&old).await;
     // The master applied it: a1's next offer no longer holds them.
     h.events(vec![offers(&["a1"])]).await;
     assert!(
