@@ -217,7 +217,9 @@ impl Core {
     /// ones) that `offers` show done.
     pub(super) fn releases_offered(&mut self, offers: &[Offer]) -> Result<()> {
         let now = self.clock.now();
-        self.moved.offered(&self.store, offers, now)?;
+        for instance in self.moved.offered(&self.store, offers, now)? {
+            tracing::info!(%instance, "the old volume and reservations of the moved instance are released");
+        }
         self.life.retire.offered(&self.store, offers, now)
     }
 
