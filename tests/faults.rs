@@ -141,6 +141,35 @@ async fn a_rolling_update_whose_relaunch_accept_is_lost_with_the_scheduler_compl
     .await
 }
 
+/// The scheduler dies after a decommission erased the retired instance and sent the
+/// release of its reservations and volume, before the master applied it (the ACCEPT
+/// lost, then arriving after the kill): the restarted scheduler must still release them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decommission_whose_release_accept_is_lost_with_the_scheduler_leaks_nothing() -> Result<()>
+{
+    let fault = |action| {
+        KillPoint::Call(Fault {
+            call: CallType::Accept,
+            nth: 1,
+            action,
+        })
+    };
+    scenario(
+        "lost-release",
+        vec![
+            (Op::Deploy, vec![]),
+            (
+                Op::Decommission,
+                vec![
+                    fault(Action::DropThenKill),
+                    fault(Action::KillThenDeliverLate(Duration::from_millis(300))),
+                ],
+            ),
+        ],
+    )
+    .await
+}
+
 /// The scheduler dies right after its first SUBSCRIBE reached the master: the restarted
 /// one must go on as the same framework, leaving no orphan behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

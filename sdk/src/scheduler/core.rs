@@ -23,6 +23,7 @@ use super::outbox::Outbox;
 use super::properties;
 use super::publish::{InstanceSnapshot, PublishKey, Publisher, ServiceSnapshot};
 use super::reconcile::Reconciler;
+use super::releases::ReleaseBook;
 use super::stored_task::StoredTask;
 use super::telemetry::Telemetry;
 use crate::mesos::calls;
@@ -39,6 +40,10 @@ const LOAD_CHUNK: usize = 1024;
 
 /// How long offers keep flowing after a replacement so that old reservations get cleaned.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(120);
+
+/// The state property holding the resource ids that replaced instances left behind,
+/// still to release.
+const MOVED_PROPERTY: &str = "moved-releases";
 
 /// The state property holding the operator's decisions on the plan `plan`.
 fn overrides_property(plan: WorkPlan) -> String {
@@ -89,6 +94,8 @@ pub struct Core {
     reconciler: Reconciler,
     flow: OfferFlow,
     gone: GoneAgents,
+    /// The reservations and volumes replaced instances left behind, until released.
+    moved: ReleaseBook,
     /// Update, decommission and uninstall state.
     life: lifecycle::Lifecycle,
     telemetry: Arc<Telemetry>,
@@ -161,6 +168,7 @@ impl Core {
             }
         }
         let gone = GoneAgents::load(&store)?;
+        let moved = ReleaseBook::load(&store, MOVED_PROPERTY)?;
         let reconcile_every = opts.reconcile_interval;
         let outbox = Outbox::new(master, store.persister().clone());
         let mut core = Core {
@@ -179,6 +187,7 @@ impl Core {
             reconciler: Reconciler::new(reconcile_every),
             flow: OfferFlow::default(),
             gone,
+            moved,
             life,
             telemetry: Arc::default(),
             redo: BTreeSet::new(),
@@ -599,7 +608,7 @@ impl Core {
                 .flow
                 .cleanup_until
                 .is_some_and(|t| self.clock.now() < t);
-            let want = !candidates.is_empty() || cleaning || self.retiring_wants_offers();
+            let want = !candidates.is_empty() || cleaning || self.releases_want_offers();
             let new_work = candidates
                 .iter()
                 .any(|c| !self.flow.revived_for.contains(c));

@@ -4,20 +4,29 @@
 //! A retiring instance is killed; once its task is known to be gone it is erased from
 //! the state store, which makes its reservations and volume unowned: the scheduler's
 //! cleanup then DESTROYs the volume and UNRESERVEs the resources when its agent offers
-//! them (also after a restart, or when the agent comes back later). The step completes
-//! once every resource id of the task was released. Nothing here is stored apart from
-//! what the state store already holds, so a restarted scheduler rebuilds the work from
-//! the tasks still stored: an instance back in the spec (count raised again) is simply
-//! no longer retiring.
+//! them. A restarted scheduler rebuilds the work from the tasks still stored: an
+//! instance back in the spec (count raised again) is simply no longer retiring.
+//!
+//! Persist before acting: an erased task's resource ids still to release go into a
+//! [`ReleaseBook`] stored as [`RELEASES_PROPERTY`] before the task is erased, so a
+//! scheduler killed after the erase, before the master applied the release, still
+//! knows them: it keeps asking for offers and releases them when offered, and the
+//! step completes only once offers show every id released (see `releases`).
+//!
+//! (Releasing every reservation of the service that no stored task holds, without
+//! storing the ids, would release them too, but only while offers flowed: after a
+//! restart the plans would say COMPLETE with nothing asking for offers. The stored ids
+//! keep the step, and the offers, going until the release is done.)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use stead_proto::scheduler::Call;
-use stead_proto::v1::{TaskInfo, TaskStatus};
+use stead_proto::v1::{AgentId, Offer, TaskInfo, TaskStatus};
 use stead_state::StateStore;
 
 use super::instance::is_terminal;
+use super::releases::ReleaseBook;
 use crate::Result;
 use crate::mesos::{calls, resources as res};
 use crate::offer::operations::{self, task_labels};
@@ -31,6 +40,9 @@ const TEARDOWN_GRACE: Duration = Duration::from_secs(60);
 /// The property marking an uninstall in progress (irreversible once set).
 pub const UNINSTALL_PROPERTY: &str = "uninstall";
 
+/// The property holding the resource ids of erased retiring tasks still to release.
+pub const RELEASES_PROPERTY: &str = "decommission-releases";
+
 /// One instance being retired.
 #[derive(Debug, Clone)]
 struct Retiree {
@@ -38,12 +50,25 @@ struct Retiree {
     status: Option<TaskStatus>,
     last_kill: Option<Instant>,
     erased: bool,
-    pending: BTreeSet<String>,
 }
 
 impl Retiree {
     fn live(&self) -> bool {
-        self.status.as_ref().is_none_or(|s| !is_terminal(s.state()))
+        !self.erased && self.status.as_ref().is_none_or(|s| !is_terminal(s.state()))
+    }
+
+    /// An instance a previous run erased, its resources on `agent` not all released.
+    fn erased(name: &str, agent: String) -> Retiree {
+        Retiree {
+            task: TaskInfo {
+                name: name.to_string(),
+                agent_id: AgentId { value: agent },
+                ..TaskInfo::default()
+            },
+            status: None,
+            last_kill: None,
+            erased: true,
+        }
     }
 }
 
@@ -51,6 +76,8 @@ impl Retiree {
 #[derive(Debug)]
 pub struct Retirements {
     retirees: BTreeMap<String, Retiree>,
+    /// The resource ids of erased tasks still to release.
+    book: ReleaseBook,
     plan: Plan,
     uninstall: bool,
     revive: bool,
@@ -91,6 +118,16 @@ impl Retirements {
         decommission_order(&mut tasks);
         let mut retirees = BTreeMap::new();
         let mut order = Vec::with_capacity(tasks.len());
+        // Erased by a previous run, their release not seen done: first, as they only
+        // wait for offers.
+        let book = ReleaseBook::load(store, RELEASES_PROPERTY)?;
+        for (name, _) in book.owners() {
+            if !tasks.iter().any(|(n, _)| n == name) {
+                order.push((name.to_string(), Status::Pending));
+                let agent = book.agent_of(name).unwrap_or_default().to_string();
+                retirees.insert(name.to_string(), Retiree::erased(name, agent));
+            }
+        }
         for (name, task) in tasks {
             let status = store
                 .fetch_status(&name)?
@@ -103,7 +140,6 @@ impl Retirements {
                     status,
                     last_kill: None,
                     erased: false,
-                    pending: BTreeSet::new(),
                 },
             );
         }
@@ -118,6 +154,7 @@ impl Retirements {
         };
         Ok(Retirements {
             retirees,
+            book,
             plan,
             uninstall,
             revive: false,
@@ -245,20 +282,23 @@ impl Retirements {
             }
             if !r.erased {
                 // Its task is gone: erase it, which leaves its reservations unowned.
+                // Persist before acting: what is left to release is stored first.
+                let ids = operations::resource_ids(&r.task);
+                self.book.add(&name, &r.task.agent_id.value, ids, now);
+                self.book.store(store)?;
                 store.delete_task(&name)?;
                 r.erased = true;
-                r.pending = operations::resource_ids(&r.task).into_iter().collect();
                 self.revive = true;
-                tracing::info!(instance = %name, agent = %r.task.agent_id.value, resources = r.pending.len(), "erased from the state store; releasing its volume and reservations");
+                tracing::info!(instance = %name, agent = %r.task.agent_id.value, resources = self.book.left(&name), "erased from the state store; releasing its volume and reservations");
             }
-            if r.pending.is_empty() {
+            let left = self.book.left(&name);
+            if left == 0 {
                 step.set_status(Status::Complete);
                 step.message = format!("{name} is gone, its resources released");
             } else {
                 step.set_status(Status::Started);
                 step.message = format!(
-                    "destroying the volume and unreserving {} resources on agent {} when it offers them",
-                    r.pending.len(),
+                    "destroying the volume and unreserving {left} resources on agent {} when it offers them",
                     r.task.agent_id.value
                 );
             }
@@ -282,16 +322,33 @@ impl Retirements {
         }
     }
 
-    /// Records that the cleanup released these resource ids (DESTROY/UNRESERVE sent).
+    /// Records that the cleanup sent the release of these resource ids (DESTROY and
+    /// UNRESERVE in an ACCEPT): they are released once an offer shows it done.
+    pub fn release_sent<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        self.book.sent(&ids.into_iter().collect());
+    }
+
+    /// Takes the releases `offers` show done, completes the steps of the erased
+    /// instances with nothing left to release, and stores what is left.
+    pub fn offered(&mut self, store: &StateStore, offers: &[Offer], now: Instant) -> Result<()> {
+        let emptied = self.book.offered(store, offers, now)?;
+        self.complete(emptied);
+        Ok(())
+    }
+
+    /// Records that these resource ids are released (destroyed and unreserved): the
+    /// steps of erased instances with nothing left to release complete.
+    #[cfg(test)]
     pub fn released<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
-        let ids: BTreeSet<&str> = ids.into_iter().collect();
-        for (name, r) in &mut self.retirees {
-            if !r.erased || r.pending.is_empty() {
-                continue;
-            }
-            r.pending.retain(|id| !ids.contains(id.as_str()));
-            if r.pending.is_empty()
-                && let Some(mut step) = self.plan.find_mut(name)
+        let emptied = self.book.remove(&ids.into_iter().collect());
+        self.complete(emptied);
+    }
+
+    /// Completes the steps of these erased instances (all released).
+    fn complete(&mut self, instances: Vec<String>) {
+        for name in instances {
+            if self.retirees.get(&name).is_some_and(|r| r.erased)
+                && let Some(mut step) = self.plan.find_mut(&name)
             {
                 tracing::info!(instance = %name, "volume destroyed and reservations released");
                 step.set_status(Status::Complete);
@@ -310,10 +367,7 @@ impl Retirements {
 
     /// Whether offers are needed (reservations wait to be released).
     pub fn wants_offers(&self) -> bool {
-        self.retirees
-            .values()
-            .any(|r| r.erased && !r.pending.is_empty())
-            || (self.uninstall && !self.plan.is_complete())
+        !self.book.is_empty() || (self.uninstall && !self.plan.is_complete())
     }
 
     /// Returns (and clears) whether offers must be revived (declined agents included).
@@ -347,22 +401,11 @@ impl Retirements {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use stead_proto::v1::{AgentId, Resource, TaskId, TaskState};
+    use stead_proto::v1::{AgentId, TaskId, TaskState};
     use stead_state::MemPersister;
 
     fn task(name: &str, index: u32, ids: &[&str]) -> TaskInfo {
-        let resources: Vec<Resource> = ids
-            .iter()
-            .map(|id| {
-                let mut r = res::scalar("cpus", 1.0);
-                r.reservations.push(res::dynamic_reservation(
-                    "svc-role",
-                    "p",
-                    res::reservation_labels(id, "fw", "svc"),
-                ));
-                r
-            })
-            .collect();
+        let resources = crate::scheduler::releases::testing::reserved_cpus("svc-role", ids);
         TaskInfo {
             name: name.into(),
             task_id: TaskId {

@@ -21,6 +21,7 @@ mod properties;
 mod publish;
 mod reconcile;
 mod reconnect;
+mod releases;
 mod service;
 mod stored_task;
 mod telemetry;

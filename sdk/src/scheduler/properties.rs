@@ -17,11 +17,15 @@ pub fn load<T: DeserializeOwned>(store: &StateStore, key: &str) -> Result<Option
         })
 }
 
-/// Stores `value` as the JSON property `key`.
-pub fn store<T: Serialize>(store: &StateStore, key: &str, value: &T) -> Result<(), StateError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| StateError::Encode {
+/// `value` encoded as the JSON of the property `key`.
+pub fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec(value).map_err(|e| StateError::Encode {
         path: format!("property {key}"),
         source: Box::new(e),
-    })?;
-    store.store_property(key, &bytes)
+    })
+}
+
+/// Stores `value` as the JSON property `key`.
+pub fn store<T: Serialize>(store: &StateStore, key: &str, value: &T) -> Result<(), StateError> {
+    store.store_property(key, &encode(key, value)?)
 }

@@ -45,9 +45,35 @@ impl RedbPersister {
             })?;
         }
         let lock = acquire_lock(&path)?;
+        let empty = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+        if empty {
+            // A new file is made whole beside the path, then moved there: a process
+            // killed while creating it leaves no half-written state file behind.
+            let fresh = path.with_extension("redb.new");
+            // What an earlier creation killed midway left there is not a state.
+            let _ = std::fs::remove_file(&fresh);
+            let fresh_db = Self::create(&fresh, &path)?;
+            drop(fresh_db);
+            std::fs::rename(&fresh, &path).map_err(|source| StateError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        let db = Self::create(&path, &path)?;
+        Ok(RedbPersister {
+            db,
+            path,
+            _lock: lock,
+        })
+    }
+
+    /// Opens or creates the database file `file` (for the state at `path`), with its
+    /// table created up front so that readers never meet a missing table.
+    fn create(file: &Path, path: &Path) -> Result<Database> {
+        let err = |e: redb::Error| StateError::backend(path.display().to_string(), e);
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
-            .create(&path)
+            .create(file)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => StateError::InUse {
                     location: path.display().to_string(),
@@ -55,16 +81,10 @@ impl RedbPersister {
                 },
                 other => StateError::backend(path.display().to_string(), other),
             })?;
-        let this = RedbPersister {
-            db,
-            path,
-            _lock: lock,
-        };
-        // Create the table up front so that readers never meet a missing table.
-        let txn = this.db.begin_write().map_err(|e| this.err(e))?;
-        txn.open_table(NODES).map_err(|e| this.err(e))?;
-        txn.commit().map_err(|e| this.err(e))?;
-        Ok(this)
+        let txn = db.begin_write().map_err(|e| err(e.into()))?;
+        txn.open_table(NODES).map_err(|e| err(e.into()))?;
+        txn.commit().map_err(|e| err(e.into()))?;
+        Ok(db)
     }
 
     /// The database file.

@@ -105,3 +105,21 @@ fn second_open_from_another_process_is_refused() {
     assert!(child.wait().unwrap().success());
     RedbPersister::open(&file).unwrap();
 }
+
+#[test]
+fn a_creation_killed_midway_leaves_no_half_written_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.redb");
+    // What a process killed while creating the state leaves: a partial new file beside
+    // the path, and no file (or an empty one) at the path.
+    let partial = dir.path().join("state.redb.new");
+    std::fs::write(&partial, b"redb\x1a\x0a\xa9").unwrap();
+    std::fs::write(&file, b"").unwrap();
+    {
+        let p = RedbPersister::open(&file).expect("a new state over an empty file");
+        p.set("FrameworkID", b"fw").unwrap();
+    }
+    assert!(!partial.exists(), "the new file was moved to the path");
+    let p = RedbPersister::open(&file).unwrap();
+    assert_eq!(p.get("FrameworkID").unwrap().as_deref(), Some(&b"fw"[..]));
+}

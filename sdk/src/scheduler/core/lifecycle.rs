@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use stead_proto::v1::{TaskInfo, TaskStatus};
+use stead_proto::v1::{Offer, TaskInfo, TaskStatus};
 use stead_spec::{GoalState, ServiceSpec};
 use stead_state::{ConfigStore, StateStore};
 
@@ -205,15 +205,28 @@ impl Core {
         self.life.retire.tasks()
     }
 
-    /// Reports reservations released by the cleanup of an offer cycle.
+    /// Reports the reservations whose release the cleanup of an offer cycle sent.
     pub(super) fn released<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>, any: bool) {
-        self.life.retire.released(ids);
+        let ids: BTreeSet<&str> = ids.into_iter().collect();
+        self.moved.sent(&ids);
+        self.life.retire.release_sent(ids);
         self.life.retire.offers_seen(any);
     }
 
-    /// Whether retirements need offers (to release reservations).
-    pub(super) fn retiring_wants_offers(&self) -> bool {
-        self.life.retire.wants_offers()
+    /// Takes the releases (of retired instances, and of the old resources of replaced
+    /// ones) that `offers` show done.
+    pub(super) fn releases_offered(&mut self, offers: &[Offer]) -> Result<()> {
+        let now = self.clock.now();
+        for instance in self.moved.offered(&self.store, offers, now)? {
+            tracing::info!(%instance, "the old volume and reservations of the moved instance are released");
+        }
+        self.life.retire.offered(&self.store, offers, now)
+    }
+
+    /// Whether reservations wait to be released (offers are needed), or an uninstall
+    /// is under way.
+    pub(super) fn releases_want_offers(&self) -> bool {
+        self.life.retire.wants_offers() || !self.moved.is_empty()
     }
 
     /// The status of the decommission or uninstall plan, when it is shown.

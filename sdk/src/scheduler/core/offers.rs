@@ -97,6 +97,7 @@ impl Core {
             &self.store,
             offers.iter().map(|o| o.agent_id.value.as_str()),
         )?;
+        self.releases_offered(&offers)?;
         // Every agent's free resources go to the updates that grow in place.
         if self.life.wants_free_resources() {
             self.life.offered(free_resources(&offers));
@@ -206,7 +207,7 @@ impl Core {
         self.released(released.iter().map(String::as_str), !released.is_empty());
         self.accept(&fw, &offers, &mut ops, &mut ev, stored).await;
 
-        let unplaced = !failed.is_empty() || waiting || self.retiring_wants_offers();
+        let unplaced = !failed.is_empty() || waiting || self.releases_want_offers();
         self.not_launched(failed);
         // DECLINE what was not accepted.
         let declined: Vec<String> = offers
@@ -306,6 +307,13 @@ impl Core {
             meta.last_launch_ms = Some(self.clock.epoch_ms());
             meta.backoff_until_ms = None;
             if p.fresh {
+                // Persist before acting: the resources the instance leaves behind are
+                // stored as to release with the task that moves it.
+                if let Some(old) = &inst.task {
+                    let ids = old.resource_ids().to_vec();
+                    self.moved
+                        .add(&task.name, old.agent_id(), ids, self.clock.now());
+                }
                 meta.goal_override = None;
                 Instance::set_location(&mut meta, &task.agent_id.value, &p.location);
                 Instance::set_reserved(&mut meta, false);
@@ -316,6 +324,9 @@ impl Core {
             batch.meta(&task.name, &meta)?;
             metas.push(meta);
             tasks.push(stored);
+        }
+        if placed.iter().any(|p| p.fresh) && !self.moved.is_empty() {
+            self.moved.stage(&mut batch)?;
         }
         batch.commit()?;
         let config_changes = placed.iter().any(|p| {

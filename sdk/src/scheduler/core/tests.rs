@@ -160,6 +160,49 @@ impl Harness {
         StateStore::new(self.persister.clone())
     }
 
+    /// Waits for the KILL of `task`, then reports it killed.
+    async fn killed(&mut self, task: &TaskInfo) {
+        let kills = self.master.wait_for(call::Type::Kill, 1).await;
+        let killed = kills.iter().filter_map(|c| c.kill.as_ref());
+        assert!(killed.map(|k| &k.task_id).any(|id| *id == task.task_id));
+        let agent = task.agent_id.value.clone();
+        self.events(vec![update(
+            &task.task_id.value,
+            &agent,
+            TaskState::TaskKilled,
+            true,
+        )])
+        .await;
+    }
+
+    /// Checks that offers are wanted (revived, never suppressed), then offers the
+    /// reservations and volume of `task` (no longer stored) and checks that the ACCEPT
+    /// releases exactly them.
+    async fn releases_when_offered(&mut self, task: &TaskInfo) {
+        self.master.wait_for(call::Type::Revive, 1).await;
+        assert!(
+            self.master.of(call::Type::Suppress).is_empty(),
+            "offers are wanted to release what {} left on {}",
+            task.name,
+            task.agent_id.value
+        );
+        let accepted = self.master.of(call::Type::Accept).len();
+        self.events(vec![offer_holding(task, 1.0)]).await;
+        let accepts = self.master.wait_for(call::Type::Accept, accepted + 1).await;
+        let mut ids = crate::offer::operations::resource_ids(task);
+        ids.sort();
+        assert_eq!(released_ids(&accepts[accepted]), ids);
+    }
+
+    /// The stored TaskInfo of `instance`.
+    fn info(&self, instance: &str) -> TaskInfo {
+        self.core.instances[instance]
+            .task
+            .as_ref()
+            .expect("launched")
+            .info()
+    }
+
     fn task_id(&self, instance: &str) -> String {
         self.core.instances[instance]
             .task_id()
@@ -635,4 +678,123 @@ async fn restarts_requested_while_one_is_under_way_are_merged_into_it() {
             .map(|k| k.task_id.value.as_str()),
         Some(new.as_str())
     );
+}
+
+/// `count` instances of `data` that a lower count may decommission.
+fn decommissionable(count: u32) -> ServiceSpec {
+    let mut s = spec(count);
+    s.task_types[0].allow_decommission = true;
+    s
+}
+
+/// The resource ids that the DESTROY and UNRESERVE operations of `accept` release.
+fn released_ids(accept: &Call) -> Vec<String> {
+    let mut ids: Vec<String> = operations_of(accept, operation::Type::Unreserve)
+        .iter()
+        .flat_map(|o| o.unreserve.iter().flat_map(|u| u.resources.iter()))
+        .filter_map(|r| res::resource_id(r).map(String::from))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[tokio::test]
+async fn a_decommission_killed_after_the_erase_releases_the_reservations_after_a_restart() {
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let retired: TaskInfo;
+    {
+        let mut h = Harness::with_state(decommissionable(2), persister.clone());
+        h.events(vec![subscribed()]).await;
+        for (n, name) in ["data-0", "data-1"].into_iter().enumerate() {
+            h.events(vec![offers(&["a1"])]).await;
+            h.master.wait_for(call::Type::Accept, n + 1).await;
+            let task = h.task_id(name);
+            h.events(vec![update(&task, "a1", TaskState::TaskRunning, true)])
+                .await;
+        }
+        assert_eq!(h.core.plans.deploy().status(), Status::Complete);
+        retired = h.info("data-1");
+    }
+    let mut ids = crate::offer::operations::resource_ids(&retired);
+    ids.sort();
+    assert!(!ids.is_empty(), "data-1 holds reservations");
+    {
+        // Restarted with one instance: data-1 is killed, erased, and its release sent
+        // from the next offer; the scheduler dies before the master applied it.
+        let mut h = Harness::with_state(decommissionable(1), persister.clone());
+        let kept = h.task_id("data-0");
+        h.events(vec![subscribed()]).await;
+        h.events(vec![
+            update(&kept, "a1", TaskState::TaskRunning, false),
+            update(&retired.task_id.value, "a1", TaskState::TaskRunning, false),
+        ])
+        .await;
+        h.killed(&retired).await;
+        assert!(h.store().fetch_task("data-1").unwrap().is_none(), "erased");
+        h.master.fail(call::Type::Accept);
+        h.events(vec![offer_holding(&retired, 1.0)]).await;
+        let accepts = h.master.wait_for(call::Type::Accept, 1).await;
+        assert_eq!(released_ids(&accepts[0]), ids, "the release is sent");
+        assert_ne!(
+            h.core.lifecycle_status(),
+            Some(Status::Complete),
+            "a release sent is not a release done"
+        );
+    }
+    // The restarted scheduler knows what is left to release: it wants offers, releases
+    // the reservations when offered, and completes once an offer shows them gone.
+    let mut h = Harness::with_state(decommissionable(1), persister);
+    let kept = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    h.events(vec![update(&kept, "a1", TaskState::TaskRunning, false)])
+        .await;
+    assert_eq!(h.core.lifecycle_status(), Some(Status::InProgress));
+    h.releases_when_offered(&retired).await;
+    assert_eq!(h.core.lifecycle_status(), Some(Status::InProgress));
+    // The master applied it: the agent's next offer no longer holds them.
+    h.events(vec![offers(&["a1"])]).await;
+    assert_eq!(h.core.lifecycle_status(), Some(Status::Complete));
+    assert!(
+        h.store()
+            .fetch_property(crate::scheduler::decommission::RELEASES_PROPERTY)
+            .unwrap()
+            .is_none(),
+        "nothing is left to release"
+    );
+}
+
+#[tokio::test]
+async fn a_replace_killed_before_the_old_reservations_were_released_releases_them_after_a_restart()
+{
+    let persister: Arc<dyn Persister> = Arc::new(MemPersister::new());
+    let old: TaskInfo;
+    {
+        let mut h = Harness::with_state(spec(1), persister.clone());
+        h.deploy_running("a1").await;
+        old = h.info("data-0");
+        h.core.replace("data-0").await.expect("replaced");
+        h.killed(&old).await;
+        // Placed anew on a2; the scheduler dies before a1 offered the old resources.
+        h.events(vec![offers(&["a2"])]).await;
+        let accepts = h.master.wait_for(call::Type::Accept, 2).await;
+        assert!(released_ids(&accepts[1]).is_empty());
+        assert_eq!(h.core.instances["data-0"].agent_id(), Some("a2"));
+    }
+    let mut h = Harness::with_state(spec(1), persister);
+    let task = h.task_id("data-0");
+    h.events(vec![subscribed()]).await;
+    h.events(vec![update(&task, "a2", TaskState::TaskRunning, false)])
+        .await;
+    h.releases_when_offered(&old).await;
+    // The master applied it: a1's next offer no longer holds them.
+    h.events(vec![offers(&["a1"])]).await;
+    assert!(
+        h.store()
+            .fetch_property(super::MOVED_PROPERTY)
+            .unwrap()
+            .is_none(),
+        "nothing is left to release"
+    );
+    assert!(!h.core.releases_want_offers());
 }
