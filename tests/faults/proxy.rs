@@ -181,11 +181,12 @@ impl FaultProxy {
     }
 
     /// Disarms the armed fault, if any. False when it was hit already and its kill is
-    /// still to come.
+    /// still to come, or has been sent but not yet taken by [`FaultProxy::take_fired`]
+    /// (the killed process may not have exited yet).
     pub fn disarm(&self) -> bool {
         let mut faults = self.shared.faults();
         faults.armed = None;
-        !faults.firing
+        !faults.firing && faults.fired.is_none()
     }
 
     /// The fault that killed the scheduler since the last call, if one did.
