@@ -131,11 +131,21 @@ impl ReleaseBook {
 
     /// The ids that `offers` show released (see the module doc).
     pub fn done_in(&self, offers: &[Offer], now: Instant) -> BTreeSet<String> {
+        // Only the agents of the book matter: most rounds offer none of them.
+        let agents: BTreeSet<&str> = self
+            .owners
+            .values()
+            .flatten()
+            .map(|(_, p)| p.agent.as_str())
+            .collect();
         let mut held: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for offer in offers {
-            held.entry(offer.agent_id.value.as_str())
-                .or_default()
-                .extend(offer.resources.iter().filter_map(res::resource_id));
+            let agent = offer.agent_id.value.as_str();
+            if agents.contains(agent) {
+                held.entry(agent)
+                    .or_default()
+                    .extend(offer.resources.iter().filter_map(res::resource_id));
+            }
         }
         self.owners
             .values()
@@ -161,6 +171,9 @@ impl ReleaseBook {
         offers: &[Offer],
         now: Instant,
     ) -> Result<Vec<String>> {
+        if self.owners.is_empty() {
+            return Ok(Vec::new());
+        }
         let done = self.done_in(offers, now);
         if done.is_empty() {
             return Ok(Vec::new());
