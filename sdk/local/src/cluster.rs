@@ -56,6 +56,7 @@ impl LocalCluster {
         let server = tokio::spawn(crate::http::serve(
             listener,
             tx.clone(),
+            work_dir.clone(),
             crate::http::LIMITS,
             async move {
                 let _ = stop_rx.await;

@@ -1,9 +1,11 @@
 //! The master's HTTP endpoints: `POST /api/v1/scheduler` (Mesos's scheduler API, protobuf and
 //! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /health`, and fault injection
-//! `POST /cluster/agents/{agent}/{stop|start|remove}`.
+//! `POST /cluster/agents/{agent}/{stop|start|remove}`; and the agents' endpoints on the same
+//! address ([`crate::agent_api`]): `GET /slave(<name>)/state` and the files API.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -38,23 +40,27 @@ pub(crate) const LIMITS: ServerLimits = ServerLimits {
     max_connections: 512,
 };
 
-/// Serves the master's endpoints on `listener` within `limits` until `shutdown` resolves.
+/// Serves the master's endpoints, and the agents' with the files under `work_dir`, on
+/// `listener` within `limits` until `shutdown` resolves.
 pub(crate) async fn serve(
     listener: TcpListener,
     master: Master,
+    work_dir: PathBuf,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    stead_proto::server::serve(listener, router(master), limits, shutdown).await;
+    let router = router(master).merge(crate::agent_api::files_router(work_dir));
+    stead_proto::server::serve(listener, router, limits, shutdown).await;
 }
 
-/// The router of the master's endpoints.
+/// The router of the master's endpoints and the agents' states.
 fn router(master: Master) -> Router {
     Router::new()
         .route(SCHEDULER_PATH, post(scheduler))
         .route("/version", get(version))
         .route("/state", get(state))
         .route("/master/state", get(state))
+        .route("/{process}/state", get(agent_state))
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/cluster/agents/{agent}/{action}", post(agent_action))
         // Calls of large frameworks (an ACCEPT launching hundreds of tasks, a RECONCILE of
@@ -333,20 +339,38 @@ async fn version() -> Response {
     .into_response()
 }
 
-async fn state(AxState(master): AxState<Master>) -> Response {
+/// The master's state, or the answer saying it is shutting down.
+async fn master_state(master: &Master) -> Result<crate::State, Response> {
+    let down = || {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        )
+    };
     let (reply, rx) = oneshot::channel();
-    if master.send(Msg::State { reply }).is_err() {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The master is shutting down",
-        );
-    }
-    match rx.await {
+    master.send(Msg::State { reply }).map_err(|_| down())?;
+    rx.await.map_err(|_| down())
+}
+
+async fn state(AxState(master): AxState<Master>) -> Response {
+    match master_state(&master).await {
         Ok(s) => axum::Json(s).into_response(),
-        Err(_) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The master is shutting down",
-        ),
+        Err(down) => down,
+    }
+}
+
+/// `GET /slave(<name>)/state`: the agent's executors and their sandboxes.
+async fn agent_state(AxState(master): AxState<Master>, Path(process): Path<String>) -> Response {
+    let Some(name) = crate::agent_api::agent_of_process(&process) else {
+        return text(StatusCode::NOT_FOUND, format!("No process {process:?}"));
+    };
+    let state = match master_state(&master).await {
+        Ok(s) => s,
+        Err(down) => return down,
+    };
+    match crate::agent_api::agent_state(&state, name) {
+        Some(agent) => axum::Json(agent).into_response(),
+        None => text(StatusCode::NOT_FOUND, format!("No agent {name:?}")),
     }
 }
 
@@ -409,7 +433,14 @@ mod tests {
             body_read_timeout: Duration::from_secs(1),
             max_connections: 64,
         };
-        tokio::spawn(serve(listener, tx, limits, std::future::pending()));
+        let work_dir = std::env::temp_dir();
+        tokio::spawn(serve(
+            listener,
+            tx,
+            work_dir,
+            limits,
+            std::future::pending(),
+        ));
         (addr, rx)
     }
 

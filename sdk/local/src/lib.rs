@@ -5,8 +5,12 @@
 //! N agents that run each task as a process group in a sandbox under the work directory.
 //! Reservations, persistent volumes and agent identities are checkpointed, so a cluster
 //! restarted on the same work directory offers the same reservations and volumes.
+//! A task's standard output and error are its sandbox's `stdout` and `stderr` files, read
+//! through the agents' files API as on a Mesos agent (`/slave(<name>)/state` gives each
+//! executor's `directory`, `/files/read` reads it).
 //! [`run_standalone`] runs it as a command until Ctrl-C.
 
+mod agent_api;
 mod checkpoint;
 mod cluster;
 mod config;

@@ -82,6 +82,10 @@ pub struct OfferView {
 pub struct AgentState {
     /// Agent id.
     pub id: String,
+    /// Where the agent's endpoints are, as Mesos writes it: `slave(<name>)@<ip>:<port>`
+    /// (`/slave(<name>)/state` and `/files/read` on that address).
+    #[serde(default)]
+    pub pid: String,
     /// The agent's name in the local cluster configuration.
     pub name: String,
     /// Hostname.

@@ -157,6 +157,8 @@ struct CompletedTask {
     info: Arc<TaskInfo>,
     agent_id: String,
     latest: TaskStatus,
+    /// The sandbox its executor ran in, when it ran.
+    sandbox: Option<PathBuf>,
 }
 
 const COMPLETED_TASKS_KEPT: usize = 1000;

@@ -192,6 +192,7 @@ impl Master {
                     info: t.info,
                     agent_id: t.agent_id,
                     latest: t.latest,
+                    sandbox: t.sandbox,
                 });
                 if let Some(agent) = self.agents.get_mut(&agent_id) {
                     agent.tasks.remove(&(fid.to_string(), task_id.to_string()));
@@ -327,6 +328,7 @@ impl Master {
                 }),
                 agent_id,
                 latest: status,
+                sandbox: None,
             });
         }
     }

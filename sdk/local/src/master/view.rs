@@ -41,6 +41,21 @@ fn task_view(
 }
 
 impl Master {
+    /// The libprocess id and address of agent `name`, as Mesos writes an agent's `pid`
+    /// (`slave(1)@10.0.0.1:5051`): the embedded agents answer on the master's address,
+    /// each under its own process id (`/slave(<name>)/state`).
+    fn agent_pid(&self, name: &str) -> String {
+        let address = self.master_info.address.as_ref();
+        let ip = address.and_then(|a| a.ip.as_deref()).unwrap_or_default();
+        let port = address.map_or(0, |a| a.port);
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        format!("slave({name})@{host}:{port}")
+    }
+
     pub(super) fn state(&self) -> State {
         let frameworks = self
             .frameworks
@@ -72,7 +87,7 @@ impl Master {
                             &c.info,
                             &c.agent_id,
                             &c.latest,
-                            None,
+                            c.sandbox.clone(),
                         )
                     })
                     .collect();
@@ -150,6 +165,7 @@ impl Master {
                 }
                 AgentState {
                     id: a.id.clone(),
+                    pid: self.agent_pid(&a.name),
                     name: a.name.clone(),
                     hostname: a.config.hostname.clone(),
                     active: a.status == AgentStatus::Active,
