@@ -32,11 +32,22 @@ fn fuzz_operator_api_paths_and_bodies() {
         sample("POST", "/v1/plans/deploy/interrupt?phase=meta-data", "{}"),
         sample("GET", "/v1/pods/meta-data-0/info", ""),
         sample("POST", "/v1/pods/meta-data-1/replace", "x"),
+        sample(
+            "POST",
+            "/v1/pods/meta-data-1/replace?confirm=meta-data-1",
+            "",
+        ),
+        sample(
+            "GET",
+            "/v1/pods/meta-data-0/logs?stream=stderr&offset=-1",
+            "",
+        ),
         sample("GET", "/v1/configurations/cfg-1", ""),
         sample("GET", "/v1/configurations/..%2F..", ""),
         sample("GET", "/v1/configurations/a%00b", ""),
         sample("GET", "/v1/health", ""),
         sample("POST", "/v1/uninstall", ""),
+        sample("POST", "/v1/uninstall?confirm=data-store", ""),
     ];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

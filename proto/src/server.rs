@@ -59,7 +59,9 @@ impl Default for ServerLimits {
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves, then waits
 /// for open requests to finish (streaming responses end when their stream does).
 ///
-/// A failed `accept` (e.g. no file descriptor left) is logged and retried.
+/// Each request carries its peer's address as an extension,
+/// `axum::extract::ConnectInfo<SocketAddr>`. A failed `accept` (e.g. no file descriptor
+/// left) is logged and retried.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -89,8 +91,8 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match stream {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match stream {
+            Ok(accepted) => accepted,
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "accepting a connection failed; retrying");
@@ -103,7 +105,12 @@ pub async fn serve(
             .header_read_timeout(limits.header_read_timeout)
             .serve_connection(
                 TokioIo::new(stream),
-                TowerToHyperService::new(router.clone()),
+                // The peer's address, for handlers and middleware that check it.
+                TowerToHyperService::new(
+                    router
+                        .clone()
+                        .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+                ),
             );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

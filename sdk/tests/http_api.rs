@@ -197,7 +197,12 @@ async fn pods_list_info_and_commands() {
     let (status, body) = post(&base, "/v1/pods/meta-data-0/restart", None).await;
     assert_eq!(status, 200);
     assert_eq!(body, json!({"pod": "meta-data-0", "command": "restart"}));
-    let (status, _) = post(&base, "/v1/pods/meta-data-1/replace", None).await;
+    let (status, _) = post(
+        &base,
+        "/v1/pods/meta-data-1/replace?confirm=meta-data-1",
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(
         fake.with(|s| s.pod_commands.clone()),
@@ -366,7 +371,7 @@ async fn token_guards_every_mutating_request() {
         "/v1/plans/deploy/restart",
         "/v1/plans/deploy/forceComplete?step=data-1",
         "/v1/pods/meta-data-0/restart",
-        "/v1/pods/meta-data-0/replace",
+        "/v1/pods/meta-data-0/replace?confirm=meta-data-0",
         "/v1/plans/nope/interrupt",
     ];
     for path in mutating {

@@ -267,7 +267,7 @@ async fn every_endpoint_against_a_live_scheduler() {
     let before = api.pod("node-0").await;
     for path in [
         "/v1/pods/node-0/restart",
-        "/v1/pods/node-1/replace",
+        "/v1/pods/node-1/replace?confirm=node-1",
         "/v1/plans/deploy/interrupt",
     ] {
         let (status, _) = api.post(path, None).await;
@@ -315,7 +315,9 @@ async fn every_endpoint_against_a_live_scheduler() {
     // Replace: a new task with a new volume.
     let (_, old_info) = api.get("/v1/pods/node-1/info").await;
     let before = api.pod("node-1").await;
-    let (status, body) = api.post("/v1/pods/node-1/replace", Some(TOKEN)).await;
+    let (status, body) = api
+        .post("/v1/pods/node-1/replace?confirm=node-1", Some(TOKEN))
+        .await;
     assert_eq!(status, 200, "{body}");
     api.wait_pod("node-1", "replaced and running", |p| {
         p["task_id"] != before["task_id"] && p["state"] == "TASK_RUNNING"

@@ -139,7 +139,10 @@ impl Api {
     pub async fn replace(&self, instance: &str) -> Result<()> {
         let answer = self
             .http
-            .post(format!("{}/v1/pods/{instance}/replace", self.base))
+            .post(format!(
+                "{}/v1/pods/{instance}/replace?confirm={instance}",
+                self.base
+            ))
             .send()
             .await?;
         if !answer.status().is_success() {

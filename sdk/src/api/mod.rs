@@ -120,6 +120,65 @@ impl PodCommand {
     }
 }
 
+/// Which output of a task to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    /// Standard output (the sandbox's `stdout` file).
+    #[default]
+    Stdout,
+    /// Standard error (the sandbox's `stderr` file).
+    Stderr,
+}
+
+impl LogStream {
+    /// The stream's name in URLs, and its file's name in a sandbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+        }
+    }
+
+    /// The stream named `name` (`stdout` or `stderr`).
+    pub fn parse(name: &str) -> Option<LogStream> {
+        match name {
+            "stdout" => Some(LogStream::Stdout),
+            "stderr" => Some(LogStream::Stderr),
+            _ => None,
+        }
+    }
+}
+
+/// What to read of a pod instance's output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRequest {
+    /// Which stream.
+    pub stream: LogStream,
+    /// The byte offset to read from; -1 reads nothing and answers the size.
+    pub offset: i64,
+    /// At most this many bytes (the agent may return fewer).
+    pub length: Option<u64>,
+    /// Read the run before the current one (the latest other task of the instance on its
+    /// agent).
+    pub previous: bool,
+}
+
+/// A piece of a pod instance's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogChunk {
+    /// The instance.
+    pub instance: String,
+    /// The task whose output this is.
+    pub task_id: String,
+    /// Which stream.
+    pub stream: LogStream,
+    /// Where `data` starts in the file, in bytes (its size when asked for offset -1).
+    pub offset: u64,
+    /// The text read; empty at the end of the file.
+    pub data: String,
+}
+
 /// One pod instance in the pod list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PodSummary {
@@ -457,6 +516,34 @@ pub trait ServiceControl: Send + Sync + 'static {
 
     /// The latest offers and per pending step why each was or was not used.
     fn debug_offers(&self) -> BoxFuture<'_, ControlResult<OffersDebug>>;
+
+    /// The service's name (what an uninstall is confirmed with): by default the name in
+    /// the target configuration.
+    fn service_name(&self) -> BoxFuture<'_, ControlResult<String>> {
+        Box::pin(async move {
+            let id = self.target_configuration_id().await?;
+            let spec = self.configuration(&id).await?;
+            spec.get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(String::from)
+                .ok_or_else(|| ControlError::internal("the target configuration has no name"))
+        })
+    }
+
+    /// Reads a piece of `instance`'s output from its sandbox. Schedulers that cannot read
+    /// sandboxes answer a conflict.
+    fn logs<'a>(
+        &'a self,
+        instance: &'a str,
+        request: LogRequest,
+    ) -> BoxFuture<'a, ControlResult<LogChunk>> {
+        let _ = (instance, request);
+        Box::pin(async {
+            Err(ControlError::conflict(
+                "this scheduler cannot read task logs",
+            ))
+        })
+    }
 
     /// Begins uninstalling the service (irreversible: every task killed, every volume
     /// destroyed, every reservation released, then TEARDOWN and a wiped state); returns

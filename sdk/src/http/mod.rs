@@ -15,7 +15,10 @@
 //! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional |
 //! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional |
 //! | `GET /v1/pods`, `GET /v1/pods/{instance}/info` | [`PodSummary`](crate::api::PodSummary) list, [`PodInfo`](crate::api::PodInfo) |
-//! | `POST /v1/pods/{instance}/restart`, `/replace` | relaunch in place, replace elsewhere |
+//! | `GET /v1/pods/{instance}/logs` | [`LogChunk`](crate::api::LogChunk): `?stream=stdout\|stderr&offset=&length=&previous=` |
+//! | `POST /v1/pods/{instance}/restart` | relaunch in place |
+//! | `POST /v1/pods/{instance}/replace?confirm={instance}` | replace elsewhere (the volume is destroyed) |
+//! | `POST /v1/uninstall?confirm={service}` | uninstall the service |
 //! | `GET /v1/configurations`, `/target`, `/{id}` | ids, `{id, spec}` |
 //! | `GET /v1/state/frameworkId` | `{framework_id}` |
 //! | `GET /v1/health` | [`Health`](crate::api::Health); the code tells the [`HealthState`](crate::api::HealthState) (readiness) |
@@ -25,8 +28,13 @@
 //!
 //! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code; a malformed
 //! path (a name that is `.`, `..`, holds `/` or a control character) is a 400 saying so.
+//! Destructive requests name what they destroy in `?confirm=` (else 400 saying what is
+//! expected, and nothing is done). A pod's logs are read from its sandbox through its
+//! agent's files API (see [`crate::mesos::sandbox`]).
+//!
 //! With a token configured, every mutating request needs `Authorization: Bearer <token>`
-//! (else 401); with a read token (`--api-read-token`), every reading request but
+//! (else 401); without one, mutating requests are taken only from loopback peers (else
+//! 403, see [`remote_mutation_refusal`]); with a read token (`--api-read-token`), every reading request but
 //! `/v1/health` needs it or the API token. Secret-looking environment values (names
 //! containing `PASSWORD`, `SECRET`, `TOKEN`, `KEY`, ...; see [`crate::api::redact`]) are
 //! replaced by `<redacted>` in pod info and configurations.
@@ -41,7 +49,7 @@ mod server;
 
 pub use running::ApiServer;
 pub use server::{
-    ApiArgs, ApiOptions, DEFAULT_BIND, READ_TOKEN_ENV, TOKEN_ENV, router, serve,
-    serve_with_shutdown,
+    ApiArgs, ApiOptions, CONFIRM_PARAM, DEFAULT_BIND, READ_TOKEN_ENV, TOKEN_ENV,
+    remote_mutation_refusal, router, serve, serve_with_shutdown,
 };
 pub use stead_proto::server::ServerLimits;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +22,10 @@ use stead_state::StateError;
 
 use super::prometheus;
 use crate::api::redact::redact_environment;
-use crate::api::{ControlError, Health, PlanCommand, PodCommand, ServiceControl, plan_errors};
+use crate::api::{
+    ControlError, Health, LogRequest, LogStream, PlanCommand, PodCommand, ServiceControl,
+    plan_errors,
+};
 use crate::plan::{PlanSnapshot, Status};
 
 /// The address the API binds to unless told otherwise: loopback only.
@@ -37,6 +40,10 @@ pub const READ_TOKEN_ENV: &str = "STEAD_API_READ_TOKEN";
 /// The routes answered without a token whatever the options, for supervisors' probes:
 /// `/v1/health` and everything under it.
 const OPEN_PREFIX: &str = "/v1/health";
+
+/// The query parameter that confirms a destructive request: `?confirm=<service name>` on
+/// `POST /v1/uninstall`, `?confirm=<instance>` on `POST /v1/pods/<instance>/replace`.
+pub const CONFIRM_PARAM: &str = "confirm";
 
 /// How the API is served.
 #[derive(Debug, Clone, Default)]
@@ -134,6 +141,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/plans/{plan}/{command}", post(plan_command))
         .route("/v1/pods", get(list_pods))
         .route("/v1/pods/{instance}/info", get(pod_info))
+        .route("/v1/pods/{instance}/logs", get(pod_logs))
         .route("/v1/pods/{instance}/{command}", post(pod_command))
         .route("/v1/configurations", get(list_configurations))
         .route("/v1/configurations/target", get(target_configuration))
@@ -251,7 +259,55 @@ async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Resp
         )
         .into_response();
     }
+    if !read_only && api.token.is_none() {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| *peer);
+        if let Some(why) = remote_mutation_refusal(peer) {
+            return ApiError::new(StatusCode::FORBIDDEN, "forbidden", why).into_response();
+        }
+    }
     next.run(request).await
+}
+
+/// Why a mutating request from `peer` is refused by an API without a token: only a
+/// loopback peer may change anything then (an unknown peer may not either). None when
+/// it may.
+pub fn remote_mutation_refusal(peer: Option<SocketAddr>) -> Option<String> {
+    match peer {
+        Some(peer) if peer.ip().to_canonical().is_loopback() => None,
+        Some(peer) => Some(format!(
+            "mutating requests from {} are refused: without an API token (--api-token) \
+             only loopback clients may change anything",
+            peer.ip()
+        )),
+        None => Some(
+            "mutating requests from an unknown peer are refused: without an API token \
+             (--api-token) only loopback clients may change anything"
+                .to_string(),
+        ),
+    }
+}
+
+/// Checks a destructive request's confirmation: `query` must hold exactly
+/// `confirm=<expected>` (the name of what `action` destroys).
+fn confirmed(query: &BTreeMap<String, String>, action: &str, expected: &str) -> ApiResult<()> {
+    if let Some(key) = query.keys().find(|k| *k != CONFIRM_PARAM) {
+        return Err(ApiError::bad_request(format!(
+            "unexpected query parameter {key:?}"
+        )));
+    }
+    match query.get(CONFIRM_PARAM) {
+        Some(given) if given == expected => Ok(()),
+        Some(given) => Err(ApiError::bad_request(format!(
+            "{action} is irreversible: ?{CONFIRM_PARAM}={given:?} does not name {expected:?}; \
+             confirm with ?{CONFIRM_PARAM}={expected}"
+        ))),
+        None => Err(ApiError::bad_request(format!(
+            "{action} is irreversible: confirm with ?{CONFIRM_PARAM}={expected}"
+        ))),
+    }
 }
 
 /// Whether `path` is a probe answered without a token.
@@ -451,23 +507,83 @@ async fn pod_info(
     redacted(&api.control.pod_info(&instance).await?)
 }
 
+/// The query of `GET /v1/pods/{instance}/logs`, checked: `stream` (`stdout`, the
+/// default, or `stderr`), `offset` (bytes, default 0; -1 answers the size), `length`
+/// and `previous` (`true` or `false`).
+fn log_request(query: &BTreeMap<String, String>) -> ApiResult<LogRequest> {
+    let mut request = LogRequest::default();
+    for (key, value) in query {
+        let bad = |what: &str| ApiError::bad_request(format!("{key}={value:?} is not {what}"));
+        match key.as_str() {
+            "stream" => {
+                request.stream = LogStream::parse(value).ok_or_else(|| bad("stdout or stderr"))?;
+            }
+            "offset" => {
+                request.offset = value
+                    .parse()
+                    .ok()
+                    .filter(|o| *o >= -1)
+                    .ok_or_else(|| bad("a byte offset (or -1 for the size)"))?;
+            }
+            "length" => {
+                request.length = Some(value.parse().map_err(|_| bad("a byte count"))?);
+            }
+            "previous" => {
+                request.previous = value.parse().map_err(|_| bad("true or false"))?;
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected query parameter {key:?}"
+                )));
+            }
+        }
+    }
+    Ok(request)
+}
+
+async fn pod_logs(
+    State(api): State<Api>,
+    instance: Result<Path<String>, PathRejection>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Path(instance) = instance?;
+    let instance = checked_name("pod instance", instance)?;
+    let Query(query) = query?;
+    let request = log_request(&query)?;
+    Ok(ok(api.control.logs(&instance, request).await?))
+}
+
 async fn pod_command(
     State(api): State<Api>,
     path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Path((instance, command)) = path?;
     let instance = checked_name("pod instance", instance)?;
+    let Query(query) = query?;
     let command = match command.as_str() {
         "restart" => PodCommand::Restart,
         "replace" => PodCommand::Replace,
         other => return Err(ApiError::not_found(format!("pod command {other:?}"))),
     };
+    if command == PodCommand::Replace {
+        let action = format!("replacing pod {instance} (its volume and data are destroyed)");
+        confirmed(&query, &action, &instance)?;
+    }
     api.control.pod_command(&instance, command).await?;
     Ok(ok(json!({ "pod": instance, "command": command.as_str() })))
 }
 
-async fn uninstall(State(api): State<Api>) -> ApiResult<Response> {
+async fn uninstall(
+    State(api): State<Api>,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(query) = query?;
+    let service = api.control.service_name().await?;
+    let action = format!("uninstalling service {service} (every task and volume)");
+    confirmed(&query, &action, &service)?;
     api.control.uninstall().await?;
+    tracing::info!(service = %service, "uninstall requested through the operator API");
     Ok(ok(json!({ "uninstall": "started" })))
 }
 
@@ -574,6 +690,84 @@ mod tests {
         assert_eq!(options.read_token.as_deref(), Some("reader"));
         assert!(options.token.is_none());
         assert!(parse(&["--api-read-token="]).unwrap().read_token.is_none());
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_loopback_peers_mutate_without_a_token() {
+        for peer in [
+            "127.0.0.1:1",
+            "127.8.9.10:1",
+            "[::1]:1",
+            "[::ffff:127.0.0.1]:1",
+        ] {
+            let peer: SocketAddr = peer.parse().unwrap();
+            assert_eq!(remote_mutation_refusal(Some(peer)), None, "{peer}");
+        }
+        for peer in [
+            "10.0.0.1:1",
+            "192.168.1.2:1",
+            "[2001:db8::1]:1",
+            "[::ffff:10.0.0.1]:1",
+        ] {
+            let peer: SocketAddr = peer.parse().unwrap();
+            let why = remote_mutation_refusal(Some(peer)).expect("refused");
+            assert!(why.contains(&peer.ip().to_string()), "{why}");
+            assert!(why.contains("--api-token"), "{why}");
+        }
+        assert!(remote_mutation_refusal(None).is_some());
+    }
+
+    #[test]
+    fn confirmations_name_what_is_destroyed() {
+        assert!(confirmed(&query(&[("confirm", "data-1")]), "replacing", "data-1").is_ok());
+        let missing = confirmed(&query(&[]), "replacing", "data-1").unwrap_err();
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        assert!(missing.message.contains("?confirm=data-1"), "{missing:?}");
+        let wrong = confirmed(&query(&[("confirm", "data-2")]), "replacing", "data-1");
+        assert!(wrong.unwrap_err().message.contains("?confirm=data-1"));
+        let extra = confirmed(
+            &query(&[("confirm", "data-1"), ("force", "1")]),
+            "replacing",
+            "data-1",
+        );
+        assert!(extra.unwrap_err().message.contains("force"));
+    }
+
+    #[test]
+    fn log_queries() {
+        assert_eq!(log_request(&query(&[])).unwrap(), LogRequest::default());
+        let request = log_request(&query(&[
+            ("stream", "stderr"),
+            ("offset", "-1"),
+            ("length", "10"),
+            ("previous", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            request,
+            LogRequest {
+                stream: LogStream::Stderr,
+                offset: -1,
+                length: Some(10),
+                previous: true,
+            }
+        );
+        for bad in [
+            ("stream", "stdin"),
+            ("offset", "-2"),
+            ("length", "-1"),
+            ("previous", "yes"),
+            ("tail", "5"),
+        ] {
+            assert!(log_request(&query(&[bad])).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -288,7 +288,11 @@ impl MesosClient {
     /// A JSON endpoint of the master (`path`, e.g. `/master/state`), within the call
     /// timeout.
     pub async fn master_json(&self, path: &str) -> MesosResult<serde_json::Value> {
-        let url = format!("{}{path}", self.leader());
+        self.get_json(format!("{}{path}", self.leader())).await
+    }
+
+    /// A JSON endpoint at `url` (e.g. an agent's `/files/read`), within the call timeout.
+    pub async fn get_json(&self, url: String) -> MesosResult<serde_json::Value> {
         let get = async {
             let resp = self
                 .http

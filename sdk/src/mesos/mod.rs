@@ -1,5 +1,5 @@
 //! The Mesos v1 scheduler API: the HTTP client, leading-master detection through
-//! ZooKeeper, Stead's reservation labels, and the call builders and resource helpers of
+//! ZooKeeper, tasks' sandboxes through the agents' files API, Stead's reservation labels, and the call builders and resource helpers of
 //! `stead-proto` under the paths the scheduler uses.
 
 mod client;
@@ -7,6 +7,7 @@ mod client;
 #[cfg_attr(not(feature = "zookeeper"), path = "detect_off.rs")]
 pub mod detect;
 pub mod resources;
+pub mod sandbox;
 
 pub use client::{Backoff, EventStream, MesosClient, MesosError, MesosResult};
 pub use stead_proto::calls;

@@ -15,9 +15,11 @@ use super::publish::ServiceSnapshot;
 use super::telemetry::Telemetry;
 use crate::Error;
 use crate::api::{
-    ControlError, ControlResult, Health, MetricsSnapshot, OffersDebug, PlanCommand, PodCommand,
-    PodInfo, PodSummary, ServiceControl,
+    ControlError, ControlResult, Health, LogChunk, LogRequest, MetricsSnapshot, OffersDebug,
+    PlanCommand, PodCommand, PodInfo, PodSummary, ServiceControl,
 };
+use crate::mesos::sandbox::{self, Run, SandboxError};
+use crate::mesos::{MesosClient, MesosError};
 use crate::offer::operations::config_id_of;
 use crate::plan::{PlanName, PlanSnapshot};
 
@@ -30,10 +32,31 @@ pub struct SchedulerControl {
     telemetry: Arc<Telemetry>,
     /// Instance name -> (task type, index), from the spec.
     instances: HashMap<String, (String, u32)>,
+    /// The service's name.
+    service: String,
+    /// The master, for the agents' sandboxes.
+    master: Arc<MesosClient>,
 }
 
 fn internal(e: impl std::fmt::Display) -> ControlError {
     ControlError::internal(e.to_string())
+}
+
+/// A failure to read a sandbox as an API error: what is not there is not found, an
+/// unreachable master or agent is unavailable.
+fn from_sandbox_error(e: SandboxError) -> ControlError {
+    match e {
+        SandboxError::NoSandbox { .. } | SandboxError::UnknownAgent(_) => {
+            ControlError::not_found(e.to_string())
+        }
+        SandboxError::Mesos(MesosError::Status { status, .. })
+            if status == reqwest::StatusCode::NOT_FOUND =>
+        {
+            ControlError::not_found(e.to_string())
+        }
+        SandboxError::Mesos(m) if m.is_unreachable() => ControlError::unavailable(m.to_string()),
+        other => internal(other),
+    }
 }
 
 /// A scheduler error as an API error.
@@ -48,7 +71,8 @@ fn from_error(e: Error) -> ControlError {
 }
 
 impl SchedulerControl {
-    /// The control of the scheduler running `spec`, reached through `commands`.
+    /// The control of the scheduler running `spec`, reached through `commands`, reading
+    /// sandboxes through `master`.
     pub fn new(
         spec: &ServiceSpec,
         commands: mpsc::Sender<Command>,
@@ -56,6 +80,7 @@ impl SchedulerControl {
         store: StateStore,
         configs: ConfigStore<ServiceSpec>,
         telemetry: Arc<Telemetry>,
+        master: Arc<MesosClient>,
     ) -> SchedulerControl {
         let instances = spec
             .task_types
@@ -69,6 +94,8 @@ impl SchedulerControl {
             configs,
             telemetry,
             instances,
+            service: spec.name.clone(),
+            master,
         }
     }
 
@@ -191,6 +218,59 @@ impl ServiceControl for SchedulerControl {
                 PodCommand::Replace => self.request(|tx| Command::Replace(name, tx)).await?,
             };
             result.map_err(from_error)
+        })
+    }
+
+    fn service_name(&self) -> BoxFuture<'_, ControlResult<String>> {
+        Box::pin(async move { Ok(self.service.clone()) })
+    }
+
+    fn logs<'a>(
+        &'a self,
+        instance: &'a str,
+        request: LogRequest,
+    ) -> BoxFuture<'a, ControlResult<LogChunk>> {
+        Box::pin(async move {
+            self.known(instance)?;
+            let task = self
+                .store
+                .fetch_task(instance)
+                .map_err(internal)?
+                .ok_or_else(|| ControlError::not_found(format!("a launched task of {instance}")))?;
+            let framework = self
+                .snapshot()
+                .framework_id
+                .ok_or_else(|| ControlError::unavailable("no framework id yet"))?;
+            let current = task.task_id.value.as_str();
+            let run = if request.previous {
+                Run::Previous {
+                    instance,
+                    current: Some(current),
+                }
+            } else {
+                Run::Current(current)
+            };
+            let agent = task.agent_id.value.as_str();
+            let found = sandbox::locate(&self.master, agent, &framework, run)
+                .await
+                .map_err(from_sandbox_error)?;
+            let stream = request.stream;
+            let chunk = sandbox::read(
+                &self.master,
+                &found,
+                stream.as_str(),
+                request.offset,
+                request.length,
+            )
+            .await
+            .map_err(from_sandbox_error)?;
+            Ok(LogChunk {
+                instance: instance.to_string(),
+                task_id: found.task_id,
+                stream,
+                offset: chunk.offset,
+                data: chunk.data,
+            })
         })
     }
 

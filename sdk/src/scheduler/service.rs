@@ -322,6 +322,7 @@ impl DefaultService {
             StateStore::new(persister.clone()),
             configs,
             telemetry.clone(),
+            client.clone(),
         );
         let mut core = Core::new(
             opts,

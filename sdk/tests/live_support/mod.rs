@@ -47,6 +47,23 @@ pub struct OperatorUnfit {
     huge: Huge,
 }
 
+task_type! {
+    /// Prints a numbered line to stdout every 100 ms, after one line to stderr.
+    Talker {
+        name: "talker",
+        count: 1,
+        command: "echo starting >&2; i=0; while :; do i=$((i+1)); echo line $i; sleep 0.1; done",
+        cpus: 0.1,
+        mem: 32 MiB,
+    }
+}
+
+/// A service whose task writes output all the time.
+#[service(name = "task-logs")]
+pub struct TaskLogs {
+    talker: Talker,
+}
+
 /// A running scheduler on its own embedded cluster.
 pub struct Live {
     /// The API's base URL (`http://127.0.0.1:<port>`).
