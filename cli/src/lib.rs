@@ -8,6 +8,8 @@
 //! export|import` work on the stored state itself (see [`state_io`]).
 
 mod client;
+mod confirm;
+mod logs;
 mod render;
 pub mod state_io;
 mod watch;
@@ -87,6 +89,10 @@ pub enum CliError {
     /// The local cluster failed to start or to stop cleanly.
     #[error("local cluster: {0}")]
     LocalCluster(String),
+    /// A destructive command was not confirmed (no `--yes` off a terminal, or another
+    /// name typed); nothing was done.
+    #[error("{0}")]
+    NotConfirmed(String),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -195,13 +201,14 @@ pub enum Command {
     },
     /// Uninstall the service (irreversible): the running scheduler kills every task,
     /// destroys every volume, releases every reservation, tears the framework down,
-    /// wipes its state and stops. Needs `--yes`.
+    /// wipes its state and stops. Asks for the service's name on a terminal; needs
+    /// `--yes` otherwise.
     Uninstall {
         /// The API location.
         #[command(flatten)]
         target: Target,
-        /// Confirms the uninstall.
-        #[arg(long, required = true)]
+        /// Confirms the uninstall without asking.
+        #[arg(long)]
         yes: bool,
     },
     /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
@@ -303,10 +310,16 @@ pub enum PodCmd {
         instance: String,
     },
     /// Replace a permanently failed instance: it moves and its volume is destroyed.
+    /// Asks for the instance's name on a terminal; needs `--yes` otherwise.
     Replace {
         /// The instance.
         instance: String,
+        /// Confirms the replacement without asking.
+        #[arg(long)]
+        yes: bool,
     },
+    /// Print an instance's standard output (or error) from its sandbox.
+    Logs(logs::LogsArgs),
 }
 
 /// `stead config ...`
@@ -347,8 +360,17 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Config { target, command } => config(&target.client()?, command).await,
         Command::State { target, command } => state(&target, command).await,
         Command::Debug { target, command } => debug(&target.client()?, command).await,
-        Command::Uninstall { target, .. } => {
-            target.client()?.post("/v1/uninstall", &[]).await?;
+        Command::Uninstall { target, yes } => {
+            let client = target.client()?;
+            let service = service_name(&client).await?;
+            confirm::confirm(
+                &format!("uninstalling {service} kills every task and destroys every volume"),
+                &service,
+                yes,
+            )?;
+            client
+                .post("/v1/uninstall", &[(stead::http::CONFIRM_PARAM, &service)])
+                .await?;
             render::emit("uninstall started: the scheduler stops once everything is released")
         }
         Command::LocalCluster(args) => stead_local::run_standalone(args)
@@ -461,8 +483,33 @@ async fn pod(client: &Client, command: PodCmd) -> Result<(), CliError> {
             render::emit(&render::pod_info(&info))
         }
         PodCmd::Restart { instance } => pod_command(client, &instance, "restart").await,
-        PodCmd::Replace { instance } => pod_command(client, &instance, "replace").await,
+        PodCmd::Replace { instance, yes } => {
+            confirm::confirm(
+                &format!("replacing {instance} destroys its volume and the data on it"),
+                &instance,
+                yes,
+            )?;
+            client
+                .post(
+                    &format!("/v1/pods/{}/replace", segment(&instance)),
+                    &[(stead::http::CONFIRM_PARAM, &instance)],
+                )
+                .await?;
+            render::emit(&format!("replace: pod {instance}"))
+        }
+        PodCmd::Logs(args) => logs::run(client, args).await,
     }
+}
+
+/// The name of the service the API serves (from its target configuration).
+async fn service_name(client: &Client) -> Result<String, CliError> {
+    let target = client.get("/v1/configurations/target").await?;
+    target
+        .body
+        .pointer("/spec/name")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| CliError::Decode("no service name in the target configuration".into()))
 }
 
 async fn pod_command(client: &Client, instance: &str, verb: &str) -> Result<(), CliError> {

@@ -260,7 +260,7 @@ async fn pod_commands() {
 
     let out = success(&stead(&url, None, &["pod", "restart", "meta-data-0"]).await);
     assert_eq!(out.trim(), "restart: pod meta-data-0");
-    let out = success(&stead(&url, None, &["pod", "replace", "meta-data-1"]).await);
+    let out = success(&stead(&url, None, &["pod", "replace", "meta-data-1", "--yes"]).await);
     assert_eq!(out.trim(), "replace: pod meta-data-1");
     assert_eq!(
         fake.with(|s| s.pod_commands.clone()),

@@ -159,7 +159,7 @@ async fn cli_against_a_live_scheduler() {
     let pods = pods.as_array().unwrap().clone();
     let err = failure(&stead(url, None, &["pod", "restart", "node-0"]).await);
     assert!(err.starts_with("error: unauthorized (401)"), "{err}");
-    let err = failure(&stead(url, Some("nope"), &["pod", "replace", "node-1"]).await);
+    let err = failure(&stead(url, Some("nope"), &["pod", "replace", "node-1", "--yes"]).await);
     assert!(err.starts_with("error: unauthorized (401)"), "{err}");
     let now = json(url, &["pod", "list", "--json"]).await;
     assert_eq!(
@@ -174,7 +174,7 @@ async fn cli_against_a_live_scheduler() {
             && now.iter().all(|p| p["state"] == "TASK_RUNNING")
     })
     .await;
-    let out = success(&stead(url, Some(TOKEN), &["pod", "replace", "node-1"]).await);
+    let out = success(&stead(url, Some(TOKEN), &["pod", "replace", "node-1", "--yes"]).await);
     assert_eq!(out.trim(), "replace: pod node-1");
     wait_pods(url, "node-1 replaced", |now| {
         task_id(now, "node-1") != task_id(&restarted, "node-1")
