@@ -349,6 +349,26 @@ fn environment_variables_configure_the_scheduler() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn the_log_has_no_colour_codes_off_a_terminal() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let env = [("STEAD_AGENTS", "1"), ("STEAD_API_PORT", "0")];
+    let mut running = Running::start(example("hello-world", &[], &env, dir.path())?)?;
+    running.wait_for("the deploy plan COMPLETE", deploy_complete)?;
+    let (status, lines) = running.interrupt()?;
+    ensure!(status.success(), "Ctrl-C: {status:?}");
+    ensure!(
+        lines.iter().any(|l| l.contains(" INFO ")),
+        "levels are written: {lines:#?}"
+    );
+    let coloured: Vec<&String> = lines.iter().filter(|l| l.contains('\x1b')).collect();
+    ensure!(
+        coloured.is_empty(),
+        "stderr is a pipe, yet the log has escape codes: {coloured:#?}"
+    );
+    Ok(())
+}
+
 /// README's snippet: the block of Rust under "## The DSL at a glance".
 fn readme_snippet(readme: &str) -> Option<&str> {
     let section = &readme[readme.find("## The DSL at a glance")?..];

@@ -583,7 +583,6 @@ async fn uninstall(
     let action = format!("uninstalling service {service} (every task and volume)");
     confirmed(&query, &action, &service)?;
     api.control.uninstall().await?;
-    tracing::info!(service = %service, "uninstall requested through the operator API");
     Ok(ok(json!({ "uninstall": "started" })))
 }
 

@@ -155,14 +155,27 @@ impl Publisher {
                 }
                 // A step first seen pending has no news: only changes are logged.
                 if before.is_some() || step.status != Status::Pending {
-                    tracing::info!(
-                        plan = %p.name,
-                        step = %step.name,
-                        status = %step.status,
-                        plan_status = %p.status,
-                        message = %step.message,
-                        "plan progress"
-                    );
+                    // A failed step needs an operator: a warning; the rest is progress.
+                    if step.status == Status::Error || !step.errors.is_empty() {
+                        tracing::warn!(
+                            plan = %p.name,
+                            step = %step.name,
+                            status = %step.status,
+                            plan_status = %p.status,
+                            message = %step.message,
+                            errors = ?step.errors,
+                            "plan step failed"
+                        );
+                    } else {
+                        tracing::info!(
+                            plan = %p.name,
+                            step = %step.name,
+                            status = %step.status,
+                            plan_status = %p.status,
+                            message = %step.message,
+                            "plan progress"
+                        );
+                    }
                 }
                 seen.insert(step.instance.clone(), step.status);
             }

@@ -222,7 +222,7 @@ async fn acquire(
                     .is_none_or(|(at, who)| at.elapsed() >= LOG_EVERY || *who != owner);
                 if due {
                     let holder = owner.as_deref().unwrap_or("another scheduler");
-                    tracing::warn!(state = %location, "waiting for the lock held by {holder}");
+                    tracing::info!(state = %location, "waiting for the lock held by {holder}");
                     last_log = Some((Instant::now(), owner));
                 }
                 tokio::time::sleep(LOCK_POLL).await;

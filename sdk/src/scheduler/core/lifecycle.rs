@@ -67,7 +67,7 @@ impl Lifecycle {
                 // Persist before acting: once begun, an uninstall is never undone.
                 store.store_property(UNINSTALL_PROPERTY, b"true")?;
             }
-            tracing::warn!(service = %spec.name, "uninstalling: every task is killed, every volume destroyed, every reservation released");
+            tracing::info!(service = %spec.name, "uninstalling: every task is killed, every volume destroyed, every reservation released");
             instances.clear();
         } else {
             let ctx = LaunchContext {
@@ -364,14 +364,14 @@ impl Core {
         // The ACCEPTs that release the last reservations go out in the background: each
         // must have reached the master before TEARDOWN, which makes it refuse them.
         self.outbox.drain_accepts().await;
-        tracing::warn!(framework_id = %fw, "uninstall: every resource is released; tearing the framework down");
+        tracing::info!(framework_id = %fw, "uninstall: every resource is released; tearing the framework down");
         if !self.outbox.send(&calls::teardown(fw)).await {
             return Ok(()); // Tried again at the next tick.
         }
         self.store.persister().delete("")?;
         self.life.retire.torn_down();
         self.life.finished = true;
-        tracing::warn!(service = %self.spec.name, "uninstall complete: the state is wiped");
+        tracing::info!(service = %self.spec.name, "uninstall complete: the state is wiped");
         Ok(())
     }
 
@@ -382,7 +382,7 @@ impl Core {
             return Ok(());
         }
         self.store.store_property(UNINSTALL_PROPERTY, b"true")?;
-        tracing::warn!(service = %self.spec.name, "uninstall requested: every task is killed, every volume destroyed, every reservation released");
+        tracing::info!(service = %self.spec.name, "uninstall requested: every task is killed, every volume destroyed, every reservation released");
         self.instances.clear();
         self.life.retire = Retirements::load(&self.store, &|_| false, true)?;
         self.rebuild_plans();

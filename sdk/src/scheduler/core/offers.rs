@@ -238,7 +238,7 @@ impl Core {
             let reason = reason.to_string();
             self.plans.unplaced(which, at, &reason);
             if self.flow.last_reasons.get(&instance) != Some(&reason) {
-                tracing::info!(%instance, %reason, "waiting for a suitable offer");
+                tracing::warn!(%instance, %reason, "stalled: no offer fits the step");
                 self.flow.last_reasons.insert(instance, reason);
             }
         }

@@ -185,13 +185,12 @@ impl Core {
             inst.running_since = Some(now);
         }
         if previous != Some(state) {
-            tracing::info!(
-                instance = %name,
-                task = %task_id,
-                state = state.as_str_name(),
-                message = status.message.as_deref().unwrap_or(""),
-                "task status"
-            );
+            let message = status.message.as_deref().unwrap_or("");
+            if is_failure(state) {
+                tracing::warn!(instance = %name, task = %task_id, state = state.as_str_name(), message, "task failed");
+            } else {
+                tracing::info!(instance = %name, task = %task_id, state = state.as_str_name(), message, "task status");
+            }
         }
         let progress = inst.progress(&tt);
         let done = inst.done(&tt);
@@ -247,6 +246,21 @@ impl Core {
         }
         Ok(())
     }
+}
+
+/// Whether `state` tells of a failure (logged as a warning) rather than progress or an
+/// ordered end (a kill or a finish).
+fn is_failure(state: TaskState) -> bool {
+    matches!(
+        state,
+        TaskState::TaskFailed
+            | TaskState::TaskLost
+            | TaskState::TaskError
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator
+            | TaskState::TaskUnreachable
+    )
 }
 
 #[cfg(test)]
