@@ -155,26 +155,24 @@ impl Publisher {
                 }
                 // A step first seen pending has no news: only changes are logged.
                 if before.is_some() || step.status != Status::Pending {
+                    // One line per change, at the level it deserves.
+                    macro_rules! step_changed {
+                        ($level:ident, $what:literal) => {
+                            tracing::$level!(
+                                plan = %p.name,
+                                step = %step.name,
+                                status = %step.status,
+                                plan_status = %p.status,
+                                message = %step.message,
+                                $what
+                            )
+                        };
+                    }
                     // A failed step needs an operator: a warning; the rest is progress.
                     if step.status == Status::Error || !step.errors.is_empty() {
-                        tracing::warn!(
-                            plan = %p.name,
-                            step = %step.name,
-                            status = %step.status,
-                            plan_status = %p.status,
-                            message = %step.message,
-                            errors = ?step.errors,
-                            "plan step failed"
-                        );
+                        step_changed!(warn, "plan step failed");
                     } else {
-                        tracing::info!(
-                            plan = %p.name,
-                            step = %step.name,
-                            status = %step.status,
-                            plan_status = %p.status,
-                            message = %step.message,
-                            "plan progress"
-                        );
+                        step_changed!(info, "plan progress");
                     }
                 }
                 seen.insert(step.instance.clone(), step.status);
