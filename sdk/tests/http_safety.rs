@@ -177,3 +177,33 @@ async fn the_server_hands_the_peer_to_the_check() {
     let (status, body) = post(&base, "/v1/pods/meta-data-0/restart").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// This host's address on its default route, if it has one that is not loopback (no
+/// packet is sent: connecting a UDP socket only picks the route).
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn a_client_on_another_address_of_the_host_is_refused() {
+    let Some(ip) = non_loopback_address() else {
+        eprintln!("this host has no address besides loopback: only the router-level test runs");
+        return;
+    };
+    let fake = Fake::new(sample_state());
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(stead::http::serve(
+        listener,
+        Arc::new(fake.clone()),
+        ApiOptions::default(),
+    ));
+    let base = format!("http://{addr}");
+    let (status, body) = post(&base, "/v1/pods/meta-data-0/restart").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["message"].as_str().unwrap().contains(&ip.to_string()));
+    assert!(fake.with(|s| s.pod_commands.is_empty()));
+}

@@ -84,7 +84,7 @@ pub enum Op {
     ScaleOut,
     /// One data node less (the highest index).
     Decommission,
-    /// `POST /v1/pods/data-<n>/replace`.
+    /// `POST /v1/pods/data-<n>/replace?confirm=data-<n>`.
     Replace(u32),
     /// `--uninstall`.
     Uninstall,
