@@ -5,6 +5,10 @@
 //! once must not be hammered. So an unreachable master is probed at least once a
 //! second; any other failure backs off exponentially; and the backoff starts over only
 //! after a subscription that stayed up [`HEALTHY_AFTER`], not after every SUBSCRIBED.
+//!
+//! Some refusals are not attempts at all: refused credentials (401) and a failed TLS
+//! handshake ([`MesosError::is_permanent`](crate::mesos::MesosError::is_permanent)) stop
+//! the scheduler with one error instead of being tried again.
 
 use std::time::Duration;
 
