@@ -1,6 +1,9 @@
 //! Support code shared by the examples and the end-to-end tests: program archives,
 //! waiting for conditions, running an example as a separate process, starting and
-//! reading the embedded cluster, and the scheduler options the tests run with.
+//! reading the embedded cluster, and the scheduler options the tests run with; and, in
+//! [`real_mesos`], a real Apache Mesos cluster for the tests.
+
+pub mod real_mesos;
 
 use std::future::Future;
 use std::hash::{Hash, Hasher};
