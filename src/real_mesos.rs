@@ -17,7 +17,10 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use stead::local::State;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::real_state::{self, RealReads};
 
 /// How long a start (or a restart) may take until every agent is activated.
 const START_DEADLINE: Duration = Duration::from_secs(90);
@@ -112,8 +115,10 @@ pub struct RealMesosOptions {
     pub port: Option<u16>,
     /// The harness's work dir: the cluster's state, sandboxes and `mesos.log`.
     pub work_dir: PathBuf,
-    /// Extra `MESOS_*` variables, passed to the master and agents as flags (e.g.
-    /// `MESOS_AUTHENTICATE_HTTP_FRAMEWORKS`, `MESOS_CREDENTIALS`, `MESOS_ACLS`).
+    /// Extra environment of the harness: `MESOS_*` variables, passed to the master and
+    /// agents as flags (e.g. `MESOS_AUTHENTICATE_HTTP_FRAMEWORKS`, `MESOS_CREDENTIALS`,
+    /// `MESOS_ACLS`), and its own `REAL_MESOS_*` settings (e.g.
+    /// `REAL_MESOS_AGENT_RESOURCES`).
     pub env: Vec<(String, String)>,
 }
 
@@ -226,16 +231,50 @@ impl RealMesos {
         self.get_json("/master/slaves").await
     }
 
+    /// The master's state in the embedded cluster's form (see [`crate::real_state`]):
+    /// frameworks and tasks (with their resources in full and their sandboxes), agents
+    /// with their reservations and volumes.
+    pub async fn cluster_state(&self) -> Result<State> {
+        let master = self.state().await?;
+        let slaves = self.slaves().await?;
+        let tasks = self.operator_call(r#"{"type":"GET_TASKS"}"#).await?;
+        let mut agents = Vec::new();
+        for path in real_state::agent_state_paths(&slaves) {
+            agents.push(self.get_json(&path).await?);
+        }
+        Ok(real_state::to_state(&RealReads {
+            master,
+            slaves,
+            tasks,
+            agents,
+        }))
+    }
+
     /// GETs `path` of the master and parses the answer as JSON.
     pub async fn get_json(&self, path: &str) -> Result<Value> {
         let url = format!("{}{path}", self.url());
+        self.send_json(&url, self.http.get(&url)).await
+    }
+
+    /// Sends `call` (JSON) to the master's operator API and parses the answer.
+    pub async fn operator_call(&self, call: &str) -> Result<Value> {
+        let url = format!("{}/api/v1", self.url());
+        let request = self
+            .http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(call.to_string());
+        self.send_json(&url, request).await
+    }
+
+    /// Sends `request` (to `url`) and parses the answer as JSON.
+    async fn send_json(&self, url: &str, request: reqwest::RequestBuilder) -> Result<Value> {
         let http = |source| RealMesosError::Http {
-            url: url.clone(),
+            url: url.to_string(),
             source,
         };
-        let body = self
-            .http
-            .get(&url)
+        let body = request
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
@@ -244,7 +283,7 @@ impl RealMesos {
             .await
             .map_err(http)?;
         serde_json::from_slice(&body).map_err(|source| RealMesosError::Json {
-            url: url.clone(),
+            url: url.to_string(),
             source,
         })
     }

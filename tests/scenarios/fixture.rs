@@ -4,7 +4,7 @@
 use stead_suite::real_mesos::{RealMesos, RealMesosOptions};
 
 #[tokio::test]
-async fn real_mesos_starts_crashes_and_recovers() -> anyhow::Result<()> {
+async fn real_mesos_fixture_starts_crashes_and_recovers() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let cluster = RealMesos::start(RealMesosOptions::new(2, dir.path())).await?;
     let state = cluster.state().await?;
