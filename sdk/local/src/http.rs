@@ -1,6 +1,6 @@
 //! The master's HTTP endpoints: `POST /api/v1/scheduler` (Mesos's scheduler API, protobuf and
-//! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /health`, and fault injection
-//! `POST /cluster/agents/{agent}/{stop|start|remove}`.
+//! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /master/slaves`,
+//! `GET /health`, and fault injection `POST /cluster/agents/{agent}/{stop|start|remove}`.
 //!
 //! With [`Guard::credentials`] the scheduler API requires HTTP Basic credentials as Mesos's
 //! `--authenticate_http_frameworks` does (401 with Mesos's challenge otherwise), and a
@@ -87,6 +87,7 @@ fn router(master: Master, credentials: Option<Arc<Credentials>>) -> Router {
         .route("/version", get(version))
         .route("/state", get(state))
         .route("/master/state", get(state))
+        .route("/master/slaves", get(slaves))
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/cluster/agents/{agent}/{action}", post(agent_action))
         // Calls of large frameworks (an ACCEPT launching hundreds of tasks, a RECONCILE of
@@ -419,20 +420,34 @@ async fn version() -> Response {
 }
 
 async fn state(AxState(master): AxState<Master>) -> Response {
-    let (reply, rx) = oneshot::channel();
-    if master.send(Msg::State { reply }).is_err() {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The master is shutting down",
-        );
-    }
-    match rx.await {
+    match current_state(&master).await {
         Ok(s) => axum::Json(s).into_response(),
-        Err(_) => text(
+        Err(unavailable) => unavailable,
+    }
+}
+
+/// `GET /master/slaves`: the agents (with their reservations and volumes in
+/// `reserved_resources_full`), as Apache Mesos lists them: `{"slaves": [...]}`.
+async fn slaves(AxState(master): AxState<Master>) -> Response {
+    match current_state(&master).await {
+        Ok(s) => axum::Json(serde_json::json!({ "slaves": s.agents })).into_response(),
+        Err(unavailable) => unavailable,
+    }
+}
+
+/// The master's state, or the answer that it is shutting down.
+async fn current_state(master: &Master) -> Result<crate::state::State, Response> {
+    let unavailable = || {
+        text(
             StatusCode::SERVICE_UNAVAILABLE,
             "The master is shutting down",
-        ),
-    }
+        )
+    };
+    let (reply, rx) = oneshot::channel();
+    master
+        .send(Msg::State { reply })
+        .map_err(|_| unavailable())?;
+    rx.await.map_err(|_| unavailable())
 }
 
 async fn agent_action(
