@@ -1,0 +1,114 @@
+//! Framework authentication and authorization against a real Apache Mesos master (the
+//! harness of `../shared/real-mesos`, see `stead_suite::real_mesos`): started with
+//! `--authenticate_http_frameworks`, the `basic` authenticator and a credentials file,
+//! and with ACLs that deny `reserve_resources`.
+//!
+//! The process tests run the `hello-world` example (`cargo build --example hello-world`).
+
+mod auth;
+
+use anyhow::{Context, Result, ensure};
+use auth::{CountingProxy, HELLO_PRINCIPAL, deployed, one_task, run_to_exit, start, write};
+use serde_json::Value;
+use stead_suite::init_logging;
+use stead_suite::real_mesos::{RealMesos, RealMesosOptions};
+
+/// The environment that turns on the master's HTTP framework authentication with the
+/// credentials of `credentials` (a file).
+fn authentication(credentials: &std::path::Path) -> Vec<(String, String)> {
+    [
+        ("MESOS_AUTHENTICATE_HTTP_FRAMEWORKS", "true"),
+        ("MESOS_HTTP_FRAMEWORK_AUTHENTICATORS", "basic"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .chain([(
+        "MESOS_CREDENTIALS".to_string(),
+        credentials.display().to_string(),
+    )])
+    .collect()
+}
+
+/// The principal of framework `name` in the master's `/master/state`.
+fn framework_principal<'a>(state: &'a Value, name: &str) -> Option<&'a str> {
+    state["frameworks"]
+        .as_array()?
+        .iter()
+        .find(|f| f["name"] == name)?["principal"]
+        .as_str()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_master_with_authentication_takes_the_right_secret_only() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let credentials = write(
+        dir.path(),
+        "credentials.json",
+        &serde_json::json!({"credentials": [
+            {"principal": "ops", "secret": "s3cret"},
+            {"principal": HELLO_PRINCIPAL, "secret": "right"},
+        ]})
+        .to_string(),
+    )?;
+    let cluster = RealMesos::start(RealMesosOptions {
+        env: authentication(&credentials),
+        ..RealMesosOptions::new(1, dir.path().join("mesos"))
+    })
+    .await?;
+
+    // The right secret: deploys, subscribed and reserving as the principal given.
+    let secret = write(dir.path(), "secret", "s3cret\n")?;
+    let handle = start(dir.path(), &cluster.url(), one_task("auth"), |o| {
+        o.principal = Some("ops".into());
+        o.secret_file = Some(secret);
+    })
+    .await?;
+    deployed(&handle).await?;
+    let state = cluster.state().await?;
+    assert_eq!(framework_principal(&state, "auth"), Some("ops"));
+    let slaves = cluster.slaves().await?.to_string();
+    ensure!(slaves.contains("\"principal\":\"ops\""), "reserved as ops");
+    handle.shutdown().await?;
+
+    // A wrong secret and none: one error each, a single SUBSCRIBE, a non-zero exit.
+    let wrong = write(dir.path(), "wrong-secret", "not-the-secret\n")?;
+    let wrong = wrong.to_str().context("a UTF-8 temp dir")?;
+    let cases: [(&str, &[&str], &str); 2] = [
+        (
+            "wrong",
+            &["--secret-file", wrong],
+            "refused the credentials",
+        ),
+        ("missing", &[], "no secret was given"),
+    ];
+    for (case, args, says) in cases {
+        let proxy = CountingProxy::start(&cluster.url()).await?;
+        let case_dir = dir.path().join(case);
+        std::fs::create_dir_all(&case_dir)?;
+        let mut all = vec!["--master", proxy.url.as_str()];
+        all.extend_from_slice(args);
+        let (status, log) = run_to_exit(&case_dir, &all).await?;
+        ensure!(!status.success(), "{case}: exited with {status}:\n{log}");
+        ensure!(
+            log.matches(says).count() == 1,
+            "{case}: one error saying `{says}`:\n{log}"
+        );
+        let line = log.lines().find(|l| l.contains(says)).unwrap_or_default();
+        ensure!(
+            line.contains(HELLO_PRINCIPAL) && line.contains(&proxy.url),
+            "{case}: the error names the principal and the master:\n{log}"
+        );
+        ensure!(
+            !log.contains("not-the-secret"),
+            "{case}: the secret is not logged"
+        );
+        assert_eq!(proxy.subscribes(), 1, "{case}: no retry:\n{log}");
+    }
+    let state = cluster.state().await?;
+    ensure!(
+        framework_principal(&state, "hello-world").is_none(),
+        "hello-world never subscribed: {state}"
+    );
+    Ok(())
+}
