@@ -5,6 +5,8 @@
 //!
 //! The process tests run the `hello-world` example (`cargo build --example hello-world`).
 
+// Shared with tests/auth_tls.rs; the certificates are only for that one.
+#[allow(dead_code)]
 mod auth;
 
 use anyhow::{Context, Result, ensure};
