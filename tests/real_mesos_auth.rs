@@ -114,3 +114,45 @@ async fn a_real_master_with_authentication_takes_the_right_secret_only() -> Resu
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_an_acl_denies_shows_the_masters_reason_on_the_step() -> Result<()> {
+    init_logging();
+    let dir = tempfile::tempdir()?;
+    let acls = serde_json::json!({
+        "permissive": true,
+        "reserve_resources": [{"principals": {"type": "ANY"}, "roles": {"type": "NONE"}}],
+    });
+    let cluster = RealMesos::start(RealMesosOptions {
+        env: vec![("MESOS_ACLS".to_string(), acls.to_string())],
+        ..RealMesosOptions::new(1, dir.path().join("mesos"))
+    })
+    .await?;
+    let handle = start(dir.path(), &cluster.url(), one_task("denied"), |_| {}).await?;
+    let reason = |s: &stead::scheduler::ServiceSnapshot| {
+        s.plan("deploy")
+            .and_then(|p| p.step("hello-0"))
+            .map(|step| step.message.clone())
+            .unwrap_or_default()
+    };
+    let snapshot = handle
+        .wait_for(auth::LONG, |s| reason(s).contains("refused to reserve"))
+        .await?;
+    let message = reason(&snapshot);
+    // The master's own words, naming the principal and the action.
+    ensure!(
+        message.contains("'denied-principal'") && message.contains("RESERVE_RESOURCES"),
+        "the master's reason: {message}"
+    );
+    let slaves = cluster.slaves().await?;
+    let reserved: Vec<&Value> = slaves["slaves"]
+        .as_array()
+        .context("the agents")?
+        .iter()
+        .map(|a| &a["reserved_resources_full"])
+        .filter(|r| r.as_object().is_none_or(|r| !r.is_empty()))
+        .collect();
+    ensure!(reserved.is_empty(), "nothing reserved: {reserved:?}");
+    handle.shutdown().await?;
+    Ok(())
+}
