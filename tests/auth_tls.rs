@@ -11,7 +11,7 @@ mod auth;
 
 use anyhow::{Context, Result, ensure};
 use auth::{
-    CountingProxy, HELLO_PRINCIPAL, LONG, certificates, deployed, one_task, run_to_exit, start,
+    HELLO_PRINCIPAL, LONG, certificates, deployed, one_task, refused_secrets, run_to_exit, start,
     write,
 };
 use stead::local::{Credentials, LocalCluster};
@@ -59,39 +59,7 @@ async fn a_wrong_or_missing_secret_stops_the_scheduler_with_one_error() -> Resul
     let credentials = Credentials::new([(HELLO_PRINCIPAL, "right")]);
     let cluster =
         LocalCluster::start(cluster_config(dir.path(), 1).credentials(credentials)).await?;
-    let wrong = write(dir.path(), "wrong-secret", "not-the-secret\n")?;
-    let wrong = wrong.to_str().context("a UTF-8 temp dir")?;
-    let cases: [(&str, &[&str], &str); 2] = [
-        (
-            "wrong",
-            &["--secret-file", wrong],
-            "refused the credentials",
-        ),
-        ("missing", &[], "no secret was given"),
-    ];
-    for (case, args, says) in cases {
-        let proxy = CountingProxy::start(cluster.master_url()).await?;
-        let case_dir = dir.path().join(case);
-        std::fs::create_dir_all(&case_dir)?;
-        let mut all = vec!["--master", proxy.url.as_str()];
-        all.extend_from_slice(args);
-        let (status, log) = run_to_exit(&case_dir, &all).await?;
-        ensure!(!status.success(), "{case}: exited with {status}:\n{log}");
-        ensure!(
-            log.matches(says).count() == 1,
-            "{case}: one error saying `{says}`:\n{log}"
-        );
-        let line = log.lines().find(|l| l.contains(says)).unwrap_or_default();
-        ensure!(
-            line.contains(HELLO_PRINCIPAL) && line.contains(&proxy.url),
-            "{case}: the error names the principal and the master:\n{log}"
-        );
-        ensure!(
-            !log.contains("wrong\n") || case != "wrong",
-            "the secret is not logged"
-        );
-        assert_eq!(proxy.subscribes(), 1, "{case}: no retry:\n{log}");
-    }
+    refused_secrets(cluster.master_url(), dir.path()).await?;
     let state = cluster.state().await?;
     ensure!(state.frameworks.is_empty(), "no framework subscribed");
     cluster.shutdown().await?;

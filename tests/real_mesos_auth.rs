@@ -10,7 +10,7 @@
 mod auth;
 
 use anyhow::{Context, Result, ensure};
-use auth::{CountingProxy, HELLO_PRINCIPAL, deployed, one_task, run_to_exit, start, write};
+use auth::{HELLO_PRINCIPAL, deployed, one_task, refused_secrets, start, write};
 use serde_json::Value;
 use stead_suite::init_logging;
 use stead_suite::real_mesos::{RealMesos, RealMesosOptions};
@@ -74,39 +74,7 @@ async fn a_real_master_with_authentication_takes_the_right_secret_only() -> Resu
     handle.shutdown().await?;
 
     // A wrong secret and none: one error each, a single SUBSCRIBE, a non-zero exit.
-    let wrong = write(dir.path(), "wrong-secret", "not-the-secret\n")?;
-    let wrong = wrong.to_str().context("a UTF-8 temp dir")?;
-    let cases: [(&str, &[&str], &str); 2] = [
-        (
-            "wrong",
-            &["--secret-file", wrong],
-            "refused the credentials",
-        ),
-        ("missing", &[], "no secret was given"),
-    ];
-    for (case, args, says) in cases {
-        let proxy = CountingProxy::start(&cluster.url()).await?;
-        let case_dir = dir.path().join(case);
-        std::fs::create_dir_all(&case_dir)?;
-        let mut all = vec!["--master", proxy.url.as_str()];
-        all.extend_from_slice(args);
-        let (status, log) = run_to_exit(&case_dir, &all).await?;
-        ensure!(!status.success(), "{case}: exited with {status}:\n{log}");
-        ensure!(
-            log.matches(says).count() == 1,
-            "{case}: one error saying `{says}`:\n{log}"
-        );
-        let line = log.lines().find(|l| l.contains(says)).unwrap_or_default();
-        ensure!(
-            line.contains(HELLO_PRINCIPAL) && line.contains(&proxy.url),
-            "{case}: the error names the principal and the master:\n{log}"
-        );
-        ensure!(
-            !log.contains("not-the-secret"),
-            "{case}: the secret is not logged"
-        );
-        assert_eq!(proxy.subscribes(), 1, "{case}: no retry:\n{log}");
-    }
+    refused_secrets(&cluster.url(), dir.path()).await?;
     let state = cluster.state().await?;
     ensure!(
         framework_principal(&state, "hello-world").is_none(),

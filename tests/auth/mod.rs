@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -192,4 +192,49 @@ pub async fn run_to_exit(dir: &Path, args: &[&str]) -> Result<(ExitStatus, Strin
     })
     .await?;
     Ok((status, std::fs::read_to_string(&log)?))
+}
+
+/// Runs the `hello-world` example against `master` (through a [`CountingProxy`]) with a
+/// wrong secret for its principal, then with none: each must stop it with one error
+/// naming the principal and the master, a non-zero exit status and a single SUBSCRIBE,
+/// the secret logged nowhere.
+pub async fn refused_secrets(master: &str, dir: &Path) -> Result<()> {
+    let wrong = write(dir, "wrong-secret", "not-the-secret\n")?;
+    let wrong = wrong.to_str().context("a UTF-8 temp dir")?;
+    let cases: [(&str, &[&str], &str); 2] = [
+        (
+            "wrong",
+            &["--secret-file", wrong],
+            "refused the credentials",
+        ),
+        ("missing", &[], "no secret was given"),
+    ];
+    for (case, args, says) in cases {
+        let proxy = CountingProxy::start(master).await?;
+        let case_dir = dir.join(case);
+        std::fs::create_dir_all(&case_dir)?;
+        let mut all = vec!["--master", proxy.url.as_str()];
+        all.extend_from_slice(args);
+        let (status, log) = run_to_exit(&case_dir, &all).await?;
+        ensure!(!status.success(), "{case}: exited with {status}:\n{log}");
+        ensure!(
+            log.matches(says).count() == 1,
+            "{case}: one error saying `{says}`:\n{log}"
+        );
+        let line = log.lines().find(|l| l.contains(says)).unwrap_or_default();
+        ensure!(
+            line.contains(HELLO_PRINCIPAL) && line.contains(&proxy.url),
+            "{case}: the error names the principal and the master:\n{log}"
+        );
+        ensure!(
+            !log.contains("not-the-secret"),
+            "{case}: the secret is not logged"
+        );
+        ensure!(
+            proxy.subscribes() == 1,
+            "{case}: one SUBSCRIBE, no retry, saw {}:\n{log}",
+            proxy.subscribes()
+        );
+    }
+    Ok(())
 }
