@@ -92,3 +92,60 @@ pub async fn run_standalone(args: LocalClusterArgs) -> Result<(), Error> {
     println!("Local cluster stopped.");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: LocalClusterArgs,
+    }
+
+    #[test]
+    fn credentials_and_tls_flags_reach_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("creds.json");
+        std::fs::write(
+            &creds,
+            r#"{"credentials":[{"principal":"p","secret":"s"}]}"#,
+        )
+        .unwrap();
+        let creds = creds.to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "c",
+            "--credentials",
+            creds,
+            "--tls-cert",
+            "/c.pem",
+            "--tls-key",
+            "/k.pem",
+        ])
+        .unwrap();
+        let config = cli.args.to_config().unwrap();
+        assert_eq!(config.credentials, Some(Credentials::new([("p", "s")])));
+        let tls = config.tls.expect("TLS");
+        assert_eq!(
+            (tls.cert.to_str(), tls.key.to_str()),
+            (Some("/c.pem"), Some("/k.pem"))
+        );
+        assert!(
+            Cli::try_parse_from(["c", "--tls-cert", "/c.pem"]).is_err(),
+            "a key too"
+        );
+        std::fs::write(dir.path().join("bad.json"), "principal secret").unwrap();
+        let bad = dir.path().join("bad.json");
+        let cli = Cli::try_parse_from(["c", "--credentials", bad.to_str().unwrap()]).unwrap();
+        let e = cli.args.to_config().unwrap_err().to_string();
+        assert!(e.contains("bad.json"), "{e}");
+        let plain = Cli::try_parse_from(["c"])
+            .unwrap()
+            .args
+            .to_config()
+            .unwrap();
+        assert!(plain.credentials.is_none() && plain.tls.is_none());
+    }
+}
