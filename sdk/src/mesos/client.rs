@@ -1,4 +1,5 @@
-//! The v1 scheduler HTTP client: SUBSCRIBE stream, calls, leader redirects, heartbeats.
+//! The v1 scheduler HTTP(S) client: SUBSCRIBE stream, calls, leader redirects, heartbeats,
+//! with the credentials and TLS trust of [`MasterAccess`].
 
 use std::pin::Pin;
 use std::sync::Mutex;
