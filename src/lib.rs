@@ -322,6 +322,62 @@ pub fn resource_id(r: &serde_json::Value) -> Option<String> {
         .and_then(|l| l["value"].as_str().map(String::from))
 }
 
+/// Asserts that nothing of `service` is left in `state`: no live task, nothing reserved
+/// for `role` (volumes included), and no framework of the service subscribed.
+///
+/// # Panics
+/// When something is left (a test failure).
+pub fn assert_service_gone(state: &State, service: &str, role: &str) {
+    assert!(
+        live_tasks(state, service).is_empty(),
+        "no task of the service"
+    );
+    assert!(
+        state.agents.iter().all(|a| a
+            .reserved_resources_full
+            .get(role)
+            .is_none_or(|r| r.is_empty())),
+        "nothing reserved for its role"
+    );
+    assert!(
+        state
+            .agents
+            .iter()
+            .all(|a| a.volumes.iter().all(|v| v.role != role)),
+        "no volume of the service"
+    );
+    assert!(
+        !state
+            .frameworks
+            .iter()
+            .any(|f| f.name == service && f.active),
+        "the framework is torn down"
+    );
+}
+
+/// Asserts that `new`, the task of instance `name` after a relaunch, runs in place of
+/// `old`: on the same agent, with the same persistent volumes.
+///
+/// # Panics
+/// When it moved (a test failure).
+pub fn assert_in_place(name: &str, old: &TaskView, new: &TaskView) {
+    assert_eq!(new.slave_id, old.slave_id, "{name} stayed on its agent");
+    assert_eq!(
+        persistence_ids(new),
+        persistence_ids(old),
+        "{name} kept its volume"
+    );
+}
+
+/// Waits (for at most `timeout`) until none of the processes `pids` is alive.
+pub async fn processes_gone(pids: &[i32], timeout: Duration) -> Result<(), TimedOut> {
+    let alive = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    eventually("every task process gone", timeout, || async {
+        pids.iter().all(|p| !alive(*p)).then_some(())
+    })
+    .await
+}
+
 /// The value a task's program wrote to `file` in its sandbox (the per-run directory),
 /// waiting up to `timeout` for the program to write it: RUNNING comes before the
 /// program's first line runs.

@@ -22,6 +22,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::real_state::{self, RealReads};
 
+/// How many times a start (or a restart) is tried (see [`RealMesos::run_start`]).
+const START_ATTEMPTS: u32 = 5;
+
 /// How long a start (or a restart) may take until every agent is activated.
 const START_DEADLINE: Duration = Duration::from_secs(90);
 
@@ -73,6 +76,15 @@ pub enum RealMesosError {
         agents: usize,
         /// What the master last said (or why it could not be read).
         last: String,
+    },
+    /// The cluster did not start; with the errors its log shows.
+    #[error("{source}\nerrors in the cluster's log:\n{errors}")]
+    Failed {
+        /// The last error and fatal lines of `mesos.log`.
+        errors: String,
+        /// Why the start failed.
+        #[source]
+        source: Box<RealMesosError>,
     },
     /// A request to the master failed.
     #[error("GET {url}: {source}")]
@@ -307,8 +319,91 @@ impl RealMesos {
         self.run_start(false).await
     }
 
-    /// Runs `start.sh start` and waits for the agents.
+    /// Runs `start.sh start` and waits for the agents, up to [`START_ATTEMPTS`] times.
+    ///
+    /// The harness gives each agent its own hostname and resources by switching the
+    /// environment between the agents' flag loads, and an agent that creates its work
+    /// dir meanwhile can switch it too early: now and then an agent starts with another
+    /// one's hostname and resources. A fresh start where that happened shows an agent
+    /// with another one's hostname; a restart where it happened fails (the agent finds
+    /// its checkpointed identity changed and exits). Either is stopped and tried again.
     async fn run_start(&self, fresh: bool) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            let result = match self.start_once(fresh).await {
+                Ok(()) if fresh => self.hostnames_in_order().await,
+                other => other,
+            };
+            match result {
+                Err(e) if attempt < START_ATTEMPTS => {
+                    eprintln!("real Mesos start {attempt} failed, trying again: {e}");
+                    self.stop(fresh).await?;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Stops the cluster after a failed start (and its tasks too when `fresh`: there
+    /// are none worth keeping).
+    async fn stop(&self, fresh: bool) -> Result<()> {
+        let mut args = vec!["stop".to_string(), "--work-dir".into(), self.work_dir_arg()];
+        if !fresh {
+            args.push("--keep-tasks".into());
+        }
+        self.run_script(&args).await.map(drop)
+    }
+
+    /// Checks that agent i (the libprocess process `slave(i+1)`) got the i-th
+    /// hostname: `agent-<i>.localhost`, or the i-th of `REAL_MESOS_AGENT_HOSTNAMES`.
+    async fn hostnames_in_order(&self) -> Result<()> {
+        if self.options.agents < 2 {
+            return Ok(());
+        }
+        let expected: Vec<String> = match self
+            .options
+            .env
+            .iter()
+            .find(|(k, _)| k == "REAL_MESOS_AGENT_HOSTNAMES")
+        {
+            Some((_, names)) => names.split(',').map(String::from).collect(),
+            None => (0..self.options.agents)
+                .map(|i| format!("agent-{i}.localhost"))
+                .collect(),
+        };
+        let slaves = self.slaves().await?;
+        let mut agents: Vec<(u32, &str)> = slaves["slaves"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|a| {
+                let pid = a["pid"].as_str()?;
+                let n = pid
+                    .strip_prefix("slave(")?
+                    .split(')')
+                    .next()?
+                    .parse()
+                    .ok()?;
+                Some((n, a["hostname"].as_str()?))
+            })
+            .collect();
+        agents.sort_unstable();
+        let got: Vec<&str> = agents.iter().map(|(_, h)| *h).collect();
+        if got == expected {
+            Ok(())
+        } else {
+            Err(RealMesosError::NotUp {
+                url: self.url(),
+                agents: self.options.agents,
+                last: format!("agents got other agents' hostnames: {got:?}"),
+            })
+        }
+    }
+
+    /// Runs `start.sh start` once and waits for the agents.
+    async fn start_once(&self, fresh: bool) -> Result<()> {
         let mut args = vec![
             "start".to_string(),
             "--agents".into(),
@@ -321,8 +416,36 @@ impl RealMesos {
         if fresh {
             args.push("--fresh".into());
         }
-        self.run_script(&args).await?;
-        self.wait_for_agents().await
+        let started = async {
+            self.run_script(&args).await?;
+            self.wait_for_agents().await
+        };
+        started.await.map_err(|e| RealMesosError::Failed {
+            errors: self.logged_errors(),
+            source: Box::new(e),
+        })
+    }
+
+    /// The error and fatal messages of the cluster's log (glog's `E` and `F` lines, each
+    /// with the lines that continue it), the last 40 lines of them.
+    fn logged_errors(&self) -> String {
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let glog = |l: &str, levels: &[char]| {
+            let mut chars = l.chars();
+            chars.next().is_some_and(|c| levels.contains(&c))
+                && chars.next().is_some_and(|c| c.is_ascii_digit())
+        };
+        let mut errors = Vec::new();
+        let mut in_error = false;
+        for line in log.lines() {
+            if glog(line, &['I', 'W', 'E', 'F']) {
+                in_error = glog(line, &['E', 'F']);
+            }
+            if in_error {
+                errors.push(line);
+            }
+        }
+        errors[errors.len().saturating_sub(40)..].join("\n")
     }
 
     /// Waits until `/master/state` shows every agent activated.

@@ -215,6 +215,8 @@ impl FaultProxy {
     }
 
     /// Every call forwarded so far, in the order their answers came.
+    // Read by the scenario suite (tests/scenarios.rs); the fault suite has no use for it.
+    #[allow(dead_code)]
     pub fn calls(&self) -> Vec<RecordedCall> {
         let calls = self.shared.calls.lock();
         calls.unwrap_or_else(PoisonError::into_inner).clone()

@@ -90,6 +90,17 @@ impl TestCluster {
         }
     }
 
+    /// The master's `/master/state` JSON in its own form.
+    pub async fn raw_master_state(&self) -> Result<serde_json::Value> {
+        let url = format!("{}/master/state", self.master_url());
+        let body = reqwest::get(&url)
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        Ok(serde_json::from_slice(&body)?)
+    }
+
     /// Whether tasks outlive a crash of the master and agents. A real agent's
     /// executors and tasks run on after the agent dies and are recovered by the next
     /// agent; the embedded cluster's task processes are its children and end with it

@@ -6,8 +6,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use stead::proto::scheduler::call;
 use stead_suite::{
-    ExampleProcess, eventually, exactly_running, first_live_tasks, hostname_of, launch_number,
-    live_tasks, persistence_ids, reserved_for, running_task, sandbox_value, volume_ids,
+    ExampleProcess, assert_in_place, assert_service_gone, eventually, exactly_running,
+    first_live_tasks, hostname_of, launch_number, live_tasks, persistence_ids, processes_gone,
+    reserved_for, running_task, sandbox_value, volume_ids,
 };
 
 use crate::cluster::{Env, Kind};
@@ -47,7 +48,27 @@ pub async fn deploy(kind: Kind) -> Result<()> {
     for t in live.iter().filter(|t| t.name.starts_with("data-")) {
         assert_eq!(launch_number(t, LONG).await?, 1);
     }
+    master_state_form(&env).await?;
     stop(handle, env).await
+}
+
+/// Pins how the two masters' own `/master/state` differ (see README, "Embedded cluster
+/// vs Apache Mesos"): a task's resources in full or summed up, the agents' reservations
+/// there or only in `/master/slaves`, and a framework's `connected`.
+async fn master_state_form(env: &Env) -> Result<()> {
+    let raw = env.cluster.raw_master_state().await?;
+    let framework = raw["frameworks"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["name"] == SERVICE))
+        .context("the framework in /master/state")?;
+    let task_resources = &framework["tasks"][0]["resources"];
+    let agent = &raw["slaves"][0];
+    let full = env.cluster.kind() == Kind::Embedded;
+    assert_eq!(task_resources.is_array(), full, "{task_resources}");
+    assert_eq!(task_resources.is_object(), !full, "{task_resources}");
+    assert_eq!(agent.get("reserved_resources_full").is_some(), full);
+    assert_eq!(framework.get("connected").is_some(), !full);
+    Ok(())
 }
 
 /// A data node's process killed with SIGKILL is relaunched in place: same agent, same
@@ -64,12 +85,7 @@ pub async fn kill_task_process(kind: Kind) -> Result<()> {
             .cloned()
     })
     .await?;
-    assert_eq!(after.slave_id, before.slave_id, "same agent");
-    assert_eq!(
-        persistence_ids(&after),
-        persistence_ids(&before),
-        "same volume"
-    );
+    assert_in_place("data-1", &before, &after);
     assert_eq!(
         launch_number(&after, LONG).await?,
         2,
@@ -123,32 +139,8 @@ pub async fn uninstall(kind: Kind) -> Result<()> {
         .context("the uninstall finishes")??;
     handle.shutdown().await?;
 
-    let st = env.state().await;
-    assert!(
-        live_tasks(&st, SERVICE).is_empty(),
-        "no task of the service"
-    );
-    assert_eq!(
-        reserved_for(&st, ROLE).count(),
-        0,
-        "nothing reserved for its role"
-    );
-    assert!(
-        st.agents
-            .iter()
-            .all(|a| a.volumes.iter().all(|v| v.role != ROLE)),
-        "no volume of the service"
-    );
-    assert!(
-        !st.frameworks.iter().any(|f| f.name == SERVICE && f.active),
-        "the framework is torn down"
-    );
-    eventually("every task process gone", LONG, || async {
-        pids.iter()
-            .all(|p| kill(Pid::from_raw(*p), None).is_err())
-            .then_some(())
-    })
-    .await?;
+    assert_service_gone(&env.state().await, SERVICE, ROLE);
+    processes_gone(&pids, LONG).await?;
     env.finish().await
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use stead::plan::Status;
 use stead::proto::scheduler::call;
-use stead_suite::{launch_number, persistence_ids, polling};
+use stead_suite::{assert_in_place, launch_number, polling};
 
 use crate::cluster::{Env, Kind};
 use crate::common::{FIVE, LONG, SERVICE, deployed, deployed_data_store, running_exactly, stop};
@@ -65,12 +65,7 @@ pub async fn crash_and_recover(kind: Kind) -> Result<()> {
         for (name, old) in &before {
             let new = &after[name];
             assert_ne!(new.id, old.id, "{name} relaunched");
-            assert_eq!(new.slave_id, old.slave_id, "{name} on its agent");
-            assert_eq!(
-                persistence_ids(new),
-                persistence_ids(old),
-                "{name} on its volume"
-            );
+            assert_in_place(name, old, new);
             if name.starts_with("data-") {
                 assert_eq!(launch_number(new, LONG).await?, 2, "{name} kept its data");
             }
@@ -136,7 +131,21 @@ pub async fn prompt_reconnection(kind: Kind) -> Result<()> {
         "{kind:?}: subscribed again {} ms after the master answered",
         took.as_millis()
     );
-    assert!(took <= PROMPT, "re-subscribed after {took:?}");
+    let attempts: Vec<String> = proxy.calls()[down..]
+        .iter()
+        .filter(|c| c.call == Some(call::Type::Subscribe))
+        .map(|c| {
+            let at = c.at.checked_duration_since(answered).map_or_else(
+                || format!("-{}", answered.duration_since(c.at).as_millis()),
+                |d| d.as_millis().to_string(),
+            );
+            format!("{at} ms: {}", c.status)
+        })
+        .collect();
+    assert!(
+        took <= PROMPT,
+        "re-subscribed after {took:?}; SUBSCRIBEs since the crash, from the master's first answer: {attempts:?}"
+    );
     deployed(&handle)
         .await
         .context("deployed after the outage")?;

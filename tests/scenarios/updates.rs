@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use stead::plan::Status;
 use stead_suite::{
-    eventually, launch_number, live_tasks, persistence_ids, reserved_for, resource_id,
-    running_task, scalar_sum, volume_ids,
+    assert_in_place, eventually, launch_number, live_tasks, persistence_ids, reserved_for,
+    resource_id, running_task, scalar_sum, volume_ids,
 };
 
 use crate::cluster::{Env, Kind};
@@ -61,12 +61,7 @@ pub async fn rolling_cpus_update(kind: Kind) -> Result<()> {
     for name in DATA {
         let (old, new) = (&before[name], &after[name]);
         assert_eq!(ids[name].len(), 2, "{name} restarted once: {:?}", ids[name]);
-        assert_eq!(new.slave_id, old.slave_id, "{name} stayed on its agent");
-        assert_eq!(
-            persistence_ids(new),
-            persistence_ids(old),
-            "{name} kept its volume"
-        );
+        assert_in_place(name, old, new);
         assert_eq!(launch_number(new, LONG).await?, 2, "{name} kept its data");
         assert_eq!(scalar_sum(&new.resources, "cpus"), 1.5, "{name} grew");
     }
