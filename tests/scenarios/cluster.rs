@@ -30,8 +30,9 @@ pub enum TestCluster {
     Embedded {
         /// The running cluster.
         cluster: Option<LocalCluster>,
-        /// Its configuration, bound to the address it got at its first start.
-        config: LocalClusterConfig,
+        /// Its configuration, bound to the address it got at its first start (boxed: it
+        /// is much larger than the real cluster's handle).
+        config: Box<LocalClusterConfig>,
     },
     /// The real one.
     Real(RealMesos),
@@ -52,7 +53,7 @@ impl TestCluster {
                 config.bind = cluster.addr();
                 TestCluster::Embedded {
                     cluster: Some(cluster),
-                    config,
+                    config: Box::new(config),
                 }
             }
             Kind::RealMesos => {
@@ -126,7 +127,7 @@ impl TestCluster {
     pub async fn recover(&mut self) -> Result<()> {
         match self {
             TestCluster::Embedded { cluster, config } => {
-                *cluster = Some(LocalCluster::start(config.clone()).await?);
+                *cluster = Some(LocalCluster::start((**config).clone()).await?);
             }
             TestCluster::Real(real) => real.restart().await?,
         }
