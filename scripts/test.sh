@@ -2,7 +2,8 @@
 # Runs the whole test suite. Installs what the tests need where it is missing:
 # Debian's ZooKeeper (started and stopped by the tests themselves), Debian's systemd
 # (`systemd-analyze verify` checks the generated unit), and the third-party Mesos
-# client pymesos used by the interoperability test.
+# client pymesos used by the interoperability test, and the real Apache Mesos harness
+# (`../shared/real-mesos`, beside the workspace) the scenario suite runs against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,15 @@ fi
 if ! /usr/bin/python3 -c 'import pymesos' >/dev/null 2>&1; then
   echo "installing pymesos"
   /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps pymesos six addict
+fi
+
+# The real Mesos harness installs itself under REAL_MESOS_HOME (default /opt/real-mesos)
+# and writes nothing into its own folder, so a read-only copy works.
+REAL_MESOS_DIR="${STEAD_REAL_MESOS_DIR:-../shared/real-mesos}"
+if [ ! -x "${REAL_MESOS_HOME:-/opt/real-mesos}/bin/mesos-local-launcher" ]; then
+  echo "installing the real Mesos harness"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -E"
+  $SUDO bash "$REAL_MESOS_DIR/setup.sh"
 fi
 
 cargo test --workspace "$@"

@@ -1,6 +1,10 @@
 //! Support code shared by the examples and the end-to-end tests: program archives,
 //! waiting for conditions, running an example as a separate process, starting and
-//! reading the embedded cluster, and the scheduler options the tests run with.
+//! reading the embedded cluster, and the scheduler options the tests run with; and, in
+//! [`real_mesos`], a real Apache Mesos cluster for the tests.
+
+pub mod real_mesos;
+pub mod real_state;
 
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -66,9 +70,19 @@ impl std::fmt::Display for TimedOut {
 impl std::error::Error for TimedOut {}
 
 /// Polls `check` every 250 ms until it returns `Some`, for at most `timeout`.
-pub async fn eventually<T, F, Fut>(
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, check: F) -> Result<T, TimedOut>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    polling(what, timeout, Duration::from_millis(250), check).await
+}
+
+/// Polls `check` every `interval` until it returns `Some`, for at most `timeout`.
+pub async fn polling<T, F, Fut>(
     what: &str,
     timeout: Duration,
+    interval: Duration,
     mut check: F,
 ) -> Result<T, TimedOut>
 where
@@ -83,7 +97,7 @@ where
         if tokio::time::Instant::now() >= deadline {
             return Err(TimedOut(what.to_string()));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(interval).await;
     }
 }
 
@@ -138,40 +152,59 @@ pub async fn start_cluster(dir: &Path, agents: usize) -> stead::local::Result<Lo
     LocalCluster::start(cluster_config(dir, agents)).await
 }
 
-/// The embedded master's `/state`.
+/// A cluster whose master's state the tests read, in the embedded cluster's form: the
+/// embedded cluster, a real Mesos master ([`real_mesos::RealMesos`]), or either.
+pub trait StateSource {
+    /// The master's state; `None` while it cannot be read (the master is down).
+    fn read_state(&self) -> impl Future<Output = Option<State>>;
+}
+
+impl StateSource for LocalCluster {
+    async fn read_state(&self) -> Option<State> {
+        self.state().await.ok()
+    }
+}
+
+impl StateSource for real_mesos::RealMesos {
+    async fn read_state(&self) -> Option<State> {
+        self.cluster_state().await.ok()
+    }
+}
+
+/// How long [`cluster_state`] waits for a master that does not answer.
+const STATE_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The master's state (the embedded master's `/state`, or a real master's in that form).
 ///
 /// # Panics
-/// When the cluster is gone: it lives as long as the test using it, so that is a test
-/// failure.
-pub async fn cluster_state(cluster: &LocalCluster) -> State {
-    cluster.state().await.expect("cluster state")
+/// When the master does not answer for a minute: the cluster lives as long as the test
+/// using it and is up whenever the test reads it, so that is a test failure.
+pub async fn cluster_state(cluster: &impl StateSource) -> State {
+    eventually("the cluster state", STATE_DEADLINE, || cluster.read_state())
+        .await
+        .expect("cluster state")
 }
 
 /// Waits, polling every 20 ms for at most `timeout`, until `framework` has a live task
 /// (a deploy is then under way), and returns how many it has then.
 pub async fn first_live_tasks(
-    cluster: &LocalCluster,
+    cluster: &impl StateSource,
     framework: &str,
     timeout: Duration,
 ) -> Result<usize, TimedOut> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
+    let what = format!("a first task of {framework}");
+    polling(&what, timeout, Duration::from_millis(20), || async {
         let n = live_tasks(&cluster_state(cluster).await, framework).len();
-        if n >= 1 {
-            return Ok(n);
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(TimedOut(format!("a first task of {framework}")));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (n >= 1).then_some(n)
+    })
+    .await
 }
 
 /// Waits (for at most `timeout`) until `count` tasks of `framework` run, then watches a
 /// few heartbeats (20 polls, 200 ms apart) that no other copy of any instance appears.
 /// Returns the names of the running instances, sorted.
 pub async fn exactly_running(
-    cluster: &LocalCluster,
+    cluster: &impl StateSource,
     framework: &str,
     count: usize,
     timeout: Duration,
@@ -287,6 +320,62 @@ pub fn resource_id(r: &serde_json::Value) -> Option<String> {
         .flatten()
         .find(|l| l["key"] == "resource_id")
         .and_then(|l| l["value"].as_str().map(String::from))
+}
+
+/// Asserts that nothing of `service` is left in `state`: no live task, nothing reserved
+/// for `role` (volumes included), and no framework of the service subscribed.
+///
+/// # Panics
+/// When something is left (a test failure).
+pub fn assert_service_gone(state: &State, service: &str, role: &str) {
+    assert!(
+        live_tasks(state, service).is_empty(),
+        "no task of the service"
+    );
+    assert!(
+        state.agents.iter().all(|a| a
+            .reserved_resources_full
+            .get(role)
+            .is_none_or(|r| r.is_empty())),
+        "nothing reserved for its role"
+    );
+    assert!(
+        state
+            .agents
+            .iter()
+            .all(|a| a.volumes.iter().all(|v| v.role != role)),
+        "no volume of the service"
+    );
+    assert!(
+        !state
+            .frameworks
+            .iter()
+            .any(|f| f.name == service && f.active),
+        "the framework is torn down"
+    );
+}
+
+/// Asserts that `new`, the task of instance `name` after a relaunch, runs in place of
+/// `old`: on the same agent, with the same persistent volumes.
+///
+/// # Panics
+/// When it moved (a test failure).
+pub fn assert_in_place(name: &str, old: &TaskView, new: &TaskView) {
+    assert_eq!(new.slave_id, old.slave_id, "{name} stayed on its agent");
+    assert_eq!(
+        persistence_ids(new),
+        persistence_ids(old),
+        "{name} kept its volume"
+    );
+}
+
+/// Waits (for at most `timeout`) until none of the processes `pids` is alive.
+pub async fn processes_gone(pids: &[i32], timeout: Duration) -> Result<(), TimedOut> {
+    let alive = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    eventually("every task process gone", timeout, || async {
+        pids.iter().all(|p| !alive(*p)).then_some(())
+    })
+    .await
 }
 
 /// The value a task's program wrote to `file` in its sandbox (the per-run directory),

@@ -1,5 +1,8 @@
 //! End-to-end tests: the data-store example's spec deployed on the embedded cluster,
-//! with real processes, failures and scheduler restarts.
+//! with real processes, failures and scheduler restarts. The scenarios that run on a
+//! real Apache Mesos master too (deploy, a task's process killed, the scheduler killed
+//! mid-deploy, ...) are in tests/scenarios.rs; these need what only the embedded
+//! cluster does (a single agent stopped or removed) or check its own messages.
 
 #[path = "../examples/data-store/spec.rs"]
 #[allow(dead_code)]
@@ -8,16 +11,15 @@ mod spec;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result};
 use stead::local::state::TaskView;
 use stead::local::{LocalCluster, State};
 use stead::plan::Status;
 use stead::scheduler::{DefaultService, ServiceHandle, ServiceSnapshot};
 use stead::spec::{CommandSpec, ServiceSpec, TaskTypeSpec};
 use stead_suite::{
-    ExampleProcess, cluster_state as state, eventually, exactly_running, first_live_tasks,
-    hostname_of, init_logging, launch_number, live_tasks, persistence_ids, running_task,
-    sandbox_value, start_cluster, test_options, volume_ids,
+    cluster_state as state, eventually, init_logging, launch_number, live_tasks, persistence_ids,
+    running_task, start_cluster, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -85,100 +87,6 @@ async fn deployed_data_store(
 /// Stops the scheduler, then the cluster.
 async fn stop(handle: ServiceHandle, cluster: LocalCluster) -> Result<()> {
     handle.shutdown().await?;
-    cluster.shutdown().await?;
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deploys_data_store_with_unique_meta_data_hosts() -> Result<()> {
-    let (_dir, cluster, handle) = deployed_data_store(3).await?;
-
-    let st = state(&cluster).await;
-    let live = live_tasks(&st, SERVICE);
-    let mut names: Vec<&str> = live.iter().map(|t| t.name.as_str()).collect();
-    names.sort();
-    assert_eq!(
-        names,
-        ["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"]
-    );
-    assert!(live.iter().all(|t| t.state == "TASK_RUNNING"));
-    let meta_hosts: Vec<&str> = live
-        .iter()
-        .filter(|t| t.name.starts_with("meta-data"))
-        .filter_map(|t| hostname_of(&st, &t.slave_id))
-        .collect();
-    assert_eq!(meta_hosts.len(), 2);
-    assert_ne!(meta_hosts[0], meta_hosts[1], "hostname:UNIQUE");
-    assert_eq!(
-        volume_ids(&st).len(),
-        5,
-        "one persistent volume per instance"
-    );
-    for t in live.iter().filter(|t| t.name.starts_with("data-")) {
-        assert_eq!(launch_number(t, LONG).await?, 1);
-    }
-    stop(handle, cluster).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_data_node_is_relaunched_in_place_with_its_data() -> Result<()> {
-    let (_dir, cluster, handle) = deployed_data_store(3).await?;
-
-    let before = running(&cluster, "data-1").await?;
-    let pid = sandbox_value::<i32>(&before, "data.pid", LONG).await?;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )?;
-
-    let after = eventually("data-1 relaunched", LONG, || async {
-        running_task(&state(&cluster).await, SERVICE, "data-1")
-            .filter(|t| t.id != before.id)
-            .cloned()
-    })
-    .await?;
-    assert_eq!(after.slave_id, before.slave_id, "same agent");
-    assert_eq!(
-        persistence_ids(&after),
-        persistence_ids(&before),
-        "same volume"
-    );
-    assert_eq!(
-        launch_number(&after, LONG).await?,
-        2,
-        "the volume kept the first launch's data"
-    );
-    stop(handle, cluster).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scheduler_killed_mid_deploy_finishes_with_exactly_five() -> Result<()> {
-    let (dir, cluster) = setup(3).await?;
-    let state_dir = dir.path().join("state");
-    let state_arg = state_dir.to_string_lossy().to_string();
-    let args = ["--master", cluster.master_url(), "--state-dir", &state_arg];
-    let log = dir.path().join("scheduler.log");
-
-    let first = ExampleProcess::spawn("data-store", &args, &log)?;
-    // Kill as soon as the first instance is up: the deploy is then under way.
-    let live_at_kill = first_live_tasks(&cluster, SERVICE, LONG)
-        .await
-        .with_context(|| format!("no task started; see {}", log.display()))?;
-    first.kill9()?;
-    eprintln!("scheduler killed with -9 while {live_at_kill} task(s) were live");
-
-    let second = ExampleProcess::spawn("data-store", &args, &log)?;
-    // Five run, and over a few heartbeats no second copy of any instance appears.
-    let names = exactly_running(&cluster, SERVICE, 5, LONG).await?;
-    assert_eq!(
-        names,
-        ["data-0", "data-1", "data-2", "meta-data-0", "meta-data-1"]
-    );
-    ensure!(
-        volume_ids(&state(&cluster).await).len() == 5,
-        "one volume per instance"
-    );
-    second.kill9()?;
     cluster.shutdown().await?;
     Ok(())
 }

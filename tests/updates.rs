@@ -20,9 +20,9 @@ use stead::scheduler::{DefaultService, Options, STATE_FILE, ServiceHandle, Servi
 use stead::spec::{Commands, ServiceSpec, TaskTypeSpec};
 use stead::state::{ConfigStore, FrameworkStore, RedbPersister, StateStore};
 use stead_suite::{
-    cluster_config, cluster_state as state, eventually, init_logging, launch_number, live_tasks,
-    persistence_ids, reserved_for, resource_id, running_task, sandbox_value, scalar_sum,
-    test_options, volume_ids,
+    assert_in_place, assert_service_gone, cluster_config, cluster_state as state, eventually,
+    init_logging, launch_number, live_tasks, persistence_ids, processes_gone, reserved_for,
+    resource_id, running_task, sandbox_value, scalar_sum, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -360,12 +360,7 @@ async fn rolling_update(
             "{name} restarted exactly once: {:?}",
             seen.ids[name]
         );
-        assert_eq!(new.slave_id, old.slave_id, "{name} stayed on its agent");
-        assert_eq!(
-            persistence_ids(new),
-            persistence_ids(old),
-            "{name} kept its volume"
-        );
+        assert_in_place(name, old, new);
         assert_eq!(launch_number(new, LONG).await?, 2, "{name} kept its data");
     }
     assert!(seen.max_down <= 1, "one data node at a time");
@@ -667,10 +662,6 @@ async fn an_update_interrupted_by_a_scheduler_restart_goes_on_where_it_was() -> 
     Ok(())
 }
 
-fn pid_alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-}
-
 async fn pids(tasks: &BTreeMap<String, TaskView>) -> Result<Vec<i32>> {
     let mut out = Vec::new();
     for t in tasks.values() {
@@ -687,34 +678,11 @@ async fn pids(tasks: &BTreeMap<String, TaskView>) -> Result<Vec<i32>> {
 async fn assert_uninstalled(cluster: &LocalCluster, dir: &Path, pids: &[i32]) -> Result<()> {
     let st = state(cluster).await;
     assert!(
-        live_tasks(&st, SERVICE).is_empty(),
-        "no task of the service"
-    );
-    assert!(
         reserved_ids(&st).is_empty(),
         "no reservation of the service"
     );
-    assert!(
-        st.agents.iter().all(|a| a
-            .reserved_resources_full
-            .get(ROLE)
-            .is_none_or(|r| r.is_empty())),
-        "nothing reserved for its role"
-    );
-    assert!(
-        st.agents
-            .iter()
-            .all(|a| a.volumes.iter().all(|v| v.role != ROLE)),
-        "no volume of the service"
-    );
-    assert!(
-        !st.frameworks.iter().any(|f| f.name == SERVICE && f.active),
-        "the framework is torn down"
-    );
-    eventually("every task process gone", LONG, || async {
-        pids.iter().all(|p| !pid_alive(*p)).then_some(())
-    })
-    .await?;
+    assert_service_gone(&st, SERVICE, ROLE);
+    processes_gone(pids, LONG).await?;
     let (tasks, configs, frameworks) = stored(dir)?;
     assert!(tasks.task_names()?.is_empty(), "no task left in the state");
     assert!(configs.list()?.is_empty(), "no configuration left");

@@ -2,7 +2,9 @@
 //! ACKNOWLEDGE, RECONCILE, KILL and TEARDOWN.
 
 use crate::scheduler::{Call, call};
-use crate::v1::{AgentId, Filters, FrameworkId, OfferId, TaskId, TaskStatus, offer::Operation};
+use crate::v1::{
+    AgentId, Filters, FrameworkId, OfferId, OperationStatus, TaskId, TaskStatus, offer::Operation,
+};
 
 fn base(framework_id: &str, kind: call::Type) -> Call {
     Call {
@@ -85,6 +87,21 @@ pub fn acknowledge(framework_id: &str, status: &TaskStatus) -> Option<Call> {
             uuid,
         }),
         ..base(framework_id, call::Type::Acknowledge)
+    })
+}
+
+/// ACKNOWLEDGE_OPERATION_STATUS of `status`, if it asks for one (it carries a uuid, an
+/// agent and an operation id: an update sent reliably).
+pub fn acknowledge_operation(framework_id: &str, status: &OperationStatus) -> Option<Call> {
+    let uuid = status.uuid.as_ref().filter(|u| !u.value.is_empty())?;
+    Some(Call {
+        acknowledge_operation_status: Some(call::AcknowledgeOperationStatus {
+            agent_id: Some(status.agent_id.clone()?),
+            resource_provider_id: status.resource_provider_id.clone(),
+            uuid: uuid.value.clone(),
+            operation_id: status.operation_id.clone()?,
+        }),
+        ..base(framework_id, call::Type::AcknowledgeOperationStatus)
     })
 }
 

@@ -10,8 +10,12 @@
 //! most
 //! [`ServerLimits::max_connections`] connections are open at once: while that many are
 //! open, new ones wait in the listen backlog until one closes.
+//!
+//! With a [`ServerTls`] the server speaks HTTPS only: each connection's TLS handshake must
+//! end within the header timeout too.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -23,8 +27,11 @@ use axum::extract::Request;
 use hyper::body::{Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Sleep;
@@ -56,6 +63,76 @@ impl Default for ServerLimits {
     }
 }
 
+/// A server's TLS identity: its certificate chain and private key, read from PEM.
+#[derive(Clone)]
+pub struct ServerTls {
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key stays out of logs.
+        f.write_str("ServerTls { .. }")
+    }
+}
+
+/// Why a certificate or key cannot serve TLS.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The certificate PEM holds no certificate, or a malformed one.
+    #[error("no usable certificate in the PEM: {0}")]
+    Certificate(String),
+    /// The key PEM holds no private key, or a malformed one.
+    #[error("no usable private key in the PEM: {0}")]
+    Key(String),
+    /// The certificate and the key do not make a TLS identity (e.g. they do not match).
+    #[error("the certificate and key cannot serve TLS: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+impl ServerTls {
+    /// The identity of `cert_pem` (the certificate first, then its chain) and `key_pem`
+    /// (PKCS#8, PKCS#1 or SEC1), with TLS 1.2 and 1.3 and the ring provider.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<ServerTls, TlsError> {
+        let chain = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsError::Certificate(e.to_string()))?;
+        if chain.is_empty() {
+            return Err(TlsError::Certificate("no CERTIFICATE section".into()));
+        }
+        let key =
+            PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Key(e.to_string()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(ServerTls {
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        })
+    }
+
+    /// [`ServerTls::from_pem`] of the files `cert` and `key`.
+    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| TlsError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        ServerTls::from_pem(&read(cert)?, &read(key)?)
+    }
+}
+
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves, then waits
 /// for open requests to finish (streaming responses end when their stream does).
 ///
@@ -66,6 +143,17 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    serve_with(listener, router, limits, None, shutdown).await;
+}
+
+/// [`serve`], over TLS when `tls` is given (then only over TLS).
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let body_read_timeout = limits.body_read_timeout;
@@ -100,28 +188,43 @@ pub async fn serve(
                 continue;
             }
         };
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .serve_connection(
-                TokioIo::new(stream),
-                // The peer's address, for handlers and middleware that check it.
-                TowerToHyperService::new(
-                    router
-                        .clone()
-                        .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
-                ),
-            );
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        // The peer's address, for handlers and middleware that check it.
+        let router = router
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection closed with an error");
+            match tls {
+                None => serve_connection(stream, router, limits, watcher).await,
+                Some(tls) => {
+                    let handshake = tls.acceptor.accept(stream);
+                    match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+                        Ok(Ok(stream)) => serve_connection(stream, router, limits, watcher).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
+                }
             }
             drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serves HTTP/1.1 on one connection until it closes or the server shuts down.
+async fn serve_connection<IO>(io: IO, router: Router, limits: ServerLimits, watcher: Watcher)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(router));
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, "connection closed with an error");
+    }
 }
 
 /// A request body that fails once its deadline has passed.

@@ -62,6 +62,19 @@ pub struct SchedulerArgs {
     /// The operator API's address and token.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// The principal the framework authenticates, subscribes and reserves as (default:
+    /// the service's own, `<service>-principal` unless it says otherwise).
+    #[arg(long, env = "STEAD_PRINCIPAL", value_name = "PRINCIPAL",
+          value_parser = NonEmptyStringValueParser::new())]
+    pub principal: Option<String>,
+    /// A file whose first line is the principal's secret, sent to the master as HTTP
+    /// Basic on every request (a master with framework authentication requires it).
+    #[arg(long, env = "STEAD_SECRET_FILE", value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust, besides the Mozilla roots, for an
+    /// `https://` master (e.g. the private CA that signed the master's certificate).
+    #[arg(long, env = "STEAD_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Exit non-zero when the new spec is rejected as an update of the running one.
     #[arg(long, env = "STEAD_FAIL_FAST", value_name = "BOOL", num_args = 0..=1,
           require_equals = true, default_missing_value = "true",
@@ -172,6 +185,9 @@ impl SchedulerArgs {
                 .into_iter()
                 .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !own.contains(k))
                 .collect(),
+            principal: self.principal.clone(),
+            secret_file: self.secret_file.clone(),
+            ca_file: self.ca_file.clone(),
             agents: self.agents,
             uninstall: self.uninstall,
             fail_fast: self.fail_fast,
@@ -316,6 +332,25 @@ mod tests {
         );
         assert_eq!(options(&["--api-port", "0"]).api_port, Some(0));
         assert_eq!(options(&["--api-port=9090"]).api_port, Some(9090));
+    }
+
+    #[test]
+    fn principal_secret_file_and_ca_file() {
+        let o = options(&[
+            "--principal",
+            "ops",
+            "--secret-file=/etc/stead/secret",
+            "--ca-file",
+            "/etc/stead/ca.pem",
+        ]);
+        assert_eq!(o.principal.as_deref(), Some("ops"));
+        assert_eq!(o.secret_file, Some(PathBuf::from("/etc/stead/secret")));
+        assert_eq!(o.ca_file, Some(PathBuf::from("/etc/stead/ca.pem")));
+        let o = options(&[]);
+        assert!(o.principal.is_none() && o.secret_file.is_none() && o.ca_file.is_none());
+        let (kind, text) = refused(&["--principal="]);
+        assert!(is_bad_value(kind), "{kind:?}");
+        assert!(text.contains("--principal"), "{text}");
     }
 
     #[test]

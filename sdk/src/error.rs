@@ -12,6 +12,9 @@ pub enum Error {
     /// Talking to the Mesos master failed for good.
     #[error(transparent)]
     Mesos(#[from] crate::mesos::MesosError),
+    /// The principal's secret or the CA file cannot be used.
+    #[error(transparent)]
+    Access(#[from] crate::mesos::access::AccessError),
     /// The embedded cluster failed.
     #[cfg(feature = "local")]
     #[error(transparent)]

@@ -3,12 +3,13 @@
 //! The scheduler's `--master` points at the proxy, which forwards every request to the
 //! master (the SUBSCRIBE answer streamed as it comes). Armed with a [`Fault`], it counts
 //! the scheduler's calls of one type and, at the chosen one, passes, drops or delays it
-//! and kills the scheduler with SIGKILL.
+//! and kills the scheduler with SIGKILL. It keeps a record of every call it forwarded
+//! and the master's answer.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -83,14 +84,32 @@ struct Faults {
     fired: Option<Fault>,
 }
 
+/// One call the proxy saw and the status it answered it with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedCall {
+    /// The call's type (`None` for a request that is not a scheduler call).
+    pub call: Option<CallType>,
+    /// The status of the answer (503 when the master could not be reached).
+    pub status: StatusCode,
+    /// When the call reached the proxy.
+    pub at: Instant,
+}
+
 #[derive(Debug)]
 struct Shared {
     upstream: String,
     client: reqwest::Client,
     faults: Mutex<Faults>,
+    calls: Mutex<Vec<RecordedCall>>,
 }
 
 impl Shared {
+    /// Records a call that reached the proxy `at`, and its answer's status.
+    fn record(&self, call: Option<CallType>, status: StatusCode, at: Instant) {
+        let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        calls.push(RecordedCall { call, status, at });
+    }
+
     fn faults(&self) -> MutexGuard<'_, Faults> {
         // A panic while holding the lock leaves plain data behind: still usable.
         self.faults.lock().unwrap_or_else(PoisonError::into_inner)
@@ -148,6 +167,7 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_string(),
             client: reqwest::Client::new(),
             faults: Mutex::default(),
+            calls: Mutex::default(),
         });
         let app = Router::new().fallback(forward).with_state(shared.clone());
         let server = tokio::spawn(async move {
@@ -193,6 +213,14 @@ impl FaultProxy {
     pub fn take_fired(&self) -> Option<Fault> {
         self.shared.faults().fired.take()
     }
+
+    /// Every call forwarded so far, in the order their answers came.
+    // Read by the scenario suite (tests/scenarios.rs); the fault suite has no use for it.
+    #[allow(dead_code)]
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        let calls = self.shared.calls.lock();
+        calls.unwrap_or_else(PoisonError::into_inner).clone()
+    }
 }
 
 impl Drop for FaultProxy {
@@ -216,13 +244,31 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let at = Instant::now();
     let ty = Call::decode(body.as_ref())
         .ok()
         .and_then(|c| c.r#type)
         .and_then(|t| CallType::try_from(t).ok());
-    let Some((fault, victim)) = shared.hit(ty) else {
-        return send(&shared, method, &uri, &headers, body).await;
+    let answer = match shared.hit(ty) {
+        None => send(&shared, method, &uri, &headers, body).await,
+        Some((fault, victim)) => {
+            act(shared.clone(), fault, victim, method, uri, headers, body).await
+        }
     };
+    shared.record(ty, answer.status(), at);
+    answer
+}
+
+/// Applies `fault` to a call, killing `victim`.
+async fn act(
+    shared: Arc<Shared>,
+    fault: Fault,
+    victim: i32,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     // On a task of its own: the kill must come even when the scheduler hangs up first
     // (which drops this handler).
     let act = tokio::spawn(async move {
@@ -276,7 +322,8 @@ async fn send(
     }
     let answer = match request.body(body).send().await {
         Ok(answer) => answer,
-        Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        // A master that cannot be reached looks the same through the proxy: unavailable.
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     };
     let mut response = Response::builder().status(answer.status());
     for name in PASSED {

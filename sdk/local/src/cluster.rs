@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use stead_proto::server::ServerTls;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -32,6 +35,16 @@ impl LocalCluster {
     /// listener and starts the agents.
     pub async fn start(config: LocalClusterConfig) -> Result<Self, Error> {
         config.validate()?;
+        let guard = crate::http::Guard {
+            credentials: config.credentials.clone().map(Arc::new),
+            tls: match &config.tls {
+                Some(files) => Some(
+                    ServerTls::from_pem_files(&files.cert, &files.key)
+                        .map_err(|e| Error::Config(format!("the master's TLS: {e}")))?,
+                ),
+                None => None,
+            },
+        };
         std::fs::create_dir_all(&config.work_dir).map_err(|e| Error::io(&config.work_dir, e))?;
         let work_dir = config.work_dir.clone();
         let listener = tokio::net::TcpListener::bind(config.bind)
@@ -53,16 +66,18 @@ impl LocalCluster {
         let (tx, rx) = mpsc::unbounded_channel();
         let actor = tokio::spawn(master.run(rx, exec_rx));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let scheme = if guard.tls.is_some() { "https" } else { "http" };
         let server = tokio::spawn(crate::http::serve(
             listener,
             tx.clone(),
             work_dir.clone(),
             crate::http::LIMITS,
+            guard,
             async move {
                 let _ = stop_rx.await;
             },
         ));
-        let url = format!("http://{addr}");
+        let url = format!("{scheme}://{addr}");
         tracing::info!(master = %url, work_dir = %work_dir.display(), "local cluster started");
         Ok(Self {
             addr,
@@ -75,7 +90,7 @@ impl LocalCluster {
         })
     }
 
-    /// The master's URL, e.g. `http://127.0.0.1:40123`.
+    /// The master's URL, e.g. `http://127.0.0.1:40123` (`https://` when it serves TLS).
     pub fn master_url(&self) -> &str {
         &self.url
     }

@@ -1,8 +1,11 @@
 //! Configuration of the local cluster and of its agents.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
 
 /// How agents run tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +75,94 @@ pub struct LocalClusterConfig {
     pub status_update_retry: Duration,
     /// Kill grace period of tasks without a kill policy (default 3 s).
     pub default_kill_grace: Duration,
+    /// The framework credentials the scheduler API requires (HTTP Basic, as Mesos's
+    /// `--authenticate_http_frameworks` with `--credentials`); `None` (the default): none.
+    pub credentials: Option<Credentials>,
+    /// Serve the master over HTTPS with this certificate and key (PEM files); `None`
+    /// (the default): plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of a TLS identity: the certificate (then its chain) and the private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's certificate first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// One principal and its secret.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct Credential {
+    /// The principal (the user name of HTTP Basic).
+    pub principal: String,
+    /// The secret (the password of HTTP Basic).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("principal", &self.principal)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The credentials a master accepts, in Mesos's JSON form:
+/// `{"credentials": [{"principal": "...", "secret": "..."}]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Credentials {
+    /// The principals and their secrets.
+    pub credentials: Vec<Credential>,
+}
+
+impl Credentials {
+    /// Credentials of the given principals and secrets.
+    pub fn new<P: Into<String>, S: Into<String>>(
+        pairs: impl IntoIterator<Item = (P, S)>,
+    ) -> Credentials {
+        Credentials {
+            credentials: pairs
+                .into_iter()
+                .map(|(principal, secret)| Credential {
+                    principal: principal.into(),
+                    secret: secret.into(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads Mesos's JSON credentials file.
+    pub fn from_file(path: &Path) -> Result<Credentials, crate::Error> {
+        let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            crate::Error::Config(format!(
+                "{}: expected {{\"credentials\": [{{\"principal\": ..., \"secret\": ...}}]}}: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    /// The principal an `Authorization` header value authenticates (`Basic
+    /// base64(principal:secret)` with a known principal and its secret), if any.
+    pub fn authenticate(&self, authorization: &[u8]) -> Option<&str> {
+        let text = std::str::from_utf8(authorization).ok()?;
+        let (scheme, encoded) = text.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (principal, secret) = decoded.split_once(':')?;
+        self.credentials
+            .iter()
+            .find(|c| c.principal == principal && c.secret == secret)
+            .map(|c| c.principal.as_str())
+    }
 }
 
 impl LocalClusterConfig {
@@ -85,7 +176,24 @@ impl LocalClusterConfig {
             executor: ExecutorMode::Process,
             status_update_retry: Duration::from_secs(10),
             default_kill_grace: Duration::from_secs(3),
+            credentials: None,
+            tls: None,
         }
+    }
+
+    /// Requires these framework credentials on the scheduler API.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Serves the master over HTTPS with the certificate and key of these PEM files.
+    pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls = Some(TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+        });
+        self
     }
 
     /// Replaces the agents with `n` default agents.
@@ -156,5 +264,34 @@ impl LocalClusterConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user_pass: &str) -> Vec<u8> {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(user_pass)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn credentials_read_as_mesos_writes_them_and_authenticate_basic() {
+        let c: Credentials = serde_json::from_str(
+            r#"{"credentials":[{"principal":"p","secret":"s:1"},{"principal":"q","secret":"t"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c, Credentials::new([("p", "s:1"), ("q", "t")]));
+        assert_eq!(c.authenticate(&basic("p:s:1")), Some("p"));
+        assert_eq!(c.authenticate(&basic("q:t")), Some("q"));
+        assert_eq!(c.authenticate(&basic("p:t")), None);
+        assert_eq!(c.authenticate(&basic("r:t")), None);
+        assert_eq!(c.authenticate(b"Bearer x"), None);
+        assert_eq!(c.authenticate(b"Basic !!!"), None);
+        assert!(!format!("{c:?}").contains("s:1"), "{c:?}");
     }
 }

@@ -1,17 +1,25 @@
 //! The master's HTTP endpoints: `POST /api/v1/scheduler` (Mesos's scheduler API, protobuf and
-//! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /health`, and fault injection
-//! `POST /cluster/agents/{agent}/{stop|start|remove}`; and the agents' endpoints on the same
-//! address ([`crate::agent_api`]): `GET /slave(<name>)/state` and the files API.
+//! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /master/slaves`,
+//! `GET /health`, and fault injection `POST /cluster/agents/{agent}/{stop|start|remove}`; and
+//! the agents' endpoints on the same address ([`crate::agent_api`]): `GET /slave(<name>)/state`
+//! and the files API.
+//!
+//! With [`Guard::credentials`] the scheduler API requires HTTP Basic credentials as Mesos's
+//! `--authenticate_http_frameworks` does (401 with Mesos's challenge otherwise), and a
+//! SUBSCRIBE's `FrameworkInfo.principal`, when set, must be the authenticated principal.
+//! With [`Guard::tls`] every endpoint is served over HTTPS only.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, State as AxState};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Request, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::BytesMut;
@@ -20,10 +28,11 @@ use stead_proto::http::SCHEDULER_PATH;
 pub use stead_proto::http::STREAM_ID_HEADER;
 use stead_proto::recordio::{APPLICATION_JSON, APPLICATION_PROTOBUF};
 use stead_proto::scheduler::{Call, call};
-use stead_proto::server::ServerLimits;
+use stead_proto::server::{ServerLimits, ServerTls};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::Credentials;
 use crate::master::{AgentAction, ApiError, Msg, Wire};
 
 type Master = mpsc::UnboundedSender<Msg>;
@@ -40,26 +49,50 @@ pub(crate) const LIMITS: ServerLimits = ServerLimits {
     max_connections: 512,
 };
 
+/// The challenge of a 401, as Mesos's master sends it to schedulers.
+pub const SCHEDULER_CHALLENGE: &str = "Basic realm=\"mesos-master-scheduler\"";
+
+/// What guards the master's endpoints: the credentials the scheduler API requires and the
+/// TLS identity the master serves with (none of either by default).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Guard {
+    /// The framework credentials the scheduler API requires.
+    pub(crate) credentials: Option<Arc<Credentials>>,
+    /// The master's TLS identity: HTTPS only.
+    pub(crate) tls: Option<ServerTls>,
+}
+
+/// The principal a scheduler API request authenticated as.
+#[derive(Debug, Clone)]
+struct Authenticated(String);
+
 /// Serves the master's endpoints, and the agents' with the files under `work_dir`, on
-/// `listener` within `limits` until `shutdown` resolves.
+/// `listener` within `limits`, guarded by `guard`, until `shutdown` resolves.
 pub(crate) async fn serve(
     listener: TcpListener,
     master: Master,
     work_dir: PathBuf,
     limits: ServerLimits,
+    guard: Guard,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let router = router(master).merge(crate::agent_api::files_router(work_dir));
-    stead_proto::server::serve(listener, router, limits, shutdown).await;
+    let router = router(master, guard.credentials)
+        .merge(crate::agent_api::files_router(work_dir));
+    stead_proto::server::serve_with(listener, router, limits, guard.tls, shutdown).await;
 }
 
 /// The router of the master's endpoints and the agents' states.
-fn router(master: Master) -> Router {
+fn router(master: Master, credentials: Option<Arc<Credentials>>) -> Router {
+    let scheduler_route = match credentials {
+        None => post(scheduler),
+        Some(c) => post(scheduler).layer(axum::middleware::from_fn_with_state(c, authenticate)),
+    };
     Router::new()
-        .route(SCHEDULER_PATH, post(scheduler))
+        .route(SCHEDULER_PATH, scheduler_route)
         .route("/version", get(version))
         .route("/state", get(state))
         .route("/master/state", get(state))
+        .route("/master/slaves", get(slaves))
         .route("/{process}/state", get(agent_state))
         .route("/health", get(|| async { StatusCode::OK }))
         .route("/cluster/agents/{agent}/{action}", post(agent_action))
@@ -67,6 +100,51 @@ fn router(master: Master) -> Router {
         // thousands) exceed the 2 MiB default.
         .layer(DefaultBodyLimit::max(MAX_CALL_BYTES))
         .with_state(master)
+}
+
+/// Lets a request with known credentials through, marked with its principal; answers 401
+/// with Mesos's challenge otherwise.
+async fn authenticate(
+    AxState(credentials): AxState<Arc<Credentials>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let principal = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| credentials.authenticate(v.as_bytes()))
+        .map(str::to_string);
+    match principal {
+        Some(p) => {
+            request.extensions_mut().insert(Authenticated(p));
+            next.run(request).await
+        }
+        None => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, SCHEDULER_CHALLENGE)],
+        )
+            .into_response(),
+    }
+}
+
+/// Mesos's refusal of a SUBSCRIBE whose `FrameworkInfo.principal` is not the principal
+/// the request authenticated as.
+fn principal_mismatch(call: &Call, authenticated: Option<&Authenticated>) -> Option<Response> {
+    let Authenticated(principal) = authenticated?;
+    let claimed = call
+        .subscribe
+        .as_ref()?
+        .framework_info
+        .principal
+        .as_deref()?;
+    (claimed != principal).then(|| {
+        text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Failed to validate scheduler::Call: Authenticated principal '{principal}' does not match principal '{claimed}' set in `FrameworkInfo`"
+            ),
+        )
+    })
 }
 
 fn text(status: StatusCode, message: impl Into<String>) -> Response {
@@ -137,7 +215,12 @@ fn content_type(w: Wire) -> &'static str {
     }
 }
 
-async fn scheduler(AxState(master): AxState<Master>, headers: HeaderMap, body: Bytes) -> Response {
+async fn scheduler(
+    AxState(master): AxState<Master>,
+    authenticated: Option<Extension<Authenticated>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(ct) = headers.get(header::CONTENT_TYPE) else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -196,6 +279,9 @@ async fn scheduler(AxState(master): AxState<Master>, headers: HeaderMap, body: B
                     StatusCode::BAD_REQUEST,
                     "Failed to validate scheduler::Call: Subscribe calls should not include the 'Mesos-Stream-Id' header",
                 );
+            }
+            if let Some(refused) = principal_mismatch(&call, authenticated.as_deref()) {
+                return refused;
             }
             subscribe(master, call, wire, recordio).await
         }
@@ -339,23 +425,19 @@ async fn version() -> Response {
     .into_response()
 }
 
-/// The master's state, or the answer saying it is shutting down.
-async fn master_state(master: &Master) -> Result<crate::State, Response> {
-    let down = || {
-        text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The master is shutting down",
-        )
-    };
-    let (reply, rx) = oneshot::channel();
-    master.send(Msg::State { reply }).map_err(|_| down())?;
-    rx.await.map_err(|_| down())
+async fn state(AxState(master): AxState<Master>) -> Response {
+    match current_state(&master).await {
+        Ok(s) => axum::Json(s).into_response(),
+        Err(unavailable) => unavailable,
+    }
 }
 
-async fn state(AxState(master): AxState<Master>) -> Response {
-    match master_state(&master).await {
-        Ok(s) => axum::Json(s).into_response(),
-        Err(down) => down,
+/// `GET /master/slaves`: the agents (with their reservations and volumes in
+/// `reserved_resources_full`), as Apache Mesos lists them: `{"slaves": [...]}`.
+async fn slaves(AxState(master): AxState<Master>) -> Response {
+    match current_state(&master).await {
+        Ok(s) => axum::Json(serde_json::json!({ "slaves": s.agents })).into_response(),
+        Err(unavailable) => unavailable,
     }
 }
 
@@ -364,14 +446,29 @@ async fn agent_state(AxState(master): AxState<Master>, Path(process): Path<Strin
     let Some(name) = crate::agent_api::agent_of_process(&process) else {
         return text(StatusCode::NOT_FOUND, format!("No process {process:?}"));
     };
-    let state = match master_state(&master).await {
+    let state = match current_state(&master).await {
         Ok(s) => s,
-        Err(down) => return down,
+        Err(unavailable) => return unavailable,
     };
     match crate::agent_api::agent_state(&state, name) {
         Some(agent) => axum::Json(agent).into_response(),
         None => text(StatusCode::NOT_FOUND, format!("No agent {name:?}")),
     }
+}
+
+/// The master's state, or the answer that it is shutting down.
+async fn current_state(master: &Master) -> Result<crate::state::State, Response> {
+    let unavailable = || {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The master is shutting down",
+        )
+    };
+    let (reply, rx) = oneshot::channel();
+    master
+        .send(Msg::State { reply })
+        .map_err(|_| unavailable())?;
+    rx.await.map_err(|_| unavailable())
 }
 
 async fn agent_action(
@@ -439,6 +536,7 @@ mod tests {
             tx,
             work_dir,
             limits,
+            Guard::default(),
             std::future::pending(),
         ));
         (addr, rx)
@@ -552,6 +650,72 @@ mod tests {
         let decline = call.decline.expect("decline");
         assert_eq!(decline.offer_ids[0].value, "offer-1");
         assert!(decline.filters.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_scheduler_api_requires_credentials_as_mesos_does() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mut inbox) = mpsc::unbounded_channel();
+        let guard = Guard {
+            credentials: Some(Arc::new(Credentials::new([("p", "s")]))),
+            tls: None,
+        };
+        tokio::spawn(serve(
+            listener,
+            tx,
+            std::env::temp_dir(),
+            LIMITS,
+            guard,
+            std::future::pending(),
+        ));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let subscribe = |principal: &str| {
+            serde_json::json!({
+                "type": "SUBSCRIBE",
+                "subscribe": {"framework_info": {"user": "u", "name": "n", "principal": principal}}
+            })
+            .to_string()
+        };
+        let post = |body: String| {
+            client
+                .post(format!("http://{addr}{SCHEDULER_PATH}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body)
+        };
+        for request in [
+            post(subscribe("p")),
+            post(subscribe("p")).basic_auth("p", Some("wrong")),
+            post(subscribe("p")).basic_auth("q", Some("s")),
+        ] {
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                answer.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+                SCHEDULER_CHALLENGE
+            );
+        }
+        let answer = post(subscribe("other"))
+            .basic_auth("p", Some("s"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let text = answer.text().await.unwrap();
+        assert!(
+            text.contains("Authenticated principal 'p' does not match principal 'other'"),
+            "{text}"
+        );
+        assert!(inbox.try_recv().is_err(), "the master saw none of them");
+        let health = client
+            .get(format!("http://{addr}/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), StatusCode::OK, "only the scheduler API");
     }
 
     #[test]

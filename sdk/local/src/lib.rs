@@ -25,9 +25,11 @@ mod standalone;
 pub mod state;
 
 pub use cluster::LocalCluster;
-pub use config::{AgentConfig, ExecutorMode, LocalClusterConfig};
+pub use config::{
+    AgentConfig, Credential, Credentials, ExecutorMode, LocalClusterConfig, TlsFiles,
+};
 pub use error::{Error, Result};
-pub use http::STREAM_ID_HEADER;
+pub use http::{SCHEDULER_CHALLENGE, STREAM_ID_HEADER};
 pub use master::AgentAction;
 pub use standalone::{LocalClusterArgs, run_standalone};
 pub use state::State;

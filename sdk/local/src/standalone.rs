@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{AgentConfig, LocalClusterConfig};
+use crate::config::{AgentConfig, Credentials, LocalClusterConfig};
 use crate::{Error, LocalCluster};
 
 /// Command-line arguments of the standalone local cluster.
@@ -35,11 +35,21 @@ pub struct LocalClusterArgs {
     /// Disk per agent, in MiB.
     #[arg(long, default_value_t = 65536.0)]
     pub disk: f64,
+    /// Require framework credentials on the scheduler API (HTTP Basic), from this file in
+    /// Mesos's JSON form: `{"credentials": [{"principal": "...", "secret": "..."}]}`.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Serve the master over HTTPS with this certificate (PEM, then its chain).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl LocalClusterArgs {
-    /// The cluster configuration these arguments describe.
-    pub fn to_config(&self) -> LocalClusterConfig {
+    /// The cluster configuration these arguments describe (reading the credentials file).
+    pub fn to_config(&self) -> Result<LocalClusterConfig, Error> {
         let mut config = LocalClusterConfig::new(self.work_dir.clone())
             .bind(SocketAddr::new(self.host, self.port))
             .heartbeat_interval(Duration::from_secs(self.heartbeat_secs.max(1)));
@@ -51,7 +61,13 @@ impl LocalClusterArgs {
                 ..AgentConfig::numbered(i)
             })
             .collect();
-        config
+        if let Some(path) = &self.credentials {
+            config = config.credentials(Credentials::from_file(path)?);
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            config = config.tls(cert, key);
+        }
+        Ok(config)
     }
 }
 
@@ -60,7 +76,7 @@ pub async fn run_standalone(args: LocalClusterArgs) -> Result<(), Error> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut sigterm = signal(SignalKind::terminate()).map_err(Error::Signal)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(Error::Signal)?;
-    let cluster = LocalCluster::start(args.to_config()).await?;
+    let cluster = LocalCluster::start(args.to_config()?).await?;
     println!(
         "Local Mesos-compatible cluster with {} agents: master at {} (work dir {}). Ctrl-C stops it.",
         args.agents,
@@ -75,4 +91,61 @@ pub async fn run_standalone(args: LocalClusterArgs) -> Result<(), Error> {
     cluster.shutdown().await?;
     println!("Local cluster stopped.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: LocalClusterArgs,
+    }
+
+    #[test]
+    fn credentials_and_tls_flags_reach_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("creds.json");
+        std::fs::write(
+            &creds,
+            r#"{"credentials":[{"principal":"p","secret":"s"}]}"#,
+        )
+        .unwrap();
+        let creds = creds.to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "c",
+            "--credentials",
+            creds,
+            "--tls-cert",
+            "/c.pem",
+            "--tls-key",
+            "/k.pem",
+        ])
+        .unwrap();
+        let config = cli.args.to_config().unwrap();
+        assert_eq!(config.credentials, Some(Credentials::new([("p", "s")])));
+        let tls = config.tls.expect("TLS");
+        assert_eq!(
+            (tls.cert.to_str(), tls.key.to_str()),
+            (Some("/c.pem"), Some("/k.pem"))
+        );
+        assert!(
+            Cli::try_parse_from(["c", "--tls-cert", "/c.pem"]).is_err(),
+            "a key too"
+        );
+        std::fs::write(dir.path().join("bad.json"), "principal secret").unwrap();
+        let bad = dir.path().join("bad.json");
+        let cli = Cli::try_parse_from(["c", "--credentials", bad.to_str().unwrap()]).unwrap();
+        let e = cli.args.to_config().unwrap_err().to_string();
+        assert!(e.contains("bad.json"), "{e}");
+        let plain = Cli::try_parse_from(["c"])
+            .unwrap()
+            .args
+            .to_config()
+            .unwrap();
+        assert!(plain.credentials.is_none() && plain.tls.is_none());
+    }
 }

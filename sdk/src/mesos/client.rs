@@ -1,24 +1,35 @@
-//! The v1 scheduler HTTP client: SUBSCRIBE stream, calls, leader redirects, heartbeats.
+//! The v1 scheduler HTTP(S) client: SUBSCRIBE stream, calls, leader redirects, heartbeats,
+//! with the credentials and TLS trust of [`MasterAccess`].
 
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
+use http::{Method, StatusCode, Uri};
+use http_body_util::{BodyExt, BodyStream, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use prost::Message;
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, LOCATION};
 use stead_proto::http::{SCHEDULER_PATH, STREAM_ID_HEADER};
 use stead_proto::recordio::{APPLICATION_PROTOBUF, Decoder, RecordIoError};
 use stead_proto::scheduler::{Call, Event, call, event};
 use stead_proto::v1::FrameworkInfo;
 use tokio::time::Instant;
 
+use super::access::{MasterAccess, tls_failure};
+
 /// How many 307 redirects a request follows before giving up.
 const MAX_REDIRECTS: usize = 5;
 /// Heartbeats that may be missed before the stream counts as broken.
 const MISSED_HEARTBEATS: f64 = 5.0;
+
+/// A failure of the HTTP transport (connecting, sending, reading an answer).
+pub type TransportError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A failure talking to the Mesos master.
 #[derive(Debug, thiserror::Error)]
@@ -28,9 +39,11 @@ pub enum MesosError {
     Http {
         /// The URL requested.
         url: String,
+        /// Whether no connection could be made (refused, timed out, no route).
+        connect: bool,
         /// The cause.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// The master answered with an unexpected status.
     #[error("master at {url} answered {status}: {body}")]
@@ -81,8 +94,46 @@ pub enum MesosError {
         why: String,
     },
     /// The master URL is not usable.
-    #[error("invalid master URL `{0}`: expected http://host:port")]
+    #[error("invalid master URL `{0}`: expected http://host:port or https://host:port")]
     BadUrl(String),
+    /// The master refused to authenticate the scheduler (401): the principal is unknown to
+    /// it, its secret is wrong, or none was sent. Trying again changes nothing.
+    #[error("{}", unauthenticated(.master, .principal.as_deref(), *.secret_sent))]
+    Unauthenticated {
+        /// The master's URL.
+        master: String,
+        /// The principal the scheduler authenticates as, if any.
+        principal: Option<String>,
+        /// Whether a secret was sent.
+        secret_sent: bool,
+    },
+    /// The TLS handshake with the master failed (its certificate is not trusted, or it
+    /// does not speak TLS). Trying again changes nothing.
+    #[error(
+        "TLS with the master at {master} failed: {source} (a master whose certificate a private CA signed needs that CA in --ca-file)"
+    )]
+    Tls {
+        /// The master's URL.
+        master: String,
+        /// The TLS failure.
+        #[source]
+        source: rustls::Error,
+    },
+}
+
+/// The message of [`MesosError::Unauthenticated`].
+fn unauthenticated(master: &str, principal: Option<&str>, secret_sent: bool) -> String {
+    match (principal, secret_sent) {
+        (Some(p), true) => format!(
+            "the master at {master} refused the credentials of principal `{p}` (401 Unauthorized): check the secret in --secret-file and the principal in --principal"
+        ),
+        (Some(p), false) => format!(
+            "the master at {master} requires authentication (401 Unauthorized) and no secret was given for principal `{p}`: pass --secret-file"
+        ),
+        (None, _) => format!(
+            "the master at {master} requires authentication (401 Unauthorized): pass --principal and --secret-file"
+        ),
+    }
 }
 
 impl MesosError {
@@ -90,11 +141,20 @@ impl MesosError {
     /// the master answered that it is unavailable (503, e.g. while it recovers).
     pub fn is_unreachable(&self) -> bool {
         match self {
-            MesosError::Http { source, .. } => source.is_connect() || source.is_timeout(),
+            MesosError::Http { connect, .. } => *connect,
             MesosError::Timeout(_) => true,
             MesosError::Status { status, .. } => *status == StatusCode::SERVICE_UNAVAILABLE,
             _ => false,
         }
+    }
+
+    /// Whether the master refuses the scheduler for good: the credentials (401) or TLS.
+    /// Trying again cannot succeed until the operator changes something.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            MesosError::Unauthenticated { .. } | MesosError::Tls { .. }
+        )
     }
 }
 
@@ -118,7 +178,7 @@ const PROTOBUF: HeaderValue = HeaderValue::from_static(APPLICATION_PROTOBUF);
 #[derive(Debug, Clone)]
 struct Leader {
     base: String,
-    endpoint: reqwest::Url,
+    endpoint: Uri,
 }
 
 impl Leader {
@@ -130,36 +190,115 @@ impl Leader {
     }
 }
 
+/// The HTTP(S) client of the master's endpoints.
+type Http = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// A v1 scheduler API client for one master (following the leader on redirects).
 #[derive(Debug)]
 pub struct MesosClient {
-    http: reqwest::Client,
+    http: Http,
     leader: Mutex<Leader>,
     stream_id: Mutex<Option<HeaderValue>>,
     call_timeout: Duration,
+    access: MasterAccess,
 }
 
 impl MesosClient {
-    /// A client for the master at `master` (`http://host:port`), with `call_timeout` per call.
+    /// A client for the master at `master` (`http://host:port` or `https://host:port`),
+    /// with `call_timeout` per call, no credentials and the Mozilla roots.
     pub fn new(master: &str, call_timeout: Duration) -> MesosResult<MesosClient> {
+        MesosClient::with_access(master, call_timeout, MasterAccess::default())
+    }
+
+    /// [`MesosClient::new`] with `access`'s credentials on every request and its
+    /// certificates trusted.
+    pub fn with_access(
+        master: &str,
+        call_timeout: Duration,
+        access: MasterAccess,
+    ) -> MesosResult<MesosClient> {
         let base = master.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(MesosError::BadUrl(master.to_string()));
         }
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(call_timeout)
-            .build()
-            .map_err(|source| MesosError::Http {
-                url: base.to_string(),
-                source,
-            })?;
+        let mut connector = HttpConnector::new();
+        connector.enforce_http(false);
+        connector.set_connect_timeout(Some(call_timeout));
+        connector.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(access.tls())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        let http = Client::builder(TokioExecutor::new()).build(connector);
         Ok(MesosClient {
             http,
             leader: Mutex::new(Leader::new(base.to_string())?),
             stream_id: Mutex::new(None),
             call_timeout,
+            access,
         })
+    }
+
+    /// The principal and secret this client sends, and the certificates it trusts.
+    pub fn access(&self) -> &MasterAccess {
+        &self.access
+    }
+
+    /// Sends a `method` request to `uri` with `headers`, the credentials when there are
+    /// any, and `body`.
+    async fn send(
+        &self,
+        method: Method,
+        uri: &Uri,
+        headers: &[(&str, HeaderValue)],
+        body: Bytes,
+    ) -> MesosResult<http::Response<Incoming>> {
+        let mut request = http::Request::builder().method(method).uri(uri.clone());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if let Some(authorization) = self.access.authorization() {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| MesosError::Http {
+                url: uri.to_string(),
+                connect: false,
+                source: Box::new(e),
+            })?;
+        self.http
+            .request(request)
+            .await
+            .map_err(|source| self.failed(uri.to_string(), source))
+    }
+
+    /// The error of a request to `url` that failed with `source`.
+    fn failed(&self, url: String, source: hyper_util::client::legacy::Error) -> MesosError {
+        if let Some(tls) = tls_failure(&source) {
+            return MesosError::Tls {
+                master: self.leader(),
+                source: tls.clone(),
+            };
+        }
+        MesosError::Http {
+            url,
+            connect: source.is_connect(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The error of an answer with `status` (not a success) and `body`.
+    fn refused(&self, url: String, status: StatusCode, body: String) -> MesosError {
+        if status == StatusCode::UNAUTHORIZED {
+            return MesosError::Unauthenticated {
+                master: self.leader(),
+                principal: self.access.principal().map(str::to_string),
+                secret_sent: self.access.has_secret(),
+            };
+        }
+        MesosError::Status { url, status, body }
     }
 
     /// The base URL of the master currently believed to lead.
@@ -167,7 +306,7 @@ impl MesosClient {
         lock(&self.leader).base.clone()
     }
 
-    fn endpoint(&self) -> reqwest::Url {
+    fn endpoint(&self) -> Uri {
         lock(&self.leader).endpoint.clone()
     }
 
@@ -177,46 +316,35 @@ impl MesosClient {
         body: Bytes,
         with_stream_id: bool,
         timeout: Option<Duration>,
-    ) -> MesosResult<reqwest::Response> {
+    ) -> MesosResult<http::Response<Incoming>> {
         for _ in 0..=MAX_REDIRECTS {
             let endpoint = self.endpoint();
             let url = || endpoint.to_string();
-            let mut req = self
-                .http
-                .post(endpoint.clone())
-                .header(CONTENT_TYPE, PROTOBUF)
-                .header(ACCEPT, PROTOBUF)
-                .body(body.clone());
+            let mut headers = vec![
+                (CONTENT_TYPE.as_str(), PROTOBUF),
+                (ACCEPT.as_str(), PROTOBUF),
+            ];
             if with_stream_id && let Some(id) = lock(&self.stream_id).clone() {
-                req = req.header(STREAM_ID_HEADER, id);
+                headers.push((STREAM_ID_HEADER, id));
             }
-            let send = req.send();
+            let send = self.send(Method::POST, &endpoint, &headers, body.clone());
             let limit = timeout.unwrap_or(self.call_timeout);
             let resp = match tokio::time::timeout(limit, send).await {
                 Err(_) => return Err(MesosError::Timeout(url())),
-                Ok(Err(source)) => return Err(MesosError::Http { url: url(), source }),
-                Ok(Ok(resp)) => resp,
+                Ok(result) => result?,
             };
             if resp.status() == StatusCode::TEMPORARY_REDIRECT {
                 let location = resp.headers().get(LOCATION).cloned();
-                self.follow(endpoint.as_str(), location.as_ref())?;
+                self.follow(&url(), location.as_ref())?;
                 continue;
             }
             if !resp.status().is_success() {
                 let status = resp.status();
-                let body = tokio::time::timeout(self.call_timeout, resp.text())
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default();
+                let body = self.read_text(resp.into_body()).await.unwrap_or_default();
                 if status.is_client_error() && says_framework_removed(&body) {
                     return Err(MesosError::FrameworkRemoved(body));
                 }
-                return Err(MesosError::Status {
-                    url: url(),
-                    status,
-                    body,
-                });
+                return Err(self.refused(url(), status, body));
             }
             return Ok(resp);
         }
@@ -276,8 +404,11 @@ impl MesosClient {
             .post(Bytes::from(call.encode_to_vec()), false, None)
             .await?;
         *lock(&self.stream_id) = resp.headers().get(STREAM_ID_HEADER).cloned();
+        let body = BodyStream::new(resp.into_body())
+            .try_filter_map(|frame| std::future::ready(Ok(frame.into_data().ok())))
+            .map_err(|e| Box::new(e) as TransportError);
         Ok(EventStream::spawn(EventReader {
-            body: Box::pin(resp.bytes_stream()),
+            body: Box::pin(body),
             decoder: Decoder::new(),
             // Until SUBSCRIBED says otherwise, allow a generous first wait.
             silence_limit: self.call_timeout.max(Duration::from_secs(30)),
@@ -293,33 +424,46 @@ impl MesosClient {
 
     /// A JSON endpoint at `url` (e.g. an agent's `/files/read`), within the call timeout.
     pub async fn get_json(&self, url: String) -> MesosResult<serde_json::Value> {
+        let uri: Uri = url.parse().map_err(|_| MesosError::BadUrl(url.clone()))?;
         let get = async {
+            let json = HeaderValue::from_static("application/json");
             let resp = self
-                .http
-                .get(&url)
-                .header(ACCEPT, "application/json")
-                .send()
+                .send(Method::GET, &uri, &[(ACCEPT.as_str(), json)], Bytes::new())
                 .await?;
             let status = resp.status();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, body))
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| MesosError::Http {
+                    url: url.clone(),
+                    connect: false,
+                    source: Box::new(e),
+                })?;
+            Ok::<_, MesosError>((status, body.to_bytes()))
         };
         let (status, body) = match tokio::time::timeout(self.call_timeout, get).await {
             Err(_) => return Err(MesosError::Timeout(url)),
-            Ok(Err(source)) => return Err(MesosError::Http { url, source }),
-            Ok(Ok(answer)) => answer,
+            Ok(answer) => answer?,
         };
         if !status.is_success() {
-            return Err(MesosError::Status {
-                url,
-                status,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
+            let body = String::from_utf8_lossy(&body).into_owned();
+            return Err(self.refused(url, status, body));
         }
         serde_json::from_slice(&body).map_err(|e| MesosError::BadState {
             url,
             why: e.to_string(),
         })
+    }
+
+    /// The text of an answer's body (lossy UTF-8), within the call timeout.
+    async fn read_text(&self, body: Incoming) -> Option<String> {
+        let bytes = tokio::time::timeout(self.call_timeout, body.collect())
+            .await
+            .ok()?
+            .ok()?
+            .to_bytes();
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Sends a call (not SUBSCRIBE) with the stream id, within the call timeout.
@@ -334,7 +478,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type Body = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send>>;
 
 /// Events decoded ahead of the scheduler, at most.
 const EVENT_BUFFER: usize = 1024;
@@ -444,6 +588,7 @@ impl EventReader {
                 Ok(Some(Err(source))) => {
                     return Err(MesosError::Http {
                         url: "event stream".into(),
+                        connect: false,
                         source,
                     });
                 }
@@ -528,9 +673,9 @@ mod tests {
         let c = MesosClient::new("http://10.0.0.1:5050/", Duration::from_secs(1)).unwrap();
         assert_eq!(c.leader(), "http://10.0.0.1:5050");
         let loc = HeaderValue::from_static("//10.0.0.2:5050/api/v1/scheduler");
-        c.follow(c.endpoint().as_str(), Some(&loc)).unwrap();
+        c.follow(&c.endpoint().to_string(), Some(&loc)).unwrap();
         assert_eq!(c.leader(), "http://10.0.0.2:5050");
-        assert!(c.follow(c.endpoint().as_str(), None).is_err());
+        assert!(c.follow(&c.endpoint().to_string(), None).is_err());
         assert!(MesosClient::new("zk://x/mesos", Duration::from_secs(1)).is_err());
     }
 
@@ -542,7 +687,7 @@ mod tests {
         ))
         .expect("the event vector is present");
         // Feed it in odd-sized chunks through the same path a live stream takes.
-        let chunks: Vec<reqwest::Result<Bytes>> = data
+        let chunks: Vec<Result<Bytes, TransportError>> = data
             .chunks(37)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();

@@ -12,7 +12,7 @@ use stead_state::zk::master::{MasterInfo, detect_master};
 use stead_state::zk::url::ZkUrl;
 use tokio::sync::watch;
 
-use super::MesosClient;
+use super::{MasterAccess, MesosClient};
 use crate::{Error, Result};
 
 /// How often the wait for a leading master is logged.
@@ -29,12 +29,18 @@ pub struct MasterDetector {
     /// The leader last handed out by [`MasterDetector::leader`].
     current: Option<String>,
     call_timeout: Duration,
+    /// The credentials and trust of the clients it makes.
+    access: MasterAccess,
 }
 
 impl MasterDetector {
     /// Starts following the masters under `zk_url` (`zk://host:2181[,host:2181]/mesos`);
-    /// clients it makes use `call_timeout`. Fails only on a malformed URL.
-    pub async fn start(zk_url: &str, call_timeout: Duration) -> Result<MasterDetector> {
+    /// clients it makes use `call_timeout` and `access`. Fails only on a malformed URL.
+    pub async fn start(
+        zk_url: &str,
+        call_timeout: Duration,
+        access: MasterAccess,
+    ) -> Result<MasterDetector> {
         let url = ZkUrl::parse(zk_url)
             .map_err(|e| Error::Config(format!("--master: {e}")))?
             .to_string();
@@ -46,6 +52,7 @@ impl MasterDetector {
             leaders,
             current: None,
             call_timeout,
+            access,
         })
     }
 
@@ -95,7 +102,11 @@ impl MasterDetector {
         if before.as_deref() == Some(url.as_str()) {
             return Ok(None);
         }
-        Ok(Some(Arc::new(MesosClient::new(&url, self.call_timeout)?)))
+        Ok(Some(Arc::new(MesosClient::with_access(
+            &url,
+            self.call_timeout,
+            self.access.clone(),
+        )?)))
     }
 
     /// Resolves when another master than the current one is detected as the leader.
@@ -135,13 +146,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_master_url_needs_the_masters_znode() {
-        let err = MasterDetector::start("zk://127.0.0.1:2181", Duration::from_secs(1))
-            .await
-            .unwrap_err();
+        let err = MasterDetector::start(
+            "zk://127.0.0.1:2181",
+            Duration::from_secs(1),
+            MasterAccess::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("masters' znode"), "{err}");
-        let err = MasterDetector::start("http://m:5050", Duration::from_secs(1))
-            .await
-            .unwrap_err();
+        let err = MasterDetector::start(
+            "http://m:5050",
+            Duration::from_secs(1),
+            MasterAccess::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("--master"), "{err}");
     }
 }

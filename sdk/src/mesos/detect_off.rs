@@ -16,7 +16,11 @@ pub enum MasterDetector {}
 
 impl MasterDetector {
     /// Fails: this build cannot follow masters through ZooKeeper.
-    pub async fn start(_zk_url: &str, _call_timeout: Duration) -> Result<MasterDetector> {
+    pub async fn start(
+        _zk_url: &str,
+        _call_timeout: Duration,
+        _access: super::MasterAccess,
+    ) -> Result<MasterDetector> {
         Err(Error::Config(
             "--master zk://... follows the leading master through ZooKeeper, and this \
              scheduler was built without ZooKeeper (the `zookeeper` feature of stead): give \
@@ -56,9 +60,13 @@ mod tests {
     #[tokio::test]
     async fn zookeeper_masters_are_refused() {
         assert!(is_zk_url("zk://10.0.0.1:2181/mesos"));
-        let err = MasterDetector::start("zk://10.0.0.1:2181/mesos", Duration::from_secs(1))
-            .await
-            .unwrap_err();
+        let err = MasterDetector::start(
+            "zk://10.0.0.1:2181/mesos",
+            Duration::from_secs(1),
+            super::super::MasterAccess::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err}");
         assert!(err.to_string().contains("`zookeeper` feature"), "{err}");
     }

@@ -176,20 +176,17 @@ pub async fn read(
     offset: i64,
     length: Option<u64>,
 ) -> Result<FileChunk, SandboxError> {
+    let path = format!("{}/{file}", sandbox.directory);
+    let mut query = vec![("path", path), ("offset", offset.to_string())];
+    if let Some(length) = length {
+        query.push(("length", length.to_string()));
+    }
     let endpoint = format!("{}/files/read", sandbox.agent_url);
-    let mut url = reqwest::Url::parse(&endpoint).map_err(|e| SandboxError::Unexpected {
+    let query = serde_urlencoded::to_string(&query).map_err(|e| SandboxError::Unexpected {
         url: endpoint.clone(),
         why: e.to_string(),
     })?;
-    {
-        let mut query = url.query_pairs_mut();
-        query.append_pair("path", &format!("{}/{file}", sandbox.directory));
-        query.append_pair("offset", &offset.to_string());
-        if let Some(length) = length {
-            query.append_pair("length", &length.to_string());
-        }
-    }
-    let url = url.to_string();
+    let url = format!("{endpoint}?{query}");
     let answer = client.get_json(url.clone()).await?;
     serde_json::from_value(answer).map_err(|e| SandboxError::Unexpected {
         url,

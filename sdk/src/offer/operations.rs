@@ -4,7 +4,7 @@
 
 use stead_proto::v1::{
     AgentId, CheckInfo, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Offer,
-    Resource, TaskId, TaskInfo, Volume, check_info, environment, health_check,
+    OperationId, Resource, TaskId, TaskInfo, Volume, check_info, environment, health_check,
     offer::{Operation, operation},
     resource::{AllocationInfo, DiskInfo, disk_info},
     volume,
@@ -75,9 +75,17 @@ pub struct Launch {
     pub task: TaskInfo,
 }
 
-/// A RESERVE operation of `resources`.
-pub(crate) fn op_reserve(resources: Vec<Resource>) -> Operation {
+/// The start of the id of every RESERVE: `reserve:<instance>:<unique>`.
+const RESERVE_ID: &str = "reserve:";
+
+/// A RESERVE operation of `resources` for `instance`. Its id asks the master for
+/// feedback: when it refuses the reservation (an ACL denies it, say) it answers why with
+/// an OPERATION_ERROR update instead of only dropping it.
+pub(crate) fn op_reserve(resources: Vec<Resource>, instance: &str) -> Operation {
     Operation {
+        id: Some(OperationId {
+            value: format!("{RESERVE_ID}{instance}:{}", Uuid::new_v4()),
+        }),
         r#type: Some(operation::Type::Reserve as i32),
         reserve: Some(operation::Reserve {
             source: Vec::new(),
@@ -85,6 +93,12 @@ pub(crate) fn op_reserve(resources: Vec<Resource>) -> Operation {
         }),
         ..Operation::default()
     }
+}
+
+/// The instance a RESERVE operation with id `id` was for, if `id` is one of ours.
+pub(crate) fn reserving_instance(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix(RESERVE_ID)?;
+    rest.rsplit_once(':').map(|(instance, _)| instance)
 }
 
 /// An UNRESERVE operation of `resources`.
@@ -270,7 +284,8 @@ pub fn new_instance(
         task_resources,
         &fit.ports,
     )?;
-    let mut operations = vec![op_reserve(reserved)];
+    let instance = stead_spec::instance_name(&task_type.name, index);
+    let mut operations = vec![op_reserve(reserved, &instance)];
     if !volumes.is_empty() {
         operations.push(op_create(volumes));
     }

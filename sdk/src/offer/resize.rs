@@ -293,7 +293,7 @@ pub fn relaunch(
     }
     let mut ops = Vec::with_capacity(3);
     if !grow.is_empty() {
-        ops.push(op_reserve(grow));
+        ops.push(op_reserve(grow, &previous.name));
     }
     if !shrink.is_empty() {
         ops.push(op_unreserve(shrink));

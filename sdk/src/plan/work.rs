@@ -298,6 +298,19 @@ impl WorkPlans {
         add_recovery(&mut self.recovery, instance, StepKind::Recover).set_status(Status::Pending);
     }
 
+    /// The master refused to reserve the resources of `instance`: its unfinished deploy
+    /// or recovery step says so, with the master's reason.
+    pub fn reserve_refused(&mut self, instance: &str, reason: &str) {
+        for plan in [&mut self.deploy, &mut self.recovery] {
+            if let Some(mut step) = plan.find_mut(instance)
+                && !step.status().is_complete()
+            {
+                step.message =
+                    format!("waiting: the master refused to reserve its resources: {reason}");
+            }
+        }
+    }
+
     /// An update waits before killing the instance's task, saying why.
     pub fn update_waits(&mut self, instance: &str, why: &str) {
         if let Some(mut step) = self.deploy.find_mut(instance) {

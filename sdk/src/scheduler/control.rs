@@ -50,7 +50,7 @@ fn from_sandbox_error(e: SandboxError) -> ControlError {
             ControlError::not_found(e.to_string())
         }
         SandboxError::Mesos(MesosError::Status { status, .. })
-            if status == reqwest::StatusCode::NOT_FOUND =>
+            if status == hyper::StatusCode::NOT_FOUND =>
         {
             ControlError::not_found(e.to_string())
         }

@@ -31,6 +31,7 @@ use crate::plan::{Overrides, PlanCommand, PlanName, Status, WorkPlan, WorkPlans}
 use crate::{Error, Result};
 
 pub(super) mod batch;
+mod feedback;
 mod lifecycle;
 mod offers;
 mod status;
@@ -107,6 +108,9 @@ pub struct Core {
     restarts: BTreeMap<String, Option<String>>,
     /// Status writes and acknowledgements of the batch of events being handled.
     pending: batch::Pending,
+    /// Why the master refused to reserve each instance's resources, until a reservation
+    /// of the instance succeeds (see [`feedback`]).
+    refusals: BTreeMap<String, String>,
     publisher: Publisher,
 }
 
@@ -193,6 +197,7 @@ impl Core {
             redo: BTreeSet::new(),
             restarts: BTreeMap::new(),
             pending: batch::Pending::default(),
+            refusals: BTreeMap::new(),
             publisher: Publisher::new(snapshots),
         };
         core.rebuild_plans();
@@ -364,6 +369,11 @@ impl Core {
                     tracing::warn!(agent = %agent.value, "the master reports an agent lost");
                     self.gone
                         .lost(&self.store, &agent.value, self.clock.epoch_ms())?;
+                }
+            }
+            Some(event::Type::UpdateOperationStatus) => {
+                if let Some(u) = event.update_operation_status {
+                    self.on_operation_status(u.status);
                 }
             }
             Some(event::Type::Rescind) | Some(event::Type::Heartbeat) | None => {}

@@ -3,7 +3,9 @@
 //! With a ZooKeeper session gate it pauses while the session is away; with a detector it
 //! follows the leading master. Before the first SUBSCRIBE of a state that holds nothing
 //! it asks the cluster whether it holds the service already (see [`Leftovers`]), and
-//! stores the framework id it subscribes with.
+//! stores the framework id it subscribes with. A refusal that trying again cannot change
+//! (the master refuses the credentials, or its certificate is not trusted) stops the
+//! loop with that error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,9 @@ async fn before_first_subscribe(
     let mut adopted = None;
     if core.state_is_empty() {
         let not_read = |e: MesosError| {
+            if e.is_permanent() {
+                return Err(e.into());
+            }
             tracing::warn!(error = %e, "cannot read the master's state to check that the service is not deployed already");
             Ok(Err(if e.is_unreachable() {
                 Attempt::Unreachable
@@ -47,9 +52,7 @@ async fn before_first_subscribe(
         // embedded master has them in /master/state and serves no /master/slaves.
         let agents = match client.master_json("/master/slaves").await {
             Ok(agents) => Some(agents),
-            Err(MesosError::Status { status, .. }) if status == reqwest::StatusCode::NOT_FOUND => {
-                None
-            }
+            Err(MesosError::Status { status, .. }) if status == http::StatusCode::NOT_FOUND => None,
             Err(e) => return not_read(e),
         };
         let (service, role) = core.service();
@@ -172,6 +175,8 @@ pub(super) async fn run(
                 core.forget_framework()?;
                 Attempt::Refused
             }
+            // Refused credentials or an untrusted certificate: stop, with this error.
+            Err(e) if e.is_permanent() => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot subscribe");
                 if e.is_unreachable() {

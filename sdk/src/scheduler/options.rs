@@ -10,6 +10,7 @@ use stead_spec::{Override, ServiceSpec, overrides_from_env};
 use stead_state::Persister;
 
 use crate::Result;
+use crate::mesos::MasterAccess;
 use crate::plan::Strategy;
 
 /// Where the scheduler keeps its state.
@@ -48,6 +49,16 @@ pub struct Options {
     /// Spec overrides from the environment: the `STEAD_*` variables, read as
     /// `STEAD_<TASK>_<KEY>` once the task types are known.
     pub override_env: Vec<(String, String)>,
+    /// The principal the framework authenticates, subscribes and reserves as
+    /// (`--principal`, `STEAD_PRINCIPAL`); `None`: the service's own (`<service>-principal`
+    /// unless the service says otherwise).
+    pub principal: Option<String>,
+    /// A file whose first line is the principal's secret, sent as HTTP Basic on every
+    /// request to the master (`--secret-file`, `STEAD_SECRET_FILE`).
+    pub secret_file: Option<PathBuf>,
+    /// A PEM file of CA certificates trusted, besides the Mozilla roots, for an
+    /// `https://` master (`--ca-file`, `STEAD_CA_FILE`).
+    pub ca_file: Option<PathBuf>,
     /// Number of agents of the embedded cluster.
     pub agents: usize,
     /// How long Mesos keeps the tasks running while the scheduler is away.
@@ -99,6 +110,9 @@ impl Default for Options {
             api_port: None,
             set: Vec::new(),
             override_env: Vec::new(),
+            principal: None,
+            secret_file: None,
+            ca_file: None,
             agents: 3,
             failover_timeout: Duration::from_secs(7 * 24 * 3600),
             strategy: Strategy::Serial,
@@ -143,6 +157,36 @@ impl Options {
         }
     }
 
+    /// Makes [`Options::principal`], when set, the principal of `spec`: of the framework
+    /// and of every reservation and volume made as the service's principal (Mesos
+    /// requires an authenticated framework to reserve as itself).
+    pub fn apply_principal(&self, spec: &mut ServiceSpec) {
+        let Some(principal) = &self.principal else {
+            return;
+        };
+        let previous = std::mem::replace(&mut spec.principal, principal.clone());
+        for task in &mut spec.task_types {
+            let resources = task.resources.iter_mut().map(|r| &mut r.principal);
+            let volumes = task.volumes.iter_mut().map(|v| &mut v.principal);
+            for p in resources.chain(volumes) {
+                if *p == previous {
+                    p.clone_from(principal);
+                }
+            }
+        }
+    }
+
+    /// How the scheduler reaches the master as `principal` (the spec's, after
+    /// [`Options::apply_principal`]): the secret of [`Options::secret_file`] and the CA
+    /// certificates of [`Options::ca_file`], read now.
+    pub fn master_access(&self, principal: &str) -> Result<MasterAccess> {
+        Ok(MasterAccess::from_files(
+            Some(principal.to_string()),
+            self.secret_file.as_deref(),
+            self.ca_file.as_deref(),
+        )?)
+    }
+
     /// The operator's spec overrides for `spec`: `STEAD_<TASK>_<KEY>` variables first,
     /// then `--set task.key=value` (so the command line wins), each naming its origin.
     pub fn overrides_for(&self, spec: &ServiceSpec) -> Result<Vec<Override>> {
@@ -157,6 +201,46 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+
+    #[test]
+    fn the_principal_given_replaces_the_services_own_everywhere() {
+        let mut spec = ServiceSpec::from_json(
+            &serde_json::json!({
+                "name": "svc", "role": "svc-role", "principal": "svc-principal",
+                "task_types": [{
+                    "name": "data", "count": 1, "goal": "RUNNING",
+                    "command": { "template": { "value": "./data", "uris": [], "env": {} } },
+                    "resources": [
+                        { "name": "cpus", "value": 1.0, "role": "svc-role", "principal": "svc-principal" },
+                        { "name": "mem", "value": 256.0, "role": "svc-role", "principal": "other" }
+                    ],
+                    "volumes": [{ "size_mib": 10, "type": "ROOT", "container_path": "d",
+                                  "role": "svc-role", "principal": "svc-principal" }],
+                    "ports": [], "placement": [],
+                    "health_check": null, "readiness_check": null,
+                    "allow_decommission": false, "kill_grace_period": null
+                }]
+            })
+            .to_string(),
+        )
+        .expect("a valid spec");
+        let unchanged = spec.clone();
+        Options::default().apply_principal(&mut spec);
+        assert_eq!(spec, unchanged);
+        let o = Options {
+            principal: Some("ops".into()),
+            ..Options::default()
+        };
+        o.apply_principal(&mut spec);
+        assert_eq!(spec.principal, "ops");
+        let t = &spec.task_types[0];
+        assert_eq!(t.resources[0].principal, "ops");
+        assert_eq!(
+            t.resources[1].principal, "other",
+            "an explicit principal stays"
+        );
+        assert_eq!(t.volumes[0].principal, "ops");
+    }
 
     #[test]
     fn the_state_is_described_without_credentials() {

@@ -2,9 +2,13 @@
 //!
 //! Two needs pull apart: a master that is down must be found again within a second of
 //! answering again, and a master that accepts the subscription and drops the stream at
-//! once must not be hammered. So an unreachable master is probed at least once a
+//! once must not be hammered. So an unreachable master is probed at least twice a
 //! second; any other failure backs off exponentially; and the backoff starts over only
 //! after a subscription that stayed up [`HEALTHY_AFTER`], not after every SUBSCRIBED.
+//!
+//! Some refusals are not attempts at all: refused credentials (401) and a failed TLS
+//! handshake ([`MesosError::is_permanent`](crate::mesos::MesosError::is_permanent)) stop
+//! the scheduler with one error instead of being tried again.
 
 use std::time::Duration;
 
@@ -14,8 +18,9 @@ use crate::mesos::Backoff;
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 /// The longest delay before subscribing again to a master that answers.
 const MAX_DELAY: Duration = Duration::from_secs(30);
-/// The longest delay between two attempts while the master cannot be reached.
-pub(super) const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// The longest delay between two attempts while the master cannot be reached: half a
+/// second, so that a master answering again is found within a second with room to spare.
+pub(super) const PROBE_EVERY: Duration = Duration::from_millis(500);
 /// How long a subscription must stay up for its loss to start the backoff over.
 pub(super) const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 

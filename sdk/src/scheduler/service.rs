@@ -241,6 +241,7 @@ impl DefaultService {
         // changes nothing.
         let overrides = self.options.overrides_for(&spec)?;
         apply_overrides(&mut spec, &overrides)?;
+        self.options.apply_principal(&mut spec);
         spec.validate()?;
         Ok(spec)
     }
@@ -275,6 +276,8 @@ impl DefaultService {
         let (spec, config_id, config_errors) =
             super::update::accept_target(&configs, spec, opts.fail_fast, opts.uninstall)?;
 
+        // Read before anything starts: a missing secret file or a bad CA file stops here.
+        let access = opts.master_access(&spec.principal)?;
         let cluster: Option<LocalCluster> = match &opts.master {
             Some(_) => None,
             // Refused above: there is no embedded cluster in this build.
@@ -300,7 +303,7 @@ impl DefaultService {
         };
         let mut detector = match &opts.master {
             Some(m) if detect::is_zk_url(m) => {
-                Some(MasterDetector::start(m, opts.call_timeout).await?)
+                Some(MasterDetector::start(m, opts.call_timeout, access.clone()).await?)
             }
             _ => None,
         };
@@ -312,7 +315,11 @@ impl DefaultService {
             (None, None, None) => return Err(Error::Config("no master".into())),
         };
         tracing::info!(service = %spec.name, master = %master_url, config = %config_id, "starting the scheduler");
-        let client = Arc::new(MesosClient::new(&master_url, opts.call_timeout)?);
+        let client = Arc::new(MesosClient::with_access(
+            &master_url,
+            opts.call_timeout,
+            access,
+        )?);
         let (snap_tx, snap_rx) = watch::channel(ServiceSnapshot::default());
         let (cmd_tx, cmd_rx) = mpsc::channel(16);
         let control = SchedulerControl::new(

@@ -80,6 +80,7 @@ impl Core {
             }
         }
         self.flush_updates().await?;
+        self.show_refusals();
         self.after_event().await;
         Ok(())
     }

@@ -798,3 +798,72 @@ async fn a_replace_killed_before_the_old_reservations_were_released_releases_the
     );
     assert!(!h.core.releases_want_offers());
 }
+
+/// An UPDATE_OPERATION_STATUS of operation `id` in `state`, sent reliably by agent `a1`.
+fn operation_update(
+    id: &stead_proto::v1::OperationId,
+    state: stead_proto::v1::OperationState,
+    message: Option<&str>,
+) -> Event {
+    Event {
+        r#type: Some(event::Type::UpdateOperationStatus as i32),
+        update_operation_status: Some(event::UpdateOperationStatus {
+            status: stead_proto::v1::OperationStatus {
+                operation_id: Some(id.clone()),
+                state: state as i32,
+                message: message.map(str::to_string),
+                uuid: Some(stead_proto::v1::Uuid {
+                    value: uuid::Uuid::new_v4().as_bytes().to_vec(),
+                }),
+                agent_id: Some(AgentId { value: "a1".into() }),
+                ..Default::default()
+            },
+        }),
+        ..Event::default()
+    }
+}
+
+#[tokio::test]
+async fn a_refused_reservation_is_acknowledged_and_shown_on_the_step_until_one_succeeds() {
+    use stead_proto::v1::OperationState;
+    let mut h = Harness::new(spec(1));
+    h.events(vec![subscribed(), offers(&["a1"])]).await;
+    let accept = h.master.wait_for(call::Type::Accept, 1).await.remove(0);
+    let reserve = operations_of(&accept, operation::Type::Reserve).remove(0);
+    let id = reserve
+        .id
+        .expect("a RESERVE asks for the master's feedback");
+    let denied = "Principal 'p' no authorized to perform action RESERVE_RESOURCES";
+    h.events(vec![operation_update(
+        &id,
+        OperationState::OperationError,
+        Some(denied),
+    )])
+    .await;
+    let acks = h
+        .master
+        .wait_for(call::Type::AcknowledgeOperationStatus, 1)
+        .await;
+    let ack = acks[0]
+        .acknowledge_operation_status
+        .as_ref()
+        .expect("an ack");
+    assert_eq!(ack.operation_id, id);
+    // The launch of the same ACCEPT fails; the step still says why.
+    let task = h.task_id("data-0");
+    h.events(vec![update(&task, "a1", TaskState::TaskError, true)])
+        .await;
+    let (_, _, message) = h.step("deploy", "data-0");
+    assert!(
+        message.contains("refused to reserve") && message.contains(denied),
+        "{message}"
+    );
+    // A reservation that succeeds ends it.
+    h.events(vec![operation_update(
+        &id,
+        OperationState::OperationFinished,
+        None,
+    )])
+    .await;
+    assert!(h.core.refusals.is_empty());
+}
