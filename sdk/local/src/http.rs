@@ -1,6 +1,6 @@
 //! The master's HTTP endpoints: `POST /api/v1/scheduler` (Mesos's scheduler API, protobuf and
 //! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /health`, and fault injection
-//! `POST /cluster/agents/{agent}/{stop|start|remove}`.
+//! `POST /cluster/agents/{agent}/{stop|disconnect|start|remove}`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -356,12 +356,13 @@ async fn agent_action(
 ) -> Response {
     let action = match action.as_str() {
         "stop" => AgentAction::Stop,
+        "disconnect" => AgentAction::Disconnect,
         "start" => AgentAction::Start,
         "remove" => AgentAction::Remove,
         other => {
             return text(
                 StatusCode::NOT_FOUND,
-                format!("Unknown action '{other}' (expected stop, start or remove)"),
+                format!("Unknown action '{other}' (expected stop, disconnect, start or remove)"),
             );
         }
     };

@@ -88,9 +88,12 @@ pub(crate) struct Subscription {
 pub enum AgentAction {
     /// Stop the agent: its tasks die and it disconnects.
     Stop,
-    /// Start a stopped agent again (same id, reservations and volumes).
+    /// Cut the agent off from the master (a network partition): its tasks keep running.
+    Disconnect,
+    /// Start a stopped agent again, or reconnect a disconnected one (same id,
+    /// reservations and volumes).
     Start,
-    /// Remove the agent for good.
+    /// Remove the agent for good (as an operator marking it gone).
     Remove,
 }
 
@@ -233,7 +236,10 @@ pub(crate) fn roles_of(info: &FrameworkInfo) -> Vec<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AgentStatus {
     Active,
+    /// Down: its task processes died with it.
     Stopped,
+    /// Cut off from the master: its task processes run on, their updates held.
+    Disconnected,
 }
 
 #[derive(Debug)]
@@ -254,6 +260,9 @@ struct Agent {
     /// (framework id, task id) of every task the master knows on this agent (those of
     /// the frameworks' `tasks`), in order: what its checkpoint lists.
     tasks: BTreeSet<(String, String)>,
+    /// Executor updates of a disconnected agent, delivered when it reconnects (as an
+    /// agent's status update manager keeps them).
+    held: Vec<crate::executor::ExecutorUpdate>,
 }
 
 impl Agent {

@@ -85,6 +85,12 @@ impl Master {
         let Some(agent_id) = agent_id else {
             return;
         };
+        if let Some(a) = self.agents.get_mut(&agent_id)
+            && a.status == super::AgentStatus::Disconnected
+        {
+            a.held.push(u);
+            return;
+        }
         if terminal && let Some(a) = self.agents.get_mut(&agent_id) {
             a.executors.remove(&key);
         }

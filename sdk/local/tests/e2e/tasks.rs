@@ -22,7 +22,8 @@ pub fn process_gone(pid: i32) -> bool {
     }
 }
 
-fn read_pid(path: &std::path::Path) -> Option<i32> {
+/// The pid a task wrote to `path`, once it did.
+pub fn read_pid(path: &std::path::Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
