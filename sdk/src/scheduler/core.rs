@@ -226,6 +226,8 @@ impl Core {
                     match inst.progress(tt) {
                         Progress::Launching => Status::Starting,
                         Progress::Running { .. } if !inst.replacing() => Status::Started,
+                        // Waiting for its agent, which the reconciliation answer explains.
+                        Progress::Unreachable if !inst.replacing() => Status::Prepared,
                         _ => Status::Pending,
                     }
                 };
@@ -270,9 +272,13 @@ impl Core {
             checkpoint: Some(true),
             roles: vec![self.spec.role.clone()],
             principal: Some(self.spec.principal.clone()),
+            // PARTITION_AWARE: an unreachable agent's tasks are reported TASK_UNREACHABLE
+            // (and keep running when it returns) rather than TASK_LOST and killed.
             capabilities: vec![
                 capability(framework_info::capability::Type::MultiRole),
                 capability(framework_info::capability::Type::ReservationRefinement),
+                capability(framework_info::capability::Type::PartitionAware),
+                capability(framework_info::capability::Type::TaskKillingState),
             ],
             ..FrameworkInfo::default()
         }
@@ -456,11 +462,16 @@ impl Core {
             return Err(Error::UnknownInstance(name.to_string()));
         };
         let mut meta = inst.meta.clone();
-        meta.goal_override = Some(why);
-        meta.consecutive_failures = 0;
-        meta.backoff_until_ms = None;
+        Instance::set_replacing(&mut meta, why);
         self.store.store_task_meta(name, &meta)?;
         inst.meta = meta;
+        self.replacement_planned(name, why);
+        Ok(())
+    }
+
+    /// The instance's stored record says it is to be replaced (`why`): the recovery plan
+    /// places it anew, and offers keep flowing a while to release what it leaves behind.
+    fn replacement_planned(&mut self, name: &str, why: GoalOverride) {
         let message = match why {
             GoalOverride::Replace => "replace requested by the operator",
             _ => "agent lost: replacing the instance elsewhere",
@@ -468,7 +479,6 @@ impl Core {
         self.plans.replace(name, message);
         self.restarts.remove(name);
         self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
-        Ok(())
     }
 
     /// Handles an operator request.
@@ -603,7 +613,17 @@ impl Core {
             && self.reconciler.is_done()
             && let Some(fw) = self.framework_id.clone()
         {
-            let candidates = self.plans.candidate_instances();
+            // An instance waiting for its unreachable agent needs no offers.
+            let candidates: BTreeSet<String> = self
+                .plans
+                .candidate_instances()
+                .into_iter()
+                .filter(|name| {
+                    self.instances
+                        .get(name)
+                        .is_none_or(|inst| !inst.waits_for_agent(self.task_type(inst)))
+                })
+                .collect();
             let cleaning = self
                 .flow
                 .cleanup_until
