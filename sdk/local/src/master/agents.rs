@@ -367,7 +367,7 @@ impl Master {
         for (fid, tid, (state, reason, message)) in reported {
             let mut s = agent_status(agent_id, &tid, state, reason, message);
             if state == TaskState::TaskUnreachable {
-                s.unreachable_time = Some(now.clone());
+                s.unreachable_time = Some(now);
             }
             self.record_update(&fid, &tid, s);
         }

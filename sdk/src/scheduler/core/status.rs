@@ -227,6 +227,14 @@ impl Core {
         if state == TaskState::TaskRunning {
             self.running(&name, &task_id);
         }
+        if replacing
+            && previous == Some(TaskState::TaskUnreachable)
+            && matches!(progress, Progress::Launching | Progress::Running { .. })
+        {
+            // Replaced while its agent was unreachable (the kill may not have reached
+            // it): the task that turned up again is killed now.
+            self.kill_current(&name).await;
+        }
         if is_terminal(state)
             && agent_gone(&status)
             && let Some(agent) = &status.agent_id

@@ -874,6 +874,17 @@ async fn an_unreachable_instance_is_replaced_when_the_operator_asks() {
     h.events(vec![update(&task, "a1", TaskState::TaskUnreachable, true)])
         .await;
     h.core.replace("data-0").await.expect("replaced");
+    let kills = h.master.wait_for(call::Type::Kill, 1).await.len();
+    // The old task turns up before the replacement is placed: it is killed again.
+    h.events(vec![update(&task, "a1", TaskState::TaskRunning, true)])
+        .await;
+    let again = h.master.wait_for(call::Type::Kill, kills + 1).await;
+    assert_eq!(
+        again[kills].kill.as_ref().map(|k| k.task_id.value.as_str()),
+        Some(task.as_str())
+    );
+    h.events(vec![update(&task, "a1", TaskState::TaskKilled, true)])
+        .await;
     h.events(vec![offers(&["a2"])]).await;
     h.master.wait_for(call::Type::Accept, accepts + 1).await;
     let launched = launched_after(&h.master, accepts);
