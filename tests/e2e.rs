@@ -84,6 +84,40 @@ async fn deployed_data_store(
     Ok((dir, cluster, handle))
 }
 
+/// Removes for good the agent `instance` runs on; the instance's task and every task of
+/// the service that ran there.
+async fn remove_agent_of(
+    cluster: &LocalCluster,
+    instance: &str,
+) -> Result<(TaskView, Vec<TaskView>)> {
+    let lost = running(cluster, instance).await?;
+    let st = state(cluster).await;
+    let agent = agent_name(&st, &lost.slave_id).context("agent")?;
+    let on_lost_agent: Vec<TaskView> = live_tasks(&st, SERVICE)
+        .into_iter()
+        .filter(|t| t.slave_id == lost.slave_id)
+        .cloned()
+        .collect();
+    cluster.remove_agent(&agent).await?;
+    Ok((lost, on_lost_agent))
+}
+
+/// Waits until the instance of `task` runs on another agent than `agent_id`; a data node
+/// starts on a fresh volume there.
+async fn moved_off(cluster: &LocalCluster, task: &TaskView, agent_id: &str) -> Result<()> {
+    let what = format!("{} moved", task.name);
+    let moved = eventually(&what, LONG, || async {
+        running_task(&state(cluster).await, SERVICE, &task.name)
+            .filter(|n| n.slave_id != agent_id)
+            .cloned()
+    })
+    .await?;
+    if task.name.starts_with("data-") {
+        assert_eq!(launch_number(&moved, LONG).await?, 1, "a fresh volume");
+    }
+    Ok(())
+}
+
 /// Stops the scheduler, then the cluster.
 async fn stop(handle: ServiceHandle, cluster: LocalCluster) -> Result<()> {
     handle.shutdown().await?;
@@ -280,27 +314,10 @@ async fn an_agent_removed_by_the_operator_has_its_instances_replaced_elsewhere()
     let handle = start_with(opts, dir.path(), spec::spec()?).await?;
     deployed(&handle).await?;
 
-    let lost = running(&cluster, "data-0").await?;
-    let st = state(&cluster).await;
-    let agent = agent_name(&st, &lost.slave_id).context("agent")?;
-    let on_lost_agent: Vec<TaskView> = live_tasks(&st, SERVICE)
-        .into_iter()
-        .filter(|t| t.slave_id == lost.slave_id)
-        .cloned()
-        .collect();
-    cluster.remove_agent(&agent).await?;
+    let (lost, on_lost_agent) = remove_agent_of(&cluster, "data-0").await?;
     // No operator request: TASK_GONE_BY_OPERATOR fails them permanently, at once.
     for t in &on_lost_agent {
-        let what = format!("{} replaced", t.name);
-        let moved = eventually(&what, LONG, || async {
-            running_task(&state(&cluster).await, SERVICE, &t.name)
-                .filter(|n| n.slave_id != lost.slave_id)
-                .cloned()
-        })
-        .await?;
-        if t.name.starts_with("data-") {
-            assert_eq!(launch_number(&moved, LONG).await?, 1, "a fresh volume");
-        }
+        moved_off(&cluster, t, &lost.slave_id).await?;
     }
     handle
         .wait_for(LONG, |s| {
@@ -317,29 +334,12 @@ async fn replace_moves_the_instance_and_destroys_its_old_volume() -> Result<()> 
     let (_dir, cluster, handle) = deployed_data_store(4).await?;
 
     // An agent removed for good, then an operator replace of what ran there: it moves.
-    let lost = running(&cluster, "data-0").await?;
-    let st = state(&cluster).await;
-    let agent = agent_name(&st, &lost.slave_id).context("agent")?;
-    let on_lost_agent: Vec<TaskView> = live_tasks(&st, SERVICE)
-        .into_iter()
-        .filter(|t| t.slave_id == lost.slave_id)
-        .cloned()
-        .collect();
-    cluster.remove_agent(&agent).await?;
+    let (lost, on_lost_agent) = remove_agent_of(&cluster, "data-0").await?;
     for t in &on_lost_agent {
         handle.replace(&t.name).await?;
     }
     for t in &on_lost_agent {
-        let what = format!("{} moved", t.name);
-        let moved = eventually(&what, LONG, || async {
-            running_task(&state(&cluster).await, SERVICE, &t.name)
-                .filter(|n| n.slave_id != lost.slave_id)
-                .cloned()
-        })
-        .await?;
-        if t.name.starts_with("data-") {
-            assert_eq!(launch_number(&moved, LONG).await?, 1, "a fresh volume");
-        }
+        moved_off(&cluster, t, &lost.slave_id).await?;
         let ids = volume_ids(&state(&cluster).await);
         for old in persistence_ids(t) {
             assert!(!ids.contains(&old), "old volume {old} is gone");

@@ -12,7 +12,7 @@ use stead_proto::v1::task_status::Reason;
 use stead_proto::v1::{DurationInfo, KillPolicy, Offer, TaskId, TaskState, TaskStatus};
 
 use crate::client::*;
-use crate::tasks::{process_gone, read_pid};
+use crate::tasks::{kill_call, process_gone, read_pid};
 
 const AGENT_0: &str = "agent-0.local";
 
@@ -40,6 +40,11 @@ async fn pid_of(dir: &Path, id: &str) -> anyhow::Result<i32> {
     })
     .await?;
     read_pid(&path).ok_or_else(|| anyhow::anyhow!("no pid for {id}"))
+}
+
+/// A status's state and reason, for comparisons.
+fn state_and_reason(s: &TaskStatus) -> (TaskState, Option<Reason>) {
+    (s.state(), s.reason.and_then(|r| Reason::try_from(r).ok()))
 }
 
 fn reconcile(task_id: &str) -> Call {
@@ -120,11 +125,8 @@ async fn a_partition_aware_task_is_unreachable_while_its_agent_is_cut_off_and_ru
     s.send(reconcile("stays")).await?;
     let r = next_update_of(&mut s, "stays").await?;
     assert_eq!(
-        (r.state, r.reason),
-        (
-            TaskState::TaskUnreachable as i32,
-            Some(Reason::Reconciliation as i32)
-        )
+        state_and_reason(&r),
+        (TaskState::TaskUnreachable, Some(Reason::Reconciliation))
     );
     // One task ends while its agent is cut off: that is told once the agent is back.
     std::fs::write(dir.path().join("quits.stop"), "")?;
@@ -133,11 +135,8 @@ async fn a_partition_aware_task_is_unreachable_while_its_agent_is_cut_off_and_ru
     cluster.start_agent("agent-0").await?;
     let back = next_update_of(&mut s, "stays").await?;
     assert_eq!(
-        (back.state, back.reason),
-        (
-            TaskState::TaskRunning as i32,
-            Some(Reason::AgentReregistered as i32)
-        )
+        state_and_reason(&back),
+        (TaskState::TaskRunning, Some(Reason::AgentReregistered))
     );
     assert_eq!(
         next_update_of(&mut s, "quits").await?.state,
@@ -146,18 +145,7 @@ async fn a_partition_aware_task_is_unreachable_while_its_agent_is_cut_off_and_ru
     assert!(!process_gone(pids[0]), "the same process runs on");
     // The agent is offered again, and the task is as live as before: it can be killed.
     s.offer_where(|o| o.hostname == AGENT_0).await?;
-    s.send(Call {
-        r#type: Some(call::Type::Kill as i32),
-        kill: Some(call::Kill {
-            task_id: TaskId {
-                value: "stays".into(),
-            },
-            agent_id: None,
-            kill_policy: None,
-        }),
-        ..Default::default()
-    })
-    .await?;
+    s.send(kill_call("stays", None)).await?;
     s.update("stays", TaskState::TaskKilled).await?;
     eventually("stays killed", || async { process_gone(pids[0]) }).await?;
     cluster.shutdown().await?;
@@ -180,11 +168,8 @@ async fn a_task_of_a_framework_not_partition_aware_is_lost_and_killed_when_its_a
     cluster.disconnect_agent("agent-0").await?;
     let lost = next_update_of(&mut s, "old").await?;
     assert_eq!(
-        (lost.state, lost.reason),
-        (
-            TaskState::TaskLost as i32,
-            Some(Reason::AgentRemoved as i32)
-        )
+        state_and_reason(&lost),
+        (TaskState::TaskLost, Some(Reason::AgentRemoved))
     );
     assert!(!process_gone(pids[0]));
     cluster.start_agent("agent-0").await?;
@@ -193,11 +178,8 @@ async fn a_task_of_a_framework_not_partition_aware_is_lost_and_killed_when_its_a
     s.send(reconcile("old")).await?;
     let r = next_update_of(&mut s, "old").await?;
     assert_eq!(
-        (r.state, r.reason),
-        (
-            TaskState::TaskLost as i32,
-            Some(Reason::Reconciliation as i32)
-        )
+        state_and_reason(&r),
+        (TaskState::TaskLost, Some(Reason::Reconciliation))
     );
     cluster.shutdown().await?;
     Ok(())
@@ -224,19 +206,16 @@ async fn a_removed_agent_is_gone_by_operator_to_partition_aware_frameworks_and_l
     cluster.remove_agent("agent-0").await?;
     let gone = next_update_of(&mut aware, "a").await?;
     assert_eq!(
-        (gone.state, gone.reason),
+        state_and_reason(&gone),
         (
-            TaskState::TaskGoneByOperator as i32,
-            Some(Reason::AgentRemovedByOperator as i32)
+            TaskState::TaskGoneByOperator,
+            Some(Reason::AgentRemovedByOperator)
         )
     );
     let lost = next_update_of(&mut other, "o").await?;
     assert_eq!(
-        (lost.state, lost.reason),
-        (
-            TaskState::TaskLost as i32,
-            Some(Reason::AgentRemoved as i32)
-        )
+        state_and_reason(&lost),
+        (TaskState::TaskLost, Some(Reason::AgentRemoved))
     );
     eventually("the removed agent's tasks dead", || async {
         process_gone(aware_pid) && process_gone(other_pid)
@@ -281,11 +260,8 @@ async fn a_stopped_agent_started_again_reports_its_unreachable_tasks_gone() -> a
     cluster.start_agent("agent-0").await?;
     let gone = next_update_of(&mut s, "t").await?;
     assert_eq!(
-        (gone.state, gone.reason),
-        (
-            TaskState::TaskGone as i32,
-            Some(Reason::AgentRestarted as i32)
-        )
+        state_and_reason(&gone),
+        (TaskState::TaskGone, Some(Reason::AgentRestarted))
     );
     cluster.shutdown().await?;
     Ok(())
@@ -319,16 +295,7 @@ async fn task_killing_goes_only_to_frameworks_with_the_task_killing_state() -> a
         });
         s.accept(&o, vec![launch_op(vec![t])], 0.0).await?;
         s.update(name, TaskState::TaskRunning).await?;
-        s.send(Call {
-            r#type: Some(call::Type::Kill as i32),
-            kill: Some(call::Kill {
-                task_id: TaskId { value: name.into() },
-                agent_id: None,
-                kill_policy: None,
-            }),
-            ..Default::default()
-        })
-        .await?;
+        s.send(kill_call(name, None)).await?;
         assert_eq!(next_update_of(&mut s, name).await?.state, first as i32);
         if first == TaskState::TaskKilling {
             s.update(name, TaskState::TaskKilled).await?;

@@ -810,6 +810,17 @@ fn launched_after(master: &FakeMaster, skip: usize) -> Vec<TaskInfo> {
         .collect()
 }
 
+/// `data-0` deployed and running on a1, then its task reported in `state`; with the task
+/// id and the number of ACCEPTs before the report.
+async fn deployed_then(state: TaskState) -> (Harness, String, usize) {
+    let mut h = Harness::new(spec(1));
+    h.deploy_running("a1").await;
+    let task = h.task_id("data-0");
+    let accepts = h.master.of(call::Type::Accept).len();
+    h.events(vec![update(&task, "a1", state, true)]).await;
+    (h, task, accepts)
+}
+
 #[tokio::test]
 async fn the_framework_is_partition_aware_and_takes_task_killing() {
     use stead_proto::v1::framework_info::capability::Type as Cap;
@@ -828,12 +839,7 @@ async fn the_framework_is_partition_aware_and_takes_task_killing() {
 
 #[tokio::test]
 async fn an_unreachable_task_is_waited_for_and_keeps_its_task_id_when_it_runs_again() {
-    let mut h = Harness::new(spec(1));
-    h.deploy_running("a1").await;
-    let task = h.task_id("data-0");
-    let accepts = h.master.of(call::Type::Accept).len();
-    h.events(vec![update(&task, "a1", TaskState::TaskUnreachable, true)])
-        .await;
+    let (mut h, task, accepts) = deployed_then(TaskState::TaskUnreachable).await;
     let (kind, status, message) = h.step("recovery", "data-0");
     assert_eq!((kind, status), (StepKind::Recover, Status::Prepared));
     assert!(message.contains("TASK_UNREACHABLE"), "{message}");
@@ -867,12 +873,7 @@ async fn an_unreachable_task_is_waited_for_and_keeps_its_task_id_when_it_runs_ag
 
 #[tokio::test]
 async fn an_unreachable_instance_is_replaced_when_the_operator_asks() {
-    let mut h = Harness::new(spec(1));
-    h.deploy_running("a1").await;
-    let task = h.task_id("data-0");
-    let accepts = h.master.of(call::Type::Accept).len();
-    h.events(vec![update(&task, "a1", TaskState::TaskUnreachable, true)])
-        .await;
+    let (mut h, task, accepts) = deployed_then(TaskState::TaskUnreachable).await;
     h.core.replace("data-0").await.expect("replaced");
     let kills = h.master.wait_for(call::Type::Kill, 1).await.len();
     // The old task turns up before the replacement is placed: it is killed again.
@@ -894,17 +895,7 @@ async fn an_unreachable_instance_is_replaced_when_the_operator_asks() {
 
 #[tokio::test]
 async fn a_task_gone_by_operator_is_replaced_elsewhere_at_once() {
-    let mut h = Harness::new(spec(1));
-    h.deploy_running("a1").await;
-    let task = h.task_id("data-0");
-    let accepts = h.master.of(call::Type::Accept).len();
-    h.events(vec![update(
-        &task,
-        "a1",
-        TaskState::TaskGoneByOperator,
-        true,
-    )])
-    .await;
+    let (mut h, task, accepts) = deployed_then(TaskState::TaskGoneByOperator).await;
     assert_eq!(
         h.core.instances["data-0"].meta.goal_override,
         Some(stead_state::GoalOverride::PermanentlyFailed)
@@ -961,12 +952,7 @@ async fn a_task_gone_dropped_or_unknown_is_relaunched_in_place() {
 
 #[tokio::test]
 async fn task_killing_is_only_a_state() {
-    let mut h = Harness::new(spec(1));
-    h.deploy_running("a1").await;
-    let task = h.task_id("data-0");
-    let accepts = h.master.of(call::Type::Accept).len();
-    h.events(vec![update(&task, "a1", TaskState::TaskKilling, true)])
-        .await;
+    let (mut h, _, accepts) = deployed_then(TaskState::TaskKilling).await;
     assert_eq!(
         h.core.instances["data-0"]
             .status
