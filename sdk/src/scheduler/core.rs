@@ -22,7 +22,7 @@ use super::master::MasterCalls;
 use super::outbox::Outbox;
 use super::properties;
 use super::publish::{InstanceSnapshot, PublishKey, Publisher, ServiceSnapshot};
-use super::reconcile::Reconciler;
+use super::reconcile::{self, Reconciler};
 use super::releases::ReleaseBook;
 use super::stored_task::StoredTask;
 use super::telemetry::Telemetry;
@@ -431,7 +431,29 @@ impl Core {
         self.plans.wake(now);
         self.reconcile_unsent();
         if let Some(fw) = self.framework_id.clone() {
-            for call in self.reconciler.due(&fw, now) {
+            let mut calls = self.reconciler.due(&fw, now);
+            let implicit = calls
+                .iter()
+                .any(|c| c.reconcile.as_ref().is_some_and(|r| r.tasks.is_empty()));
+            if implicit {
+                // An implicit reconciliation leaves out the tasks the master does not know:
+                // those of instances waiting for an unreachable agent are asked for by name,
+                // so that a task that never ran there does not keep them waiting.
+                let waiting: Vec<(String, Option<String>)> = self
+                    .instances
+                    .values()
+                    .filter(|inst| inst.waits_for_agent(self.task_type(inst)))
+                    .filter_map(|inst| {
+                        let task = inst.task.as_ref()?;
+                        Some((
+                            task.task_id().to_string(),
+                            Some(task.agent_id().to_string()),
+                        ))
+                    })
+                    .collect();
+                calls.extend(reconcile::ask(&fw, &waiting));
+            }
+            for call in calls {
                 self.outbox.send(&call).await;
             }
         }

@@ -79,10 +79,13 @@ pub fn proves_launch(state: TaskState) -> bool {
 }
 
 /// Whether a terminal status says the task's agent is gone (it starts the clock of
-/// automatic replacement; an unreachable agent is waited for instead).
+/// automatic replacement; an unreachable agent is waited for instead). A TASK_GONE
+/// reconciliation answer says the agent is there but does not know the task.
 pub fn agent_gone(status: &TaskStatus) -> bool {
     let state = status.state();
-    matches!(state, TaskState::TaskGone | TaskState::TaskGoneByOperator)
+    let reconciled = status.reason == Some(Reason::Reconciliation as i32);
+    state == TaskState::TaskGoneByOperator
+        || (state == TaskState::TaskGone && !reconciled)
         || (state == TaskState::TaskLost
             && matches!(
                 status.reason.and_then(|r| Reason::try_from(r).ok()),
@@ -285,5 +288,10 @@ mod tests {
         lost.reason = Some(Reason::AgentRemoved as i32);
         assert!(agent_gone(&lost));
         assert!(!agent_gone(&status(TaskState::TaskFailed)));
+        // TASK_GONE as a reconciliation answer: the agent is there, the task unknown to it.
+        let mut unknown_to_agent = status(TaskState::TaskGone);
+        assert!(agent_gone(&unknown_to_agent));
+        unknown_to_agent.reason = Some(Reason::Reconciliation as i32);
+        assert!(!agent_gone(&unknown_to_agent));
     }
 }

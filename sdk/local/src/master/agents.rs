@@ -35,10 +35,14 @@ impl Master {
         let mut used_ids = HashSet::new();
         let configs = self.config.agents.clone();
         for (index, config) in configs.into_iter().enumerate() {
+            let path = self.layout.agent_file(&config.id);
             if removed.contains(&config.id) {
+                // Its id stays known as gone (what reconciliation answers for its tasks).
+                if let Ok(Some(cp)) = crate::checkpoint::read::<AgentCheckpoint>(&path) {
+                    self.gone_agents.insert(cp.agent_id);
+                }
                 continue;
             }
-            let path = self.layout.agent_file(&config.id);
             let checkpoint = crate::checkpoint::read::<AgentCheckpoint>(&path)?;
             let mut total = configured_resources(&config);
             let (agent_id, lost) = match checkpoint {
@@ -84,6 +88,7 @@ impl Master {
                 executors: HashMap::new(),
                 tasks: BTreeSet::new(),
                 held: Vec::new(),
+                unreachable_since: None,
             };
             self.agents.insert(agent_id.clone(), agent);
             for t in lost {
@@ -254,6 +259,7 @@ impl Master {
                 self.report_departure(&agent_id, Departure::Removed);
                 if let Some(agent) = self.agents.remove(&agent_id) {
                     tracing::info!(agent = %agent.name, "agent removed");
+                    self.gone_agents.insert(agent.id);
                     self.cluster.removed_agents.push(agent.name);
                     crate::checkpoint::write(&self.layout.cluster_file(), &self.cluster)?;
                 }
@@ -334,6 +340,11 @@ impl Master {
         let now = stead_proto::v1::TimeInfo {
             nanoseconds: (now_secs() * 1e9) as i64,
         };
+        if let Some(a) = self.agents.get_mut(agent_id)
+            && how == Departure::Unreachable
+        {
+            a.unreachable_since = Some(now);
+        }
         let reported: Vec<_> = self
             .tasks_of(agent_id)
             .filter_map(|(fw, tid, t)| {
@@ -384,11 +395,13 @@ impl Master {
             AgentStatus::Stopped => {
                 tracing::info!(agent = %agent.name, "agent started");
                 agent.status = AgentStatus::Active;
+                agent.unreachable_since = None;
                 self.gone_tasks(agent_id);
             }
             AgentStatus::Disconnected => {
                 tracing::info!(agent = %agent.name, "agent reconnected");
                 agent.status = AgentStatus::Active;
+                agent.unreachable_since = None;
                 self.reconnected(agent_id);
             }
         }

@@ -263,6 +263,8 @@ struct Agent {
     /// Executor updates of a disconnected agent, delivered when it reconnects (as an
     /// agent's status update manager keeps them).
     held: Vec<crate::executor::ExecutorUpdate>,
+    /// When the master lost contact with the agent (stopped or disconnected).
+    unreachable_since: Option<stead_proto::v1::TimeInfo>,
 }
 
 impl Agent {
@@ -299,6 +301,8 @@ pub(crate) struct Master {
     http: crate::fetcher::HttpClient,
     frameworks: BTreeMap<String, Framework>,
     removed_frameworks: HashSet<String>,
+    /// The ids of the agents removed by the operator (marked gone).
+    gone_agents: HashSet<String>,
     /// By agent id.
     agents: BTreeMap<String, Agent>,
     offers: HashMap<String, OfferRec>,
@@ -381,6 +385,7 @@ impl Master {
             http,
             frameworks: BTreeMap::new(),
             removed_frameworks: HashSet::new(),
+            gone_agents: HashSet::new(),
             agents: BTreeMap::new(),
             offers: HashMap::new(),
             next_offer: 0,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use stead_proto::scheduler::{Call, call};
 use stead_proto::v1::framework_info::capability::Type as Cap;
 use stead_proto::v1::task_status::Reason;
-use stead_proto::v1::{DurationInfo, KillPolicy, Offer, TaskId, TaskState, TaskStatus};
+use stead_proto::v1::{AgentId, DurationInfo, KillPolicy, Offer, TaskId, TaskState, TaskStatus};
 
 use crate::client::*;
 use crate::tasks::{kill_call, process_gone, read_pid};
@@ -48,6 +48,11 @@ fn state_and_reason(s: &TaskStatus) -> (TaskState, Option<Reason>) {
 }
 
 fn reconcile(task_id: &str) -> Call {
+    reconcile_on(task_id, None)
+}
+
+/// Explicit reconciliation of `task_id`, on `agent_id` if given.
+fn reconcile_on(task_id: &str, agent_id: Option<&AgentId>) -> Call {
     Call {
         r#type: Some(call::Type::Reconcile as i32),
         reconcile: Some(call::Reconcile {
@@ -55,7 +60,7 @@ fn reconcile(task_id: &str) -> Call {
                 task_id: TaskId {
                     value: task_id.into(),
                 },
-                agent_id: None,
+                agent_id: agent_id.cloned(),
             }],
         }),
         ..Default::default()
@@ -300,6 +305,63 @@ async fn task_killing_goes_only_to_frameworks_with_the_task_killing_state() -> a
         if first == TaskState::TaskKilling {
             s.update(name, TaskState::TaskKilled).await?;
         }
+    }
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn reconciling_an_unknown_task_answers_by_what_the_master_knows_of_its_agent()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cluster = crate::cluster(dir.path(), 3).await;
+    let url = cluster.master_url();
+    let mut aware = Sched::subscribe(
+        url,
+        framework("aware", "r1", 0.0, &[Cap::PartitionAware]),
+        Enc::Json,
+    )
+    .await?;
+    let mut other = Sched::subscribe(url, framework("other", "r2", 0.0, &[]), Enc::Json).await?;
+    let id_of = |name: &str, st: &stead_local::State| {
+        st.agents.iter().find(|a| a.name == name).map(|a| AgentId {
+            value: a.id.clone(),
+        })
+    };
+    let st = cluster.state().await?;
+    let (registered, unreachable, removed) = (
+        id_of("agent-0", &st),
+        id_of("agent-1", &st),
+        id_of("agent-2", &st),
+    );
+    cluster.disconnect_agent("agent-1").await?;
+    cluster.remove_agent("agent-2").await?;
+    let unknown = AgentId {
+        value: "no-such-agent".into(),
+    };
+    let cases = [
+        (registered.as_ref(), TaskState::TaskGone),
+        (unreachable.as_ref(), TaskState::TaskUnreachable),
+        (removed.as_ref(), TaskState::TaskGoneByOperator),
+        (Some(&unknown), TaskState::TaskUnknown),
+        (None, TaskState::TaskUnknown),
+    ];
+    for (i, (agent, state)) in cases.into_iter().enumerate() {
+        let task = format!("ghost-{i}");
+        aware.send(reconcile_on(&task, agent)).await?;
+        let answer = next_update_of(&mut aware, &task).await?;
+        assert_eq!(
+            state_and_reason(&answer),
+            (state, Some(Reason::Reconciliation)),
+            "{agent:?}"
+        );
+        assert_eq!(
+            answer.unreachable_time.is_some(),
+            state == TaskState::TaskUnreachable
+        );
+        other.send(reconcile_on(&task, agent)).await?;
+        let answer = next_update_of(&mut other, &task).await?;
+        assert_eq!(answer.state(), TaskState::TaskLost, "{agent:?}");
     }
     cluster.shutdown().await?;
     Ok(())

@@ -855,8 +855,18 @@ async fn an_unreachable_task_is_waited_for_and_keeps_its_task_id_when_it_runs_ag
     // Offers from elsewhere are declined, and no replacement comes of it in time.
     let declines = h.master.of(call::Type::Decline).len();
     h.events(vec![offers(&["a2"])]).await;
+    let reconciles = h.master.of(call::Type::Reconcile).len();
     h.clock.advance(Duration::from_secs(2 * 3600));
     h.core.tick().await.expect("tick");
+    // The periodic reconciliation asks about the task by name (the master may have forgotten it).
+    let asked = h.master.of(call::Type::Reconcile);
+    assert!(
+        asked[reconciles..]
+            .iter()
+            .filter_map(|c| c.reconcile.as_ref())
+            .any(|r| r.tasks.iter().any(|t| t.task_id.value == task)),
+        "{asked:?}"
+    );
     h.events(vec![offers(&["a2"])]).await;
     h.master.wait_for(call::Type::Decline, declines + 2).await;
     assert!(launched_after(&h.master, accepts).is_empty());
