@@ -411,6 +411,21 @@ impl Core {
         for call in calls {
             self.outbox.send(&call).await;
         }
+        // The KILL of a restart under way may have been refused with the previous
+        // subscription (a failover): it is sent again, a kill being idempotent.
+        let restarting: Vec<String> = self
+            .restarts
+            .iter()
+            .filter(|(name, restarted)| {
+                self.instances
+                    .get(*name)
+                    .is_some_and(|inst| inst.task_id() == restarted.as_deref())
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in restarting {
+            self.kill_current(&name).await;
+        }
         Ok(())
     }
 

@@ -976,3 +976,19 @@ async fn task_killing_is_only_a_state() {
     assert!(launched_after(&h.master, accepts).is_empty());
     assert!(h.core.plans.recovery().steps().next().is_none());
 }
+
+#[tokio::test]
+async fn the_kill_of_a_restart_refused_during_a_failover_is_sent_again_after_subscribing() {
+    let mut h = Harness::new(spec(1));
+    h.deploy_running("a1").await;
+    let task = h.task_id("data-0");
+    h.master.fail(call::Type::Kill);
+    h.core.restart("data-0").await.expect("restart requested");
+    let kills = h.master.wait_for(call::Type::Kill, 1).await.len();
+    h.events(vec![subscribed()]).await;
+    let again = h.master.wait_for(call::Type::Kill, kills + 1).await;
+    assert_eq!(
+        again[kills].kill.as_ref().map(|k| k.task_id.value.as_str()),
+        Some(task.as_str())
+    );
+}
