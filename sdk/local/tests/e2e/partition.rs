@@ -105,6 +105,18 @@ async fn running_on_agent_0(
     Ok(pids)
 }
 
+/// A partition-aware framework (role `r1`) and one that is not (role `r2`), subscribed.
+async fn aware_and_other(url: &str) -> anyhow::Result<(Sched, Sched)> {
+    let aware = Sched::subscribe(
+        url,
+        framework("aware", "r1", 0.0, &[Cap::PartitionAware]),
+        Enc::Json,
+    )
+    .await?;
+    let other = Sched::subscribe(url, framework("other", "r2", 0.0, &[]), Enc::Json).await?;
+    Ok((aware, other))
+}
+
 #[tokio::test]
 async fn a_partition_aware_task_is_unreachable_while_its_agent_is_cut_off_and_runs_on_after()
 -> anyhow::Result<()> {
@@ -195,14 +207,7 @@ async fn a_removed_agent_is_gone_by_operator_to_partition_aware_frameworks_and_l
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let cluster = crate::cluster(dir.path(), 2).await;
-    let url = cluster.master_url();
-    let mut aware = Sched::subscribe(
-        url,
-        framework("aware", "r1", 0.0, &[Cap::PartitionAware]),
-        Enc::Json,
-    )
-    .await?;
-    let mut other = Sched::subscribe(url, framework("other", "r2", 0.0, &[]), Enc::Json).await?;
+    let (mut aware, mut other) = aware_and_other(cluster.master_url()).await?;
     // The first refuses the rest of agent-0 for a while, so that the other gets it.
     let aware_pid = running_on_agent_0(&mut aware, dir.path(), &["a"], 3600.0).await?[0];
     let other_pid = running_on_agent_0(&mut other, dir.path(), &["o"], 0.0).await?[0];
@@ -315,14 +320,7 @@ async fn reconciling_an_unknown_task_answers_by_what_the_master_knows_of_its_age
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let cluster = crate::cluster(dir.path(), 3).await;
-    let url = cluster.master_url();
-    let mut aware = Sched::subscribe(
-        url,
-        framework("aware", "r1", 0.0, &[Cap::PartitionAware]),
-        Enc::Json,
-    )
-    .await?;
-    let mut other = Sched::subscribe(url, framework("other", "r2", 0.0, &[]), Enc::Json).await?;
+    let (mut aware, mut other) = aware_and_other(cluster.master_url()).await?;
     let id_of = |name: &str, st: &stead_local::State| {
         st.agents.iter().find(|a| a.name == name).map(|a| AgentId {
             value: a.id.clone(),
