@@ -15,11 +15,11 @@ use anyhow::{Context, Result};
 use stead::local::state::TaskView;
 use stead::local::{LocalCluster, State};
 use stead::plan::Status;
-use stead::scheduler::{DefaultService, ServiceHandle, ServiceSnapshot};
+use stead::scheduler::{DefaultService, Options, ServiceHandle, ServiceSnapshot};
 use stead::spec::{CommandSpec, ServiceSpec, TaskTypeSpec};
 use stead_suite::{
     cluster_state as state, eventually, init_logging, launch_number, live_tasks, persistence_ids,
-    running_task, start_cluster, test_options, volume_ids,
+    running_task, sandbox_value, start_cluster, test_options, volume_ids,
 };
 
 const SERVICE: &str = "data-store";
@@ -31,12 +31,14 @@ async fn cluster(dir: &Path, agents: usize) -> Result<LocalCluster> {
 }
 
 async fn start(cluster: &LocalCluster, dir: &Path, spec: ServiceSpec) -> Result<ServiceHandle> {
-    Ok(
-        DefaultService::with_options(0, test_options(cluster.master_url()))
-            .state_dir(dir.join("state"))
-            .start_spec(spec)
-            .await?,
-    )
+    start_with(test_options(cluster.master_url()), dir, spec).await
+}
+
+async fn start_with(opts: Options, dir: &Path, spec: ServiceSpec) -> Result<ServiceHandle> {
+    Ok(DefaultService::with_options(0, opts)
+        .state_dir(dir.join("state"))
+        .start_spec(spec)
+        .await?)
 }
 
 fn deploy_status(s: &ServiceSnapshot) -> Option<Status> {
@@ -84,6 +86,40 @@ async fn deployed_data_store(
     Ok((dir, cluster, handle))
 }
 
+/// Removes for good the agent `instance` runs on; the instance's task and every task of
+/// the service that ran there.
+async fn remove_agent_of(
+    cluster: &LocalCluster,
+    instance: &str,
+) -> Result<(TaskView, Vec<TaskView>)> {
+    let lost = running(cluster, instance).await?;
+    let st = state(cluster).await;
+    let agent = agent_name(&st, &lost.slave_id).context("agent")?;
+    let on_lost_agent: Vec<TaskView> = live_tasks(&st, SERVICE)
+        .into_iter()
+        .filter(|t| t.slave_id == lost.slave_id)
+        .cloned()
+        .collect();
+    cluster.remove_agent(&agent).await?;
+    Ok((lost, on_lost_agent))
+}
+
+/// Waits until the instance of `task` runs on another agent than `agent_id`; a data node
+/// starts on a fresh volume there.
+async fn moved_off(cluster: &LocalCluster, task: &TaskView, agent_id: &str) -> Result<()> {
+    let what = format!("{} moved", task.name);
+    let moved = eventually(&what, LONG, || async {
+        running_task(&state(cluster).await, SERVICE, &task.name)
+            .filter(|n| n.slave_id != agent_id)
+            .cloned()
+    })
+    .await?;
+    if task.name.starts_with("data-") {
+        assert_eq!(launch_number(&moved, LONG).await?, 1, "a fresh volume");
+    }
+    Ok(())
+}
+
 /// Stops the scheduler, then the cluster.
 async fn stop(handle: ServiceHandle, cluster: LocalCluster) -> Result<()> {
     handle.shutdown().await?;
@@ -129,33 +165,89 @@ async fn restarted_agent_gets_its_tasks_back_in_place() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_agent_is_waited_for_and_its_tasks_run_on_when_it_returns() -> Result<()> {
+    let (_dir, cluster, handle) = deployed_data_store(3).await?;
+
+    let before = running(&cluster, "data-2").await?;
+    let pid = sandbox_value::<i32>(&before, "data.pid", LONG).await?;
+    let st = state(&cluster).await;
+    let mut ids: Vec<String> = live_tasks(&st, SERVICE)
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    ids.sort();
+    let agent = agent_name(&st, &before.slave_id).context("agent")?;
+    cluster.disconnect_agent(&agent).await?;
+    let unreachable = |s: &ServiceSnapshot| {
+        s.instance("data-2")
+            .is_some_and(|i| i.state.as_deref() == Some("TASK_UNREACHABLE"))
+            && s.plan("recovery")
+                .and_then(|p| p.step("data-2"))
+                .is_some_and(|st| st.message.contains("agent is unreachable"))
+    };
+    handle.wait_for(LONG, unreachable).await?;
+
+    cluster.start_agent(&agent).await?;
+    handle
+        .wait_for(LONG, |s| {
+            s.instance("data-2")
+                .is_some_and(|i| i.state.as_deref() == Some("TASK_RUNNING"))
+                && s.plan("recovery")
+                    .is_some_and(|p| p.status == Status::Complete)
+        })
+        .await?;
+    // Nothing was relaunched: the same tasks, the same process, one launch on the volume.
+    let st = state(&cluster).await;
+    let mut after: Vec<String> = live_tasks(&st, SERVICE)
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    after.sort();
+    assert_eq!(after, ids);
+    let data_2 = running(&cluster, "data-2").await?;
+    assert_eq!(data_2.id, before.id);
+    assert_eq!(launch_number(&data_2, LONG).await?, 1);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+        .context("the task's process still runs")?;
+    stop(handle, cluster).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_removed_by_the_operator_has_its_instances_replaced_elsewhere() -> Result<()> {
+    let (dir, cluster) = setup(4).await?;
+    let opts = Options {
+        replace_timeout: Some(Duration::from_secs(20 * 60)),
+        ..test_options(cluster.master_url())
+    };
+    let handle = start_with(opts, dir.path(), spec::spec()?).await?;
+    deployed(&handle).await?;
+
+    let (lost, on_lost_agent) = remove_agent_of(&cluster, "data-0").await?;
+    // No operator request: TASK_GONE_BY_OPERATOR fails them permanently, at once.
+    for t in &on_lost_agent {
+        moved_off(&cluster, t, &lost.slave_id).await?;
+    }
+    handle
+        .wait_for(LONG, |s| {
+            s.plan("recovery")
+                .is_some_and(|p| p.status == Status::Complete)
+        })
+        .await?;
+    assert_eq!(live_tasks(&state(&cluster).await, SERVICE).len(), 5);
+    stop(handle, cluster).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_moves_the_instance_and_destroys_its_old_volume() -> Result<()> {
     let (_dir, cluster, handle) = deployed_data_store(4).await?;
 
     // An agent removed for good, then an operator replace of what ran there: it moves.
-    let lost = running(&cluster, "data-0").await?;
-    let st = state(&cluster).await;
-    let agent = agent_name(&st, &lost.slave_id).context("agent")?;
-    let on_lost_agent: Vec<TaskView> = live_tasks(&st, SERVICE)
-        .into_iter()
-        .filter(|t| t.slave_id == lost.slave_id)
-        .cloned()
-        .collect();
-    cluster.remove_agent(&agent).await?;
+    let (lost, on_lost_agent) = remove_agent_of(&cluster, "data-0").await?;
     for t in &on_lost_agent {
         handle.replace(&t.name).await?;
     }
     for t in &on_lost_agent {
-        let what = format!("{} moved", t.name);
-        let moved = eventually(&what, LONG, || async {
-            running_task(&state(&cluster).await, SERVICE, &t.name)
-                .filter(|n| n.slave_id != lost.slave_id)
-                .cloned()
-        })
-        .await?;
-        if t.name.starts_with("data-") {
-            assert_eq!(launch_number(&moved, LONG).await?, 1, "a fresh volume");
-        }
+        moved_off(&cluster, t, &lost.slave_id).await?;
         let ids = volume_ids(&state(&cluster).await);
         for old in persistence_ids(t) {
             assert!(!ids.contains(&old), "old volume {old} is gone");

@@ -123,12 +123,24 @@ impl LocalCluster {
         self.agent(agent, AgentAction::Stop).await
     }
 
-    /// Starts a stopped agent again, with its reservations and volumes.
+    /// Cuts an agent off from the master, as a network partition does: its offers are
+    /// rescinded and its tasks reported TASK_UNREACHABLE (TASK_LOST to frameworks that are
+    /// not partition-aware), while their processes keep running.
+    pub async fn disconnect_agent(&self, agent: &str) -> Result<(), Error> {
+        self.agent(agent, AgentAction::Disconnect).await
+    }
+
+    /// Starts a stopped agent again, with its reservations and volumes (its tasks are
+    /// reported TASK_GONE to partition-aware frameworks), or reconnects a disconnected one
+    /// (its tasks still running are TASK_RUNNING again; those of frameworks that are not
+    /// partition-aware are killed).
     pub async fn start_agent(&self, agent: &str) -> Result<(), Error> {
         self.agent(agent, AgentAction::Start).await
     }
 
-    /// Removes an agent for good (also across restarts of the cluster).
+    /// Removes an agent for good (also across restarts of the cluster), as an operator
+    /// marking it gone: its tasks are reported TASK_GONE_BY_OPERATOR (TASK_LOST to
+    /// frameworks that are not partition-aware).
     pub async fn remove_agent(&self, agent: &str) -> Result<(), Error> {
         self.agent(agent, AgentAction::Remove).await
     }

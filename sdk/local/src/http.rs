@@ -1,6 +1,6 @@
 //! The master's HTTP endpoints: `POST /api/v1/scheduler` (Mesos's scheduler API, protobuf and
 //! JSON), `GET /version`, `GET /state` (and `/master/state`), `GET /master/slaves`,
-//! `GET /health`, and fault injection `POST /cluster/agents/{agent}/{stop|start|remove}`; and
+//! `GET /health`, and fault injection `POST /cluster/agents/{agent}/{stop|disconnect|start|remove}`; and
 //! the agents' endpoints on the same address ([`crate::agent_api`]): `GET /slave(<name>)/state`
 //! and the files API.
 //!
@@ -76,8 +76,7 @@ pub(crate) async fn serve(
     guard: Guard,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let router = router(master, guard.credentials)
-        .merge(crate::agent_api::files_router(work_dir));
+    let router = router(master, guard.credentials).merge(crate::agent_api::files_router(work_dir));
     stead_proto::server::serve_with(listener, router, limits, guard.tls, shutdown).await;
 }
 
@@ -477,12 +476,13 @@ async fn agent_action(
 ) -> Response {
     let action = match action.as_str() {
         "stop" => AgentAction::Stop,
+        "disconnect" => AgentAction::Disconnect,
         "start" => AgentAction::Start,
         "remove" => AgentAction::Remove,
         other => {
             return text(
                 StatusCode::NOT_FOUND,
-                format!("Unknown action '{other}' (expected stop, start or remove)"),
+                format!("Unknown action '{other}' (expected stop, disconnect, start or remove)"),
             );
         }
     };

@@ -252,6 +252,36 @@ impl WorkPlans {
     /// The instance's task ended short of its goal: its deploy step launches it again if
     /// the deploy has not done it yet, else a recovery step does.
     pub fn ended(&mut self, instance: &str, ended: Ended) {
+        let kind = if ended.replacing {
+            StepKind::Replace
+        } else {
+            StepKind::Recover
+        };
+        let Some(mut step) = self.step_after_deploy(instance, kind) else {
+            return;
+        };
+        match ended.delayed_until {
+            None => {
+                step.set_status(Status::Pending);
+                step.message = ended.message;
+            }
+            Some(until) => step.delay_until(until, ended.message),
+        }
+    }
+
+    /// The instance's agent is unreachable: its step (the deploy step if the deploy has
+    /// not launched it yet, else a recovery step) waits for the agent, saying why. Nothing
+    /// is relaunched: the task may still run.
+    pub fn unreachable(&mut self, instance: &str, message: &str) {
+        if let Some(mut step) = self.step_after_deploy(instance, StepKind::Recover) {
+            step.set_status(Status::Prepared);
+            step.message = message.to_string();
+        }
+    }
+
+    /// The step that handles what happened to `instance`'s task: its deploy step while the
+    /// deploy has not done it, else a recovery step of `kind`.
+    fn step_after_deploy(&mut self, instance: &str, kind: StepKind) -> Option<StepMut<'_>> {
         let deploy_done = self
             .deploy
             .find(instance)
@@ -261,24 +291,11 @@ impl WorkPlans {
                 s.status().is_complete()
                     || (s.kind == StepKind::Update && !s.status().is_in_flight())
             });
-        let step = if deploy_done {
+        if deploy_done {
             self.recovery.prune_complete();
-            let kind = if ended.replacing {
-                StepKind::Replace
-            } else {
-                StepKind::Recover
-            };
             Some(add_recovery(&mut self.recovery, instance, kind))
         } else {
             self.deploy.find_mut(instance)
-        };
-        let Some(mut step) = step else { return };
-        match ended.delayed_until {
-            None => {
-                step.set_status(Status::Pending);
-                step.message = ended.message;
-            }
-            Some(until) => step.delay_until(until, ended.message),
         }
     }
 

@@ -22,7 +22,7 @@ use super::master::MasterCalls;
 use super::outbox::Outbox;
 use super::properties;
 use super::publish::{InstanceSnapshot, PublishKey, Publisher, ServiceSnapshot};
-use super::reconcile::Reconciler;
+use super::reconcile::{self, Reconciler};
 use super::releases::ReleaseBook;
 use super::stored_task::StoredTask;
 use super::telemetry::Telemetry;
@@ -231,6 +231,8 @@ impl Core {
                     match inst.progress(tt) {
                         Progress::Launching => Status::Starting,
                         Progress::Running { .. } if !inst.replacing() => Status::Started,
+                        // Waiting for its agent, which the reconciliation answer explains.
+                        Progress::Unreachable if !inst.replacing() => Status::Prepared,
                         _ => Status::Pending,
                     }
                 };
@@ -275,9 +277,13 @@ impl Core {
             checkpoint: Some(true),
             roles: vec![self.spec.role.clone()],
             principal: Some(self.spec.principal.clone()),
+            // PARTITION_AWARE: an unreachable agent's tasks are reported TASK_UNREACHABLE
+            // (and keep running when it returns) rather than TASK_LOST and killed.
             capabilities: vec![
                 capability(framework_info::capability::Type::MultiRole),
                 capability(framework_info::capability::Type::ReservationRefinement),
+                capability(framework_info::capability::Type::PartitionAware),
+                capability(framework_info::capability::Type::TaskKillingState),
             ],
             ..FrameworkInfo::default()
         }
@@ -415,6 +421,21 @@ impl Core {
         for call in calls {
             self.outbox.send(&call).await;
         }
+        // The KILL of a restart under way may have been refused with the previous
+        // subscription (a failover): it is sent again, a kill being idempotent.
+        let restarting: Vec<String> = self
+            .restarts
+            .iter()
+            .filter(|(name, restarted)| {
+                self.instances
+                    .get(*name)
+                    .is_some_and(|inst| inst.task_id() == restarted.as_deref())
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in restarting {
+            self.kill_current(&name).await;
+        }
         Ok(())
     }
 
@@ -435,7 +456,29 @@ impl Core {
         self.plans.wake(now);
         self.reconcile_unsent();
         if let Some(fw) = self.framework_id.clone() {
-            for call in self.reconciler.due(&fw, now) {
+            let mut calls = self.reconciler.due(&fw, now);
+            let implicit = calls
+                .iter()
+                .any(|c| c.reconcile.as_ref().is_some_and(|r| r.tasks.is_empty()));
+            if implicit {
+                // An implicit reconciliation leaves out the tasks the master does not know:
+                // those of instances waiting for an unreachable agent are asked for by name,
+                // so that a task that never ran there does not keep them waiting.
+                let waiting: Vec<(String, Option<String>)> = self
+                    .instances
+                    .values()
+                    .filter(|inst| inst.waits_for_agent(self.task_type(inst)))
+                    .filter_map(|inst| {
+                        let task = inst.task.as_ref()?;
+                        Some((
+                            task.task_id().to_string(),
+                            Some(task.agent_id().to_string()),
+                        ))
+                    })
+                    .collect();
+                calls.extend(reconcile::ask(&fw, &waiting));
+            }
+            for call in calls {
                 self.outbox.send(&call).await;
             }
         }
@@ -466,11 +509,16 @@ impl Core {
             return Err(Error::UnknownInstance(name.to_string()));
         };
         let mut meta = inst.meta.clone();
-        meta.goal_override = Some(why);
-        meta.consecutive_failures = 0;
-        meta.backoff_until_ms = None;
+        Instance::set_replacing(&mut meta, why);
         self.store.store_task_meta(name, &meta)?;
         inst.meta = meta;
+        self.replacement_planned(name, why);
+        Ok(())
+    }
+
+    /// The instance's stored record says it is to be replaced (`why`): the recovery plan
+    /// places it anew, and offers keep flowing a while to release what it leaves behind.
+    fn replacement_planned(&mut self, name: &str, why: GoalOverride) {
         let message = match why {
             GoalOverride::Replace => "replace requested by the operator",
             _ => "agent lost: replacing the instance elsewhere",
@@ -478,7 +526,6 @@ impl Core {
         self.plans.replace(name, message);
         self.restarts.remove(name);
         self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
-        Ok(())
     }
 
     /// Handles an operator request.
@@ -613,7 +660,17 @@ impl Core {
             && self.reconciler.is_done()
             && let Some(fw) = self.framework_id.clone()
         {
-            let candidates = self.plans.candidate_instances();
+            // An instance waiting for its unreachable agent needs no offers.
+            let candidates: BTreeSet<String> = self
+                .plans
+                .candidate_instances()
+                .into_iter()
+                .filter(|name| {
+                    self.instances
+                        .get(name)
+                        .is_none_or(|inst| !inst.waits_for_agent(self.task_type(inst)))
+                })
+                .collect();
             let cleaning = self
                 .flow
                 .cleanup_until

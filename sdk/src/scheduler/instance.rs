@@ -21,6 +21,9 @@ pub enum Progress {
         /// Whether the readiness check passed.
         ready: bool,
     },
+    /// Its agent is unreachable (TASK_UNREACHABLE): the task may still run, and is
+    /// waited for rather than relaunched.
+    Unreachable,
     /// Not running any more.
     Ended(TaskState),
 }
@@ -44,7 +47,8 @@ pub struct Instance {
     pub running_since: Option<Instant>,
 }
 
-/// Whether a task in `state` is gone (not running and never will again).
+/// Whether a task in `state` is gone (not running and never will again). A task whose
+/// agent is unreachable may still run: TASK_UNREACHABLE is not terminal.
 pub fn is_terminal(state: TaskState) -> bool {
     !matches!(
         state,
@@ -52,8 +56,13 @@ pub fn is_terminal(state: TaskState) -> bool {
             | TaskState::TaskStarting
             | TaskState::TaskRunning
             | TaskState::TaskKilling
+            | TaskState::TaskUnreachable
     )
 }
+
+/// Why an instance whose agent is unreachable is not relaunched.
+pub const UNREACHABLE_WAIT: &str =
+    "its agent is unreachable: waiting for it to come back (not relaunched elsewhere)";
 
 /// Whether a status proves the task reached an agent (so its reservations exist).
 pub fn proves_launch(state: TaskState) -> bool {
@@ -69,22 +78,24 @@ pub fn proves_launch(state: TaskState) -> bool {
     )
 }
 
-/// Whether a status says the task's agent is gone.
+/// Whether a terminal status says the task's agent is gone (it starts the clock of
+/// automatic replacement; an unreachable agent is waited for instead). A TASK_GONE
+/// reconciliation answer says the agent is there but does not know the task.
 pub fn agent_gone(status: &TaskStatus) -> bool {
     let state = status.state();
-    matches!(
-        state,
-        TaskState::TaskGone | TaskState::TaskGoneByOperator | TaskState::TaskUnreachable
-    ) || (state == TaskState::TaskLost
-        && matches!(
-            status.reason.and_then(|r| Reason::try_from(r).ok()),
-            Some(
-                Reason::AgentRemoved
-                    | Reason::AgentRemovedByOperator
-                    | Reason::AgentDisconnected
-                    | Reason::AgentUnknown
-            )
-        ))
+    let reconciled = status.reason == Some(Reason::Reconciliation as i32);
+    state == TaskState::TaskGoneByOperator
+        || (state == TaskState::TaskGone && !reconciled)
+        || (state == TaskState::TaskLost
+            && matches!(
+                status.reason.and_then(|r| Reason::try_from(r).ok()),
+                Some(
+                    Reason::AgentRemoved
+                        | Reason::AgentRemovedByOperator
+                        | Reason::AgentDisconnected
+                        | Reason::AgentUnknown
+                )
+            ))
 }
 
 impl Instance {
@@ -142,6 +153,13 @@ impl Instance {
         meta.reserved = reserved;
     }
 
+    /// Marks a meta record for a replacement (`why`): no failure counted, no backoff.
+    pub fn set_replacing(meta: &mut TaskMeta, why: GoalOverride) {
+        meta.goal_override = Some(why);
+        meta.consecutive_failures = 0;
+        meta.backoff_until_ms = None;
+    }
+
     /// Whether an operator or the scheduler decided to move this instance elsewhere.
     pub fn replacing(&self) -> bool {
         matches!(
@@ -168,6 +186,7 @@ impl Instance {
                         .and_then(|c| c.exit_code)
                         == Some(0),
             },
+            TaskState::TaskUnreachable => Progress::Unreachable,
             s if is_terminal(s) => Progress::Ended(s),
             _ => Progress::Launching,
         }
@@ -185,13 +204,19 @@ impl Instance {
     }
 
     /// Whether the instance needs a launch (never launched, ended short of its goal, or
-    /// being replaced).
+    /// being replaced while its agent is unreachable).
     pub fn needs_launch(&self, task_type: &TaskTypeSpec) -> bool {
         match self.progress(task_type) {
             Progress::Absent => true,
             Progress::Ended(_) => !self.done(task_type),
+            Progress::Unreachable => self.replacing(),
             _ => false,
         }
+    }
+
+    /// Whether the instance waits for its unreachable agent (and is not being replaced).
+    pub fn waits_for_agent(&self, task_type: &TaskTypeSpec) -> bool {
+        self.progress(task_type) == Progress::Unreachable && !self.replacing()
     }
 
     /// The resource ids of the current task when a relaunch in place is possible.
@@ -240,6 +265,13 @@ mod tests {
         i.status = Some(status(TaskState::TaskFailed));
         assert!(i.needs_launch(&tt));
         assert_eq!(i.in_place(), None, "no reservation proven, no resource ids");
+        // An unreachable task may still run: waited for, not relaunched, unless replaced.
+        i.status = Some(status(TaskState::TaskUnreachable));
+        assert_eq!(i.progress(&tt), Progress::Unreachable);
+        assert!(!i.needs_launch(&tt) && !i.done(&tt) && i.waits_for_agent(&tt));
+        assert!(!agent_gone(i.status.as_ref().expect("a status")));
+        Instance::set_replacing(&mut i.meta, GoalOverride::Replace);
+        assert!(i.needs_launch(&tt) && !i.waits_for_agent(&tt));
     }
 
     #[test]
@@ -256,5 +288,10 @@ mod tests {
         lost.reason = Some(Reason::AgentRemoved as i32);
         assert!(agent_gone(&lost));
         assert!(!agent_gone(&status(TaskState::TaskFailed)));
+        // TASK_GONE as a reconciliation answer: the agent is there, the task unknown to it.
+        let mut unknown_to_agent = status(TaskState::TaskGone);
+        assert!(agent_gone(&unknown_to_agent));
+        unknown_to_agent.reason = Some(Reason::Reconciliation as i32);
+        assert!(!agent_gone(&unknown_to_agent));
     }
 }

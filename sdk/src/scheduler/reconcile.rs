@@ -69,10 +69,7 @@ impl Reconciler {
             .iter()
             .map(|(t, a)| (t.clone(), a.clone()))
             .collect();
-        tasks
-            .chunks(TASKS_PER_CALL)
-            .map(|chunk| calls::reconcile(framework_id, chunk))
-            .collect()
+        ask(framework_id, &tasks)
     }
 
     /// Records an answer (any status update of the task).
@@ -104,6 +101,15 @@ impl Reconciler {
         }
         Vec::new()
     }
+}
+
+/// Explicit reconciliation calls asking about `tasks` (task id, agent id), without
+/// waiting for their answers.
+pub fn ask(framework_id: &str, tasks: &[(String, Option<String>)]) -> Vec<Call> {
+    tasks
+        .chunks(TASKS_PER_CALL)
+        .map(|chunk| calls::reconcile(framework_id, chunk))
+        .collect()
 }
 
 #[cfg(test)]

@@ -35,10 +35,14 @@ impl Master {
         let mut used_ids = HashSet::new();
         let configs = self.config.agents.clone();
         for (index, config) in configs.into_iter().enumerate() {
+            let path = self.layout.agent_file(&config.id);
             if removed.contains(&config.id) {
+                // Its id stays known as gone (what reconciliation answers for its tasks).
+                if let Ok(Some(cp)) = crate::checkpoint::read::<AgentCheckpoint>(&path) {
+                    self.gone_agents.insert(cp.agent_id);
+                }
                 continue;
             }
-            let path = self.layout.agent_file(&config.id);
             let checkpoint = crate::checkpoint::read::<AgentCheckpoint>(&path)?;
             let mut total = configured_resources(&config);
             let (agent_id, lost) = match checkpoint {
@@ -83,6 +87,8 @@ impl Master {
                 status: AgentStatus::Active,
                 executors: HashMap::new(),
                 tasks: BTreeSet::new(),
+                held: Vec::new(),
+                unreachable_since: None,
             };
             self.agents.insert(agent_id.clone(), agent);
             for t in lost {
@@ -245,16 +251,15 @@ impl Master {
         };
         match action {
             AgentAction::Stop => self.stop_agent(&agent_id),
+            AgentAction::Disconnect => self.disconnect_agent(&agent_id),
             AgentAction::Start => self.start_agent(&agent_id),
             AgentAction::Remove => {
-                self.stop_agent(&agent_id);
-                self.gone_tasks(
-                    &agent_id,
-                    TaskState::TaskGoneByOperator,
-                    Reason::AgentRemovedByOperator,
-                );
+                self.halt_executors(&agent_id);
+                self.rescind_offers_on(&agent_id);
+                self.report_departure(&agent_id, Departure::Removed);
                 if let Some(agent) = self.agents.remove(&agent_id) {
                     tracing::info!(agent = %agent.name, "agent removed");
+                    self.gone_agents.insert(agent.id);
                     self.cluster.removed_agents.push(agent.name);
                     crate::checkpoint::write(&self.layout.cluster_file(), &self.cluster)?;
                 }
@@ -273,12 +278,49 @@ impl Master {
             return;
         }
         tracing::info!(agent = %agent.name, "agent stopped");
-        agent.status = AgentStatus::Stopped;
+        let was = std::mem::replace(&mut agent.status, AgentStatus::Stopped);
+        self.halt_executors(agent_id);
+        if was == AgentStatus::Active {
+            self.rescind_offers_on(agent_id);
+            self.report_departure(agent_id, Departure::Unreachable);
+        }
+        if let Some(agent) = self.agents.get_mut(agent_id) {
+            agent.used = Resources::new();
+            agent.changed();
+        }
+    }
+
+    /// Cuts an agent off from the master, as a network partition does: offers on it are
+    /// rescinded and its tasks reported TASK_UNREACHABLE (TASK_LOST to frameworks that are
+    /// not partition-aware); their processes run on.
+    fn disconnect_agent(&mut self, agent_id: &str) {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        if agent.status != AgentStatus::Active {
+            return;
+        }
+        tracing::info!(agent = %agent.name, "agent disconnected");
+        agent.status = AgentStatus::Disconnected;
+        self.rescind_offers_on(agent_id);
+        self.report_departure(agent_id, Departure::Unreachable);
+    }
+
+    /// Kills the agent's task processes without a word (they die with the agent).
+    fn halt_executors(&mut self, agent_id: &str) {
+        let Some(agent) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        agent.held.clear();
         let handles: Vec<ExecutorHandle> = agent.executors.drain().map(|(_, h)| h).collect();
         for h in handles {
             self.dying.push(tokio::spawn(h.abort_and_wait()));
         }
         self.dying.retain(|d| !d.is_finished());
+    }
+
+    /// Rescinds every outstanding offer of the agent.
+    fn rescind_offers_on(&mut self, agent_id: &str) {
         let offer_ids: Vec<String> = self
             .offers
             .iter()
@@ -288,54 +330,155 @@ impl Master {
         for id in offer_ids {
             self.remove_offer(&id, true);
         }
-        let lost: Vec<_> = self
+    }
+
+    /// Reports the agent's tasks as Mesos 1.11 does when an agent leaves (`__removeSlave`):
+    /// unreachable, TASK_UNREACHABLE to partition-aware frameworks; removed by the
+    /// operator, TASK_GONE_BY_OPERATOR to them (its unreachable tasks too); TASK_LOST to the
+    /// other frameworks either way.
+    fn report_departure(&mut self, agent_id: &str, how: Departure) {
+        let now = stead_proto::v1::TimeInfo {
+            nanoseconds: (now_secs() * 1e9) as i64,
+        };
+        if let Some(a) = self.agents.get_mut(agent_id)
+            && how == Departure::Unreachable
+        {
+            a.unreachable_since = Some(now);
+        }
+        let reported: Vec<_> = self
             .tasks_of(agent_id)
-            .filter(|(_, _, t)| t.live)
-            .map(|(fw, tid, _)| {
-                let state = if fw.partition_aware() {
-                    TaskState::TaskUnreachable
-                } else {
-                    TaskState::TaskLost
+            .filter_map(|(fw, tid, t)| {
+                let unreachable = t.latest.state == TaskState::TaskUnreachable as i32;
+                let update = match (how, fw.partition_aware(), t.live, unreachable) {
+                    (Departure::Unreachable, true, true, _) => (
+                        TaskState::TaskUnreachable,
+                        Reason::AgentRemoved,
+                        "The agent is unreachable",
+                    ),
+                    (Departure::Removed, true, true, _) | (Departure::Removed, true, _, true) => (
+                        TaskState::TaskGoneByOperator,
+                        Reason::AgentRemovedByOperator,
+                        "The agent was removed by the operator",
+                    ),
+                    (Departure::Unreachable, false, true, _) => (
+                        TaskState::TaskLost,
+                        Reason::AgentRemoved,
+                        "The agent is unreachable",
+                    ),
+                    (Departure::Removed, false, true, _) => (
+                        TaskState::TaskLost,
+                        Reason::AgentRemoved,
+                        "The agent was removed by the operator",
+                    ),
+                    _ => return None,
                 };
-                (fw.id.clone(), tid.to_string(), state)
+                Some((fw.id.clone(), tid.to_string(), update))
             })
             .collect();
-        for (fid, tid, state) in lost {
-            let mut s = agent_status(
-                agent_id,
-                &tid,
-                state,
-                Reason::AgentDisconnected,
-                "The agent was stopped",
-            );
+        for (fid, tid, (state, reason, message)) in reported {
+            let mut s = agent_status(agent_id, &tid, state, reason, message);
             if state == TaskState::TaskUnreachable {
-                s.unreachable_time = Some(stead_proto::v1::TimeInfo {
-                    nanoseconds: (now_secs() * 1e9) as i64,
-                });
+                s.unreachable_time = Some(now);
             }
             self.record_update(&fid, &tid, s);
         }
-        if let Some(agent) = self.agents.get_mut(agent_id) {
-            agent.used = Resources::new();
-            agent.changed();
-        }
     }
 
-    /// Starts a stopped agent again: its unreachable tasks are reported TASK_GONE.
+    /// Starts a stopped agent again (its unreachable tasks are reported TASK_GONE: their
+    /// processes died with it), or reconnects a disconnected one.
     fn start_agent(&mut self, agent_id: &str) {
         let Some(agent) = self.agents.get_mut(agent_id) else {
             return;
         };
-        if agent.status == AgentStatus::Active {
-            return;
+        match agent.status {
+            AgentStatus::Active => {}
+            AgentStatus::Stopped => {
+                tracing::info!(agent = %agent.name, "agent started");
+                agent.status = AgentStatus::Active;
+                agent.unreachable_since = None;
+                self.gone_tasks(agent_id);
+            }
+            AgentStatus::Disconnected => {
+                tracing::info!(agent = %agent.name, "agent reconnected");
+                agent.status = AgentStatus::Active;
+                agent.unreachable_since = None;
+                self.reconnected(agent_id);
+            }
         }
-        tracing::info!(agent = %agent.name, "agent started");
-        agent.status = AgentStatus::Active;
-        self.gone_tasks(agent_id, TaskState::TaskGone, Reason::AgentRestarted);
     }
 
-    /// Reports every unreachable task of the agent as gone.
-    fn gone_tasks(&mut self, agent_id: &str, state: TaskState, reason: Reason) {
+    /// A disconnected agent is back with its tasks, as an unreachable agent reregistering
+    /// with Mesos: the unreachable tasks of partition-aware frameworks that still run are
+    /// TASK_RUNNING again, every other task on it is killed (those of frameworks that are
+    /// not partition-aware were reported lost), then the updates it held are delivered.
+    fn reconnected(&mut self, agent_id: &str) {
+        let held = self
+            .agents
+            .get_mut(agent_id)
+            .map(|a| std::mem::take(&mut a.held))
+            .unwrap_or_default();
+        let ended: BTreeSet<(String, String)> = held
+            .iter()
+            .filter(|u| super::updates::is_terminal(u.state))
+            .map(|u| (u.framework_id.clone(), u.task_id.clone()))
+            .collect();
+        let running_executor = |a: &Agent, key: &(String, String), seq: u64| {
+            a.executors.get(key).is_some_and(|h| h.seq == seq)
+        };
+        let back: Vec<(String, String)> = match self.agents.get(agent_id) {
+            Some(a) => self
+                .tasks_of(agent_id)
+                .filter(|(fw, tid, t)| {
+                    fw.partition_aware()
+                        && t.latest.state == TaskState::TaskUnreachable as i32
+                        && running_executor(a, &(fw.id.clone(), tid.to_string()), t.executor_seq)
+                })
+                .map(|(fw, tid, _)| (fw.id.clone(), tid.to_string()))
+                .collect(),
+            None => return,
+        };
+        for (fid, tid) in &back {
+            let Some(task) = self
+                .frameworks
+                .get_mut(fid)
+                .and_then(|f| f.tasks.get_mut(tid))
+            else {
+                continue;
+            };
+            task.live = true;
+            let resources: Resources = task.info.resources.iter().cloned().collect();
+            if let Some(a) = self.agents.get_mut(agent_id) {
+                a.used.add_all(&resources);
+                a.changed();
+            }
+            if !ended.contains(&(fid.clone(), tid.clone())) {
+                let s = agent_status(
+                    agent_id,
+                    tid,
+                    TaskState::TaskRunning,
+                    Reason::AgentReregistered,
+                    "The task's agent reconnected",
+                );
+                self.record_update(fid, tid, s);
+            }
+        }
+        let back: BTreeSet<(String, String)> = back.into_iter().collect();
+        if let Some(a) = self.agents.get(agent_id) {
+            for (key, h) in &a.executors {
+                if !back.contains(key) {
+                    h.send(crate::executor::Control::Kill(None));
+                }
+            }
+        }
+        self.dirty_agent(agent_id);
+        self.checkpoint_agent(agent_id);
+        for u in held {
+            self.executor_update(u);
+        }
+    }
+
+    /// Reports every unreachable task of a restarted agent gone: its processes died.
+    fn gone_tasks(&mut self, agent_id: &str) {
         let gone: Vec<_> = self
             .tasks_of(agent_id)
             .filter(|(_, _, t)| t.latest.state == TaskState::TaskUnreachable as i32)
@@ -345,13 +488,22 @@ impl Master {
             let s = agent_status(
                 agent_id,
                 &tid,
-                state,
-                reason,
+                TaskState::TaskGone,
+                Reason::AgentRestarted,
                 "The task's agent went away and its processes died",
             );
             self.record_update(&fid, &tid, s);
         }
     }
+}
+
+/// Why an agent's tasks are reported away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Departure {
+    /// The master lost contact with the agent (stopped or disconnected).
+    Unreachable,
+    /// The operator removed the agent for good.
+    Removed,
 }
 
 /// A reliable (uuid) status generated for an agent-level event.

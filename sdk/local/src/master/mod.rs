@@ -88,9 +88,12 @@ pub(crate) struct Subscription {
 pub enum AgentAction {
     /// Stop the agent: its tasks die and it disconnects.
     Stop,
-    /// Start a stopped agent again (same id, reservations and volumes).
+    /// Cut the agent off from the master (a network partition): its tasks keep running.
+    Disconnect,
+    /// Start a stopped agent again, or reconnect a disconnected one (same id,
+    /// reservations and volumes).
     Start,
-    /// Remove the agent for good.
+    /// Remove the agent for good (as an operator marking it gone).
     Remove,
 }
 
@@ -235,7 +238,10 @@ pub(crate) fn roles_of(info: &FrameworkInfo) -> Vec<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AgentStatus {
     Active,
+    /// Down: its task processes died with it.
     Stopped,
+    /// Cut off from the master: its task processes run on, their updates held.
+    Disconnected,
 }
 
 #[derive(Debug)]
@@ -256,6 +262,11 @@ struct Agent {
     /// (framework id, task id) of every task the master knows on this agent (those of
     /// the frameworks' `tasks`), in order: what its checkpoint lists.
     tasks: BTreeSet<(String, String)>,
+    /// Executor updates of a disconnected agent, delivered when it reconnects (as an
+    /// agent's status update manager keeps them).
+    held: Vec<crate::executor::ExecutorUpdate>,
+    /// When the master lost contact with the agent (stopped or disconnected).
+    unreachable_since: Option<stead_proto::v1::TimeInfo>,
 }
 
 impl Agent {
@@ -292,6 +303,8 @@ pub(crate) struct Master {
     http: crate::fetcher::HttpClient,
     frameworks: BTreeMap<String, Framework>,
     removed_frameworks: HashSet<String>,
+    /// The ids of the agents removed by the operator (marked gone).
+    gone_agents: HashSet<String>,
     /// By agent id.
     agents: BTreeMap<String, Agent>,
     offers: HashMap<String, OfferRec>,
@@ -374,6 +387,7 @@ impl Master {
             http,
             frameworks: BTreeMap::new(),
             removed_frameworks: HashSet::new(),
+            gone_agents: HashSet::new(),
             agents: BTreeMap::new(),
             offers: HashMap::new(),
             next_offer: 0,

@@ -85,6 +85,12 @@ impl Master {
         let Some(agent_id) = agent_id else {
             return;
         };
+        if let Some(a) = self.agents.get_mut(&agent_id)
+            && a.status == super::AgentStatus::Disconnected
+        {
+            a.held.push(u);
+            return;
+        }
         if terminal && let Some(a) = self.agents.get_mut(&agent_id) {
             a.executors.remove(&key);
         }
@@ -286,22 +292,10 @@ impl Master {
                 {
                     statuses.push(reconciled(&c.latest));
                 } else {
-                    let agent = t.agent_id.as_ref().map(|a| a.value.as_str());
-                    let agent_known = agent.is_some_and(|a| self.agents.contains_key(a));
-                    let (state, message) = match (fw.partition_aware(), agent, agent_known) {
-                        (true, Some(_), false) => (
-                            TaskState::TaskGone,
-                            "Reconciliation: Task is on an agent that has been removed",
-                        ),
-                        (true, _, _) => (TaskState::TaskUnknown, "Reconciliation: Task is unknown"),
-                        (false, _, _) => (TaskState::TaskLost, "Reconciliation: Task is unknown"),
-                    };
-                    statuses.push(master_status(
+                    statuses.push(self.unknown_task_status(
                         id,
-                        agent,
-                        state,
-                        Reason::Reconciliation,
-                        message,
+                        t.agent_id.as_ref().map(|a| a.value.as_str()),
+                        fw.partition_aware(),
                     ));
                 }
             }
@@ -309,6 +303,49 @@ impl Master {
         for s in statuses {
             fw.send(&update_event(s));
         }
+    }
+
+    /// The reconciliation answer for a task the master does not know, by what it knows of
+    /// the agent named (as Mesos 1.11): registered, TASK_GONE; unreachable,
+    /// TASK_UNREACHABLE; removed by the operator, TASK_GONE_BY_OPERATOR; unknown or not
+    /// named, TASK_UNKNOWN. TASK_LOST to a framework that is not partition-aware.
+    fn unknown_task_status(
+        &self,
+        task_id: &str,
+        agent: Option<&str>,
+        partition_aware: bool,
+    ) -> TaskStatus {
+        let known = agent.and_then(|a| self.agents.get(a));
+        let (state, message, since) = match known {
+            Some(a) if a.status == super::AgentStatus::Active => (
+                TaskState::TaskGone,
+                "Reconciliation: Task is unknown to the agent",
+                None,
+            ),
+            Some(a) => (
+                TaskState::TaskUnreachable,
+                "Reconciliation: Task is unreachable",
+                a.unreachable_since,
+            ),
+            None if agent.is_some_and(|a| self.gone_agents.contains(a)) => (
+                TaskState::TaskGoneByOperator,
+                "Reconciliation: Task is gone",
+                None,
+            ),
+            None => (
+                TaskState::TaskUnknown,
+                "Reconciliation: Task is unknown",
+                None,
+            ),
+        };
+        let state = if partition_aware {
+            state
+        } else {
+            TaskState::TaskLost
+        };
+        let mut status = master_status(task_id, agent, state, Reason::Reconciliation, message);
+        status.unreachable_time = since;
+        status
     }
 
     /// Sends an update that needs no acknowledgement (master-generated: TASK_ERROR, TASK_DROPPED...).

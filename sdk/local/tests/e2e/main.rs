@@ -7,6 +7,7 @@ mod client;
 mod failover;
 mod lifecycle;
 mod offers;
+mod partition;
 mod pymesos;
 mod standalone;
 mod tasks;

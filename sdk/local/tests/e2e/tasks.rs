@@ -22,11 +22,13 @@ pub fn process_gone(pid: i32) -> bool {
     }
 }
 
-fn read_pid(path: &std::path::Path) -> Option<i32> {
+/// The pid a task wrote to `path`, once it did.
+pub fn read_pid(path: &std::path::Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn kill_call(task_id: &str, grace: Option<Duration>) -> Call {
+/// KILL of `task_id`, with a grace period or the task's own.
+pub fn kill_call(task_id: &str, grace: Option<Duration>) -> Call {
     Call {
         r#type: Some(call::Type::Kill as i32),
         kill: Some(call::Kill {

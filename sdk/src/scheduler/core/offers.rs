@@ -17,7 +17,7 @@ use crate::offer::{
     is_service_reservation, operations, orphans,
 };
 use crate::plan::{StepRef, WorkPlan};
-use crate::scheduler::instance::Instance;
+use crate::scheduler::instance::{Instance, UNREACHABLE_WAIT};
 use crate::scheduler::stored_task::StoredTask;
 use crate::scheduler::telemetry::OfferRecorder;
 
@@ -127,6 +127,10 @@ impl Core {
                 continue;
             };
             let tt = self.task_type(inst);
+            if inst.waits_for_agent(tt) {
+                debug.waiting(&plan.name, step, UNREACHABLE_WAIT);
+                continue;
+            }
             if !inst.needs_launch(tt) {
                 // Still running (e.g. being killed for a replace): keep offers coming.
                 waiting = true;

@@ -15,7 +15,9 @@ use crate::mesos::calls;
 use crate::offer::operations;
 use crate::plan::Ended;
 use crate::scheduler::Options;
-use crate::scheduler::instance::{Instance, Progress, agent_gone, is_terminal, proves_launch};
+use crate::scheduler::instance::{
+    Instance, Progress, UNREACHABLE_WAIT, agent_gone, is_terminal, proves_launch,
+};
 
 /// How failed tasks are relaunched: the delay after repeated failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,9 @@ pub(crate) struct RelaunchPolicy {
     pub max: Duration,
     /// A task running this long before failing resets the count.
     pub stable_after: Duration,
+    /// Whether an instance whose agent was removed for good (TASK_GONE_BY_OPERATOR) is
+    /// replaced at once (automatic replacement is on: [`Options::replace_timeout`]).
+    pub replace_removed: bool,
 }
 
 impl RelaunchPolicy {
@@ -35,6 +40,7 @@ impl RelaunchPolicy {
             base: opts.backoff_base,
             max: opts.backoff_max,
             stable_after: opts.stable_after,
+            replace_removed: opts.replace_timeout.is_some(),
         }
     }
 
@@ -106,6 +112,12 @@ pub(crate) fn assess(
             });
         }
     }
+    if state == TaskState::TaskGoneByOperator && policy.replace_removed && !inst.replacing() {
+        // The operator marked the agent gone: Mesos never lets it back, so the instance
+        // cannot be relaunched in place. It is permanently failed.
+        Instance::set_replacing(&mut meta, GoalOverride::PermanentlyFailed);
+        delay = Duration::ZERO;
+    }
     // An update without a uuid (a reconciliation answer) that repeats the known state of
     // the task adds nothing to store: a failover of 50,000 tasks would rewrite them all.
     let repeat = status.uuid.is_none()
@@ -118,6 +130,20 @@ pub(crate) fn assess(
         repeat,
         duplicate: false,
     }
+}
+
+/// A status in a step's message: `<task id> <STATE>[: <message>]`.
+fn status_line(status: &TaskStatus) -> String {
+    format!(
+        "{} {}{}",
+        status.task_id.value,
+        status.state().as_str_name(),
+        status
+            .message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default()
+    )
 }
 
 impl Core {
@@ -158,6 +184,8 @@ impl Core {
             running_for,
             self.clock.epoch_ms(),
         );
+        let removed = !inst.replacing()
+            && assessed.meta.goal_override == Some(GoalOverride::PermanentlyFailed);
         if assessed.duplicate {
             // Stored already: acknowledged again with the batch, nothing else changes.
             self.pending.ack(calls::acknowledge(&fw, &status));
@@ -198,12 +226,24 @@ impl Core {
         if state == TaskState::TaskRunning {
             self.running(&name, &task_id);
         }
+        if replacing
+            && previous == Some(TaskState::TaskUnreachable)
+            && matches!(progress, Progress::Launching | Progress::Running { .. })
+        {
+            // Replaced while its agent was unreachable (the kill may not have reached
+            // it): the task that turned up again is killed now.
+            self.kill_current(&name).await;
+        }
         if is_terminal(state)
             && agent_gone(&status)
             && let Some(agent) = &status.agent_id
         {
             self.gone
                 .lost(&self.store, &agent.value, self.clock.epoch_ms())?;
+        }
+        if removed {
+            tracing::warn!(instance = %name, "its agent was removed: replacing it");
+            self.replacement_planned(&name, GoalOverride::PermanentlyFailed);
         }
         if done {
             let current = self.is_current_name(&name);
@@ -213,19 +253,14 @@ impl Core {
         }
         match progress {
             Progress::Running { ready: false } => self.plans.awaits_readiness(&name),
+            Progress::Unreachable if !replacing => {
+                let message = format!("{}; {UNREACHABLE_WAIT}", status_line(&status));
+                self.plans.unreachable(&name, &message);
+            }
             Progress::Ended(_) => {
                 // New work: make sure offers flow again (filters from earlier declines).
                 self.flow.revived_for.remove(&name);
-                let mut message = format!(
-                    "{} {}{}",
-                    task_id,
-                    state.as_str_name(),
-                    status
-                        .message
-                        .as_deref()
-                        .map(|m| format!(": {m}"))
-                        .unwrap_or_default()
-                );
+                let mut message = status_line(&status);
                 let delayed_until = (!assessed.delay.is_zero()).then(|| {
                     message = format!(
                         "{message}; relaunch delayed {}s after repeated failures",
@@ -273,6 +308,7 @@ mod tests {
             base: Duration::from_secs(2),
             max: Duration::from_secs(60),
             stable_after: Duration::from_secs(30),
+            replace_removed: true,
         }
     }
 
@@ -352,6 +388,33 @@ mod tests {
         // The same state with a uuid is a new update: stored and acknowledged.
         let update = status(TaskState::TaskRunning, true);
         assert!(!assess(&update, &inst, &tt, &policy(), None, 0).repeat);
+    }
+
+    #[test]
+    fn gone_by_operator_fails_the_instance_permanently_when_replacement_is_automatic() {
+        let mut inst = Instance::new("data-0".into(), 0, 0);
+        inst.meta.consecutive_failures = 3;
+        let gone = status(TaskState::TaskGoneByOperator, true);
+        let tt = tt(GoalState::Running);
+        let a = assess(&gone, &inst, &tt, &policy(), None, 0);
+        assert_eq!(a.meta.goal_override, Some(GoalOverride::PermanentlyFailed));
+        assert_eq!((a.meta.consecutive_failures, a.delay), (0, Duration::ZERO));
+        let manual = RelaunchPolicy {
+            replace_removed: false,
+            ..policy()
+        };
+        let waits = assess(&gone, &inst, &tt, &manual, None, 0);
+        assert_eq!(waits.meta.goal_override, None);
+        // A plain TASK_GONE (the agent may be back) is relaunched as any failure.
+        let plain = assess(
+            &status(TaskState::TaskGone, true),
+            &inst,
+            &tt,
+            &policy(),
+            None,
+            0,
+        );
+        assert_eq!(plain.meta.goal_override, None);
     }
 
     #[test]

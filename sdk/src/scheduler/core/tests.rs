@@ -867,3 +867,197 @@ async fn a_refused_reservation_is_acknowledged_and_shown_on_the_step_until_one_s
     .await;
     assert!(h.core.refusals.is_empty());
 }
+
+/// The LAUNCHes of the ACCEPTs the master received after the first `skip` ACCEPTs.
+fn launched_after(master: &FakeMaster, skip: usize) -> Vec<TaskInfo> {
+    master
+        .of(call::Type::Accept)
+        .iter()
+        .skip(skip)
+        .flat_map(|a| operations_of(a, operation::Type::Launch))
+        .flat_map(|op| op.launch.map(|l| l.task_infos).unwrap_or_default())
+        .collect()
+}
+
+/// `data-0` deployed and running on a1, then its task reported in `state`; with the task
+/// id and the number of ACCEPTs before the report.
+async fn deployed_then(state: TaskState) -> (Harness, String, usize) {
+    let mut h = Harness::new(spec(1));
+    h.deploy_running("a1").await;
+    let task = h.task_id("data-0");
+    let accepts = h.master.of(call::Type::Accept).len();
+    h.events(vec![update(&task, "a1", state, true)]).await;
+    (h, task, accepts)
+}
+
+#[tokio::test]
+async fn the_framework_is_partition_aware_and_takes_task_killing() {
+    use stead_proto::v1::framework_info::capability::Type as Cap;
+    let h = Harness::new(spec(1));
+    let caps: Vec<Option<i32>> = h
+        .core
+        .framework_info()
+        .capabilities
+        .iter()
+        .map(|c| c.r#type)
+        .collect();
+    for cap in [Cap::PartitionAware, Cap::TaskKillingState] {
+        assert!(caps.contains(&Some(cap as i32)), "{cap:?} in {caps:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_task_is_waited_for_and_keeps_its_task_id_when_it_runs_again() {
+    let (mut h, task, accepts) = deployed_then(TaskState::TaskUnreachable).await;
+    let (kind, status, message) = h.step("recovery", "data-0");
+    assert_eq!((kind, status), (StepKind::Recover, Status::Prepared));
+    assert!(message.contains("TASK_UNREACHABLE"), "{message}");
+    assert!(message.contains("agent is unreachable"), "{message}");
+    assert_eq!(
+        h.core.instances["data-0"]
+            .status
+            .as_ref()
+            .map(|s| s.state()),
+        Some(TaskState::TaskUnreachable)
+    );
+    assert_eq!(h.core.gone.gone_for("a1", h.clock.epoch_ms()), None);
+    // Offers from elsewhere are declined, and no replacement comes of it in time.
+    let declines = h.master.of(call::Type::Decline).len();
+    h.events(vec![offers(&["a2"])]).await;
+    let reconciles = h.master.of(call::Type::Reconcile).len();
+    h.clock.advance(Duration::from_secs(2 * 3600));
+    h.core.tick().await.expect("tick");
+    // The periodic reconciliation asks about the task by name (the master may have forgotten it).
+    let asked = h.master.of(call::Type::Reconcile);
+    assert!(
+        asked[reconciles..]
+            .iter()
+            .filter_map(|c| c.reconcile.as_ref())
+            .any(|r| r.tasks.iter().any(|t| t.task_id.value == task)),
+        "{asked:?}"
+    );
+    h.events(vec![offers(&["a2"])]).await;
+    h.master.wait_for(call::Type::Decline, declines + 2).await;
+    assert!(launched_after(&h.master, accepts).is_empty());
+    assert_eq!(h.step("recovery", "data-0").0, StepKind::Recover);
+    assert!(!h.core.instances["data-0"].replacing());
+    // Back: the same task runs on, nothing relaunched or killed.
+    h.events(vec![update(&task, "a1", TaskState::TaskRunning, true)])
+        .await;
+    assert_eq!(h.task_id("data-0"), task);
+    assert_eq!(h.step("recovery", "data-0").1, Status::Complete);
+    assert!(h.master.of(call::Type::Kill).is_empty());
+    assert!(launched_after(&h.master, accepts).is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_instance_is_replaced_when_the_operator_asks() {
+    let (mut h, task, accepts) = deployed_then(TaskState::TaskUnreachable).await;
+    h.core.replace("data-0").await.expect("replaced");
+    let kills = h.master.wait_for(call::Type::Kill, 1).await.len();
+    // The old task turns up before the replacement is placed: it is killed again.
+    h.events(vec![update(&task, "a1", TaskState::TaskRunning, true)])
+        .await;
+    let again = h.master.wait_for(call::Type::Kill, kills + 1).await;
+    assert_eq!(
+        again[kills].kill.as_ref().map(|k| k.task_id.value.as_str()),
+        Some(task.as_str())
+    );
+    h.events(vec![update(&task, "a1", TaskState::TaskKilled, true)])
+        .await;
+    h.events(vec![offers(&["a2"])]).await;
+    h.master.wait_for(call::Type::Accept, accepts + 1).await;
+    let launched = launched_after(&h.master, accepts);
+    assert_eq!(launched.len(), 1);
+    assert_eq!(launched[0].agent_id.value, "a2");
+}
+
+#[tokio::test]
+async fn a_task_gone_by_operator_is_replaced_elsewhere_at_once() {
+    let (mut h, task, accepts) = deployed_then(TaskState::TaskGoneByOperator).await;
+    assert_eq!(
+        h.core.instances["data-0"].meta.goal_override,
+        Some(stead_state::GoalOverride::PermanentlyFailed)
+    );
+    let (kind, status, _) = h.step("recovery", "data-0");
+    assert_eq!((kind, status), (StepKind::Replace, Status::Pending));
+    // Stored: a restarted scheduler replaces it too.
+    let stored = h.store().fetch_task_meta("data-0").unwrap().expect("meta");
+    assert_eq!(
+        stored.goal_override,
+        Some(stead_state::GoalOverride::PermanentlyFailed)
+    );
+    h.events(vec![offers(&["a2"])]).await;
+    h.master.wait_for(call::Type::Accept, accepts + 1).await;
+    let launched = launched_after(&h.master, accepts);
+    assert_eq!(launched.len(), 1);
+    assert_eq!(launched[0].agent_id.value, "a2");
+    assert_ne!(launched[0].task_id.value, task);
+}
+
+#[tokio::test]
+async fn a_task_gone_dropped_or_unknown_is_relaunched_in_place() {
+    for state in [
+        TaskState::TaskGone,
+        TaskState::TaskDropped,
+        TaskState::TaskUnknown,
+    ] {
+        let mut h = Harness::new(spec(1));
+        h.deploy_running("a1").await;
+        let old = h.info("data-0");
+        let accepts = h.master.of(call::Type::Accept).len();
+        // TASK_UNKNOWN is a reconciliation answer: no uuid.
+        let reliable = state != TaskState::TaskUnknown;
+        h.events(vec![update(&old.task_id.value, "a1", state, reliable)])
+            .await;
+        let (kind, status, _) = h.step("recovery", "data-0");
+        assert_eq!(
+            (kind, status),
+            (StepKind::Recover, Status::Pending),
+            "{state:?}"
+        );
+        h.events(vec![offer_holding(&old, 1.0)]).await;
+        h.master.wait_for(call::Type::Accept, accepts + 1).await;
+        let launched = launched_after(&h.master, accepts);
+        assert_eq!(launched.len(), 1, "{state:?}");
+        assert_eq!(launched[0].agent_id.value, "a1", "{state:?}");
+        let mut ids = crate::offer::operations::resource_ids(&launched[0]);
+        let mut old_ids = crate::offer::operations::resource_ids(&old);
+        ids.sort();
+        old_ids.sort();
+        assert_eq!(ids, old_ids, "{state:?}: the same reservations and volume");
+    }
+}
+
+#[tokio::test]
+async fn task_killing_is_only_a_state() {
+    let (mut h, _, accepts) = deployed_then(TaskState::TaskKilling).await;
+    assert_eq!(
+        h.core.instances["data-0"]
+            .status
+            .as_ref()
+            .map(|s| s.state()),
+        Some(TaskState::TaskKilling)
+    );
+    let declines = h.master.of(call::Type::Decline).len();
+    h.events(vec![offers(&["a1", "a2"])]).await;
+    h.master.wait_for(call::Type::Decline, declines + 1).await;
+    assert!(launched_after(&h.master, accepts).is_empty());
+    assert!(h.core.plans.recovery().steps().next().is_none());
+}
+
+#[tokio::test]
+async fn the_kill_of_a_restart_refused_during_a_failover_is_sent_again_after_subscribing() {
+    let mut h = Harness::new(spec(1));
+    h.deploy_running("a1").await;
+    let task = h.task_id("data-0");
+    h.master.fail(call::Type::Kill);
+    h.core.restart("data-0").await.expect("restart requested");
+    let kills = h.master.wait_for(call::Type::Kill, 1).await.len();
+    h.events(vec![subscribed()]).await;
+    let again = h.master.wait_for(call::Type::Kill, kills + 1).await;
+    assert_eq!(
+        again[kills].kill.as_ref().map(|k| k.task_id.value.as_str()),
+        Some(task.as_str())
+    );
+}
