@@ -78,10 +78,14 @@ async fn plan_list_and_show() {
         "{out}"
     );
 
+    // Every field of the table: the name, the status and the errors (and the generation).
     let out = success(&stead(&url, None, &["plan", "list", "--json"]).await);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap(),
-        json!(["deploy", "recovery"])
+        json!([
+            {"name": "deploy", "status": "IN_PROGRESS", "generation": 1, "errors": []},
+            {"name": "recovery", "status": "COMPLETE", "generation": 1, "errors": []},
+        ])
     );
 
     let out = success(&stead(&url, None, &["plan", "show", "deploy"]).await);
@@ -213,7 +217,7 @@ async fn plan_watch_fails_on_error_and_times_out() {
             .fail("cannot place data-0")
     });
     let out = stead(&url, None, &["plan", "watch", "deploy"]).await;
-    let err = failure(&out, 2);
+    let err = failure(&out, 3);
     assert!(
         err.contains("plan deploy failed") && err.contains("cannot place data-0"),
         "{err}"
@@ -229,7 +233,7 @@ async fn plan_watch_fails_on_error_and_times_out() {
         "--timeout",
         "1",
     ];
-    let err = failure(&stead(&url, None, &args).await, 1);
+    let err = failure(&stead(&url, None, &args).await, 4);
     assert!(err.contains("did not complete within 1 s"), "{err}");
 }
 
@@ -285,10 +289,11 @@ async fn config_and_state_commands() {
     });
     let out = success(&stead(&url, None, &["config", "list"]).await);
     assert_eq!(out, "  cfg-0\n* cfg-1\n");
+    // Every field of the list: the ids, and which one is the target.
     let out = success(&stead(&url, None, &["config", "list", "--json"]).await);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap(),
-        json!(["cfg-0", "cfg-1"])
+        json!([{"id": "cfg-0", "target": false}, {"id": "cfg-1", "target": true}])
     );
     let out = success(&stead(&url, None, &["config", "target"]).await);
     assert!(out.starts_with("configuration cfg-1\n"), "{out}");

@@ -138,7 +138,8 @@ async fn cli_against_a_live_scheduler() {
 
     // Configurations and state.
     let ids = json(url, &["config", "list", "--json"]).await;
-    let id = ids[0].as_str().unwrap().to_string();
+    assert_eq!(ids[0]["target"], true);
+    let id = ids[0]["id"].as_str().unwrap().to_string();
     let out = success(&stead(url, None, &["config", "list"]).await);
     assert_eq!(out, format!("* {id}\n"));
     let out = success(&stead(url, None, &["config", "target"]).await);

@@ -22,6 +22,7 @@
 //! | `GET /v1/health/live` | `{"live": true}`, 200 while the scheduler serves, whatever its plans say (liveness) |
 //! | `GET /v1/metrics` | Prometheus text |
 //! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
+//! | `GET /v1/openapi.json` | the OpenAPI description of these routes ([`openapi`]) |
 //!
 //! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code; a malformed
 //! path (a name that is `.`, `..`, holds `/` or a control character) is a 400 saying so.
@@ -35,6 +36,7 @@
 //! within 10 seconds (an idle keep-alive connection is closed after as long), a body
 //! within 30 seconds of them, and at most 256 connections are open at once.
 
+pub mod openapi;
 pub mod prometheus;
 mod running;
 mod server;

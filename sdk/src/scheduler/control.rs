@@ -16,7 +16,7 @@ use super::telemetry::Telemetry;
 use crate::Error;
 use crate::api::{
     ControlError, ControlResult, Health, MetricsSnapshot, OffersDebug, PlanCommand, PodCommand,
-    PodInfo, PodSummary, ServiceControl,
+    PodInfo, PodSummary, ServiceControl, Started,
 };
 use crate::offer::operations::config_id_of;
 use crate::plan::{PlanName, PlanSnapshot};
@@ -146,6 +146,9 @@ impl ServiceControl for SchedulerControl {
                         state: i.state,
                         agent_id: i.agent_id,
                         hostname: i.hostname,
+                        ready: i.ready,
+                        restarts: i.launch_count.saturating_sub(1),
+                        running_since_ms: i.running_since_ms,
                     })
                 })
                 .collect())
@@ -182,7 +185,7 @@ impl ServiceControl for SchedulerControl {
         &'a self,
         instance: &'a str,
         command: PodCommand,
-    ) -> BoxFuture<'a, ControlResult<()>> {
+    ) -> BoxFuture<'a, ControlResult<Started>> {
         Box::pin(async move {
             self.known(instance)?;
             let name = instance.to_string();
