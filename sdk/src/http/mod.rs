@@ -12,10 +12,10 @@
 //! |---|---|
 //! | `GET /v1/plans` | plan names |
 //! | `GET /v1/plans/{plan}` | [`PlanSnapshot`](crate::plan::PlanSnapshot); 200 complete, 202 in progress, 417 errors |
-//! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional |
-//! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional |
+//! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional; [`PlanCommandAnswer`](crate::api::PlanCommandAnswer) with the plan's generation |
+//! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional; the same |
 //! | `GET /v1/pods`, `GET /v1/pods/{instance}/info` | [`PodSummary`](crate::api::PodSummary) list, [`PodInfo`](crate::api::PodInfo) |
-//! | `POST /v1/pods/{instance}/restart`, `/replace` | relaunch in place, replace elsewhere |
+//! | `POST /v1/pods/{instance}/restart`, `/replace` | relaunch in place, replace elsewhere; [`PodCommandAnswer`](crate::api::PodCommandAnswer): the plan and generation that carry it out |
 //! | `GET /v1/configurations`, `/target`, `/{id}` | ids, `{id, spec}` |
 //! | `GET /v1/state/frameworkId` | `{framework_id}` |
 //! | `GET /v1/health` | [`Health`](crate::api::Health); the code tells the [`HealthState`](crate::api::HealthState) (readiness) |

@@ -4,7 +4,8 @@
 //! `GET /v1/openapi.json`.
 //!
 //! To describe a new route: annotate its handler with `#[utoipa::path(...)]` and add the
-//! handler to the `paths(...)` list of [`ApiDoc`], one line. The answers every route
+//! handler to the `paths(...)` list of [`ApiDoc`], one line (a type used only as a
+//! parameter also needs an `ApiDoc` `components(schemas(...))` entry). The answers every route
 //! shares (401 without the token, 400 for a malformed path) are added here, not on each
 //! handler.
 
@@ -56,7 +57,7 @@ const BEARER: &str = "bearer";
         server::uninstall,
         serve,
     ),
-    modifiers(&Shared)
+    modifiers(&Shared, &PlanCommands)
 )]
 pub struct ApiDoc;
 
@@ -70,6 +71,34 @@ pub fn document() -> utoipa::openapi::OpenApi {
     responses((status = 200, description = "The OpenAPI description of the API", body = Object)))]
 pub(super) async fn serve() -> Response {
     axum::Json(document()).into_response()
+}
+
+/// The path of the plan commands' handler, described as one path per command.
+const PLAN_COMMAND: &str = "/v1/plans/{plan}/{command}";
+
+/// Describes `POST /v1/plans/{plan}/{command}` as one operation per command, each with
+/// the query parameters it takes (`step` only for `restart` and `forceComplete`: the
+/// others refuse it with a 400).
+struct PlanCommands;
+
+impl Modify for PlanCommands {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi.paths.paths.remove(PLAN_COMMAND) else {
+            return;
+        };
+        for verb in server::PlanVerb::ALL {
+            let mut item = item.clone();
+            if let Some(operation) = item.post.as_mut() {
+                operation.operation_id = Some(format!("plan_{}", verb.as_str()));
+                if let Some(parameters) = operation.parameters.as_mut() {
+                    parameters
+                        .retain(|p| p.name != "command" && (verb.takes_step() || p.name != "step"));
+                }
+            }
+            let path = PLAN_COMMAND.replace("{command}", verb.as_str());
+            openapi.paths.paths.insert(path, item);
+        }
+    }
 }
 
 /// Adds what every route shares: the optional bearer token (required by a scheduler
@@ -159,7 +188,8 @@ mod tests {
         for path in [
             "/v1/plans",
             "/v1/plans/{plan}",
-            "/v1/plans/{plan}/{command}",
+            "/v1/plans/{plan}/interrupt",
+            "/v1/plans/{plan}/forceComplete",
             "/v1/pods",
             "/v1/pods/{instance}/info",
             "/v1/pods/{instance}/{command}",
@@ -176,6 +206,19 @@ mod tests {
         ] {
             assert!(paths.contains_key(path), "{path} is described");
         }
+        let parameters = |path: &str| -> Vec<String> {
+            paths[path]["post"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(parameters("/v1/plans/{plan}/continue"), ["plan", "phase"]);
+        assert_eq!(
+            parameters("/v1/plans/{plan}/restart"),
+            ["plan", "phase", "step"]
+        );
         let show = &paths["/v1/plans/{plan}"]["get"]["responses"];
         assert!(show["400"].is_object() && show["401"].is_object(), "{show}");
         let health = &paths["/v1/health"]["get"]["responses"];
@@ -194,5 +237,27 @@ mod tests {
             schemas["PlanSnapshot"]["properties"]["generation"]["type"],
             "integer"
         );
+        let mut refs = Vec::new();
+        references(&doc, &mut refs);
+        for r in refs {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+            assert!(schemas.contains_key(name), "{r} resolves");
+        }
+    }
+
+    /// Every `$ref` in `value`.
+    fn references(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v.as_str()) {
+                        ("$ref", Some(r)) => out.push(r.to_string()),
+                        _ => references(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+            _ => {}
+        }
     }
 }

@@ -445,15 +445,32 @@ pub(super) enum PlanVerb {
 }
 
 impl PlanVerb {
+    /// Every command.
+    pub(super) const ALL: [PlanVerb; 4] = [
+        PlanVerb::Interrupt,
+        PlanVerb::Continue,
+        PlanVerb::Restart,
+        PlanVerb::ForceComplete,
+    ];
+
+    /// The command's name in a URL.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            PlanVerb::Interrupt => "interrupt",
+            PlanVerb::Continue => "continue",
+            PlanVerb::Restart => "restart",
+            PlanVerb::ForceComplete => "forceComplete",
+        }
+    }
+
     /// The command named `name` in a URL, if any.
     fn parse(name: &str) -> Option<PlanVerb> {
-        match name {
-            "interrupt" => Some(PlanVerb::Interrupt),
-            "continue" => Some(PlanVerb::Continue),
-            "restart" => Some(PlanVerb::Restart),
-            "forceComplete" => Some(PlanVerb::ForceComplete),
-            _ => None,
-        }
+        PlanVerb::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+
+    /// Whether the command takes a step (`?step=`) besides a phase.
+    pub(super) fn takes_step(self) -> bool {
+        matches!(self, PlanVerb::Restart | PlanVerb::ForceComplete)
     }
 }
 
@@ -463,7 +480,7 @@ impl PlanVerb {
         ("plan" = String, Path, description = "The plan's name"),
         ("command" = PlanVerb, Path, description = "`interrupt` and `continue` take `phase`; `restart` and `forceComplete` take `phase` and `step`"),
         ("phase" = Option<String>, Query, description = "The phase (name or id); the whole plan when omitted", min_length = 1, pattern = r"\S"),
-        ("step" = Option<String>, Query, description = "The step (name or id); the whole phase when omitted", min_length = 1, pattern = r"\S"),
+        ("step" = Option<String>, Query, description = "The step (name or id); the whole phase when omitted (`restart` and `forceComplete` only)", min_length = 1, pattern = r"\S"),
     ),
     responses(
         (status = 200, description = "Applied", body = PlanCommandAnswer),
@@ -480,8 +497,7 @@ pub(super) async fn plan_command(
     let Query(query) = query?;
     let verb = PlanVerb::parse(&command)
         .ok_or_else(|| ApiError::not_found(format!("plan command {command:?}")))?;
-    let allow_step = matches!(verb, PlanVerb::Restart | PlanVerb::ForceComplete);
-    let (phase, step) = target_query(&query, allow_step)?;
+    let (phase, step) = target_query(&query, verb.takes_step())?;
     let plan = find_plan(&api, &name).await?;
     let (phase, step) = resolve(&plan, phase, step)?;
     let command = match verb {
