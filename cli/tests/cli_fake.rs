@@ -10,7 +10,7 @@ mod http_support;
 use std::process::Output;
 use std::time::Duration;
 
-use cli_support::run_stead;
+use cli_support::{failure, run_stead, success};
 use http_support::{Fake, sample_state, start};
 use serde_json::{Value, json};
 use stead::api::{PlanCommand, PodCommand};
@@ -19,41 +19,6 @@ use stead::plan::Status;
 /// Runs `stead args...` against `url`, with `token` in the environment.
 async fn stead(url: &str, token: Option<&str>, args: &[&str]) -> Output {
     run_stead(url, token, args, Duration::from_secs(60)).await
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn success(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
-}
-
-/// Asserts exit `code` with exactly one `error: ...` line on stderr; returns that line.
-fn failure(o: &Output, code: i32) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    let err = stderr(o);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    err.trim_end().to_string()
 }
 
 async fn fresh() -> (Fake, String) {

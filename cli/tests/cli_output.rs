@@ -12,36 +12,12 @@ use std::process::Output;
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
-use cli_support::run_stead;
+use cli_support::{failure, run_stead, success};
 use http_support::{Fake, sample_state, start};
 use serde_json::{Value, json};
 
 async fn stead(url: &str, args: &[&str]) -> Output {
     run_stead(url, None, args, Duration::from_secs(60)).await
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn success(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    text(&o.stdout)
-}
-
-/// Asserts exit `code` with one `error: ...` line on stderr; returns that line.
-fn failure(o: &Output, code: i32) -> String {
-    assert_eq!(o.status.code(), Some(code), "stderr: {}", text(&o.stderr));
-    let err = text(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err.trim_end().to_string()
 }
 
 async fn fresh() -> (Fake, String) {
@@ -64,7 +40,7 @@ async fn help_lists_the_exit_codes_and_usage_errors_exit_2() {
         assert!(out.contains(line), "{line:?} in\n{out}");
     }
     let out = stead("http://127.0.0.1:1", &["plan", "frobnicate"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

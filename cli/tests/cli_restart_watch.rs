@@ -12,7 +12,7 @@ mod live_support;
 use std::process::Output;
 use std::time::Duration;
 
-use cli_support::run_stead;
+use cli_support::{run_stead, success};
 use live_support::Live;
 use serde_json::Value;
 use stead::prelude::*;
@@ -42,17 +42,6 @@ async fn stead(url: &str, args: &[&str]) -> Output {
     run_stead(url, None, args, Duration::from_secs(120)).await
 }
 
-fn success(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {out}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
 /// The task id and state of `instance` as `stead pod list --json` shows them.
 async fn task_of(url: &str, instance: &str) -> (Value, Value) {
     let pods: Value = serde_json::from_str(&success(&stead(url, &["pod", "list", "--json"]).await))
@@ -69,13 +58,7 @@ async fn task_of(url: &str, instance: &str) -> (Value, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_right_after_a_restart_waits_for_that_restart() {
-    let live = Live::launch(&RestartWatch::default(), None).await;
-    live.handle
-        .wait_for(Duration::from_secs(120), |s| {
-            s.plan("deploy").is_some_and(|p| p.status.is_complete())
-        })
-        .await
-        .expect("deployed within 120 s");
+    let live = Live::deployed(&RestartWatch::default(), None).await;
     let url = live.url.as_str();
     for round in 0..ROUNDS {
         let (before, _) = task_of(url, "slow-0").await;
