@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need where it is missing:
 # Debian's ZooKeeper (started and stopped by the tests themselves), Debian's systemd
-# (`systemd-analyze verify` checks the generated unit), and the third-party Mesos
-# client pymesos used by the interoperability test, and the real Apache Mesos harness
-# (`../shared/real-mesos`, beside the workspace) the scenario suite runs against.
+# (`systemd-analyze verify` checks the generated unit), the third-party Mesos
+# client pymesos used by the interoperability test, the API fuzzer schemathesis, and the
+# real Apache Mesos harness (`../shared/real-mesos`, beside the workspace) the scenario
+# suite runs against.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,10 @@ fi
 if ! /usr/bin/python3 -c 'import pymesos' >/dev/null 2>&1; then
   echo "installing pymesos"
   /usr/bin/python3 -m pip install --quiet --break-system-packages --no-deps pymesos six addict
+fi
+if ! command -v st >/dev/null 2>&1; then
+  echo "installing schemathesis"
+  /usr/bin/python3 -m pip install --quiet --break-system-packages schemathesis
 fi
 
 # The real Mesos harness installs itself under REAL_MESOS_HOME (default /opt/real-mesos)

@@ -93,10 +93,10 @@ impl Client {
     /// `GET path` expecting plain text (metrics).
     pub async fn get_text(&self, path: &str) -> Result<String, CliError> {
         let response = self.request(Method::GET, path, &[]).await?;
-        let status = response.status();
+        let (status, origin) = (response.status(), Origin::of(&response));
         let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
         if !status.is_success() {
-            return Err(api_error(status, &bytes));
+            return Err(api_error(status, &origin, &bytes));
         }
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
@@ -134,10 +134,13 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<Answer, CliError> {
         let response = self.request(method, path, query).await?;
-        let status = response.status();
+        let (status, origin) = (response.status(), Origin::of(&response));
         let bytes = response.bytes().await.map_err(|e| self.unreachable(&e))?;
         if !(status.is_success() || status == StatusCode::EXPECTATION_FAILED) {
-            return Err(api_error(status, &bytes));
+            return Err(api_error(status, &origin, &bytes));
+        }
+        if !origin.is_json() {
+            return Err(origin.not_stead(status));
         }
         let body =
             serde_json::from_slice(&bytes).map_err(|e| CliError::Decode(format!("{path}: {e}")))?;
@@ -152,26 +155,66 @@ impl Client {
     }
 }
 
-/// The error an API answer with a failure status stands for.
-fn api_error(status: StatusCode, body: &[u8]) -> CliError {
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
-        .unwrap_or_else(|| {
-            let text = String::from_utf8_lossy(body).trim().to_string();
-            if text.is_empty() {
-                status.canonical_reason().unwrap_or("error").to_string()
-            } else {
-                text
-            }
-        });
+/// Where an answer came from: its URL and content type.
+struct Origin {
+    url: String,
+    content_type: Option<String>,
+}
+
+impl Origin {
+    fn of(response: &reqwest::Response) -> Origin {
+        Origin {
+            url: response.url().to_string(),
+            content_type: response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from),
+        }
+    }
+
+    /// Whether the answer says it is JSON (`application/json`, `...+json`).
+    fn is_json(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|t| {
+            let essence = t.split(';').next().unwrap_or("").trim();
+            essence.eq_ignore_ascii_case("application/json") || essence.ends_with("+json")
+        })
+    }
+
+    /// The one-line error for an answer that is not the Stead API's.
+    fn not_stead(&self, status: StatusCode) -> CliError {
+        let content_type = self
+            .content_type
+            .as_deref()
+            .and_then(|t| t.split(';').next())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("no content type");
+        CliError::NotStead {
+            status: status.as_u16(),
+            url: self.url.clone(),
+            content_type: content_type.to_string(),
+        }
+    }
+}
+
+/// The error an API answer with a failure status stands for: the API's message, or one
+/// line saying what answered instead (an HTML page is never printed).
+fn api_error(status: StatusCode, origin: &Origin, body: &[u8]) -> CliError {
     if status == StatusCode::UNAUTHORIZED {
-        CliError::Unauthorized
-    } else {
-        CliError::Api {
+        return CliError::Unauthorized;
+    }
+    let message = origin
+        .is_json()
+        .then(|| serde_json::from_slice::<serde_json::Value>(body).ok())
+        .flatten()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from));
+    match message {
+        Some(message) => CliError::Api {
             status: status.as_u16(),
             message,
-        }
+        },
+        None => origin.not_stead(status),
     }
 }
 
@@ -192,6 +235,45 @@ fn innermost(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_that_are_not_the_api_s_json_are_one_line() {
+        let origin = |content_type: Option<&str>| Origin {
+            url: "http://h:1/v1/plans".into(),
+            content_type: content_type.map(String::from),
+        };
+        let html = origin(Some("text/html; charset=utf-8"));
+        let err = api_error(
+            StatusCode::NOT_FOUND,
+            &html,
+            b"<html><body>Not Found</body></html>",
+        );
+        assert_eq!(
+            err.to_string(),
+            "HTTP 404 from http://h:1/v1/plans: not a Stead API (text/html)"
+        );
+        let err = api_error(StatusCode::BAD_GATEWAY, &origin(None), b"");
+        assert_eq!(
+            err.to_string(),
+            "HTTP 502 from http://h:1/v1/plans: not a Stead API (no content type)"
+        );
+        let json = origin(Some("application/json"));
+        let err = api_error(
+            StatusCode::NOT_FOUND,
+            &json,
+            br#"{"message":"plan \"x\" not found"}"#,
+        );
+        assert_eq!(err.to_string(), "plan \"x\" not found (404)");
+        let err = api_error(StatusCode::NOT_FOUND, &json, b"{}");
+        assert!(
+            matches!(err, CliError::NotStead { status: 404, .. }),
+            "{err}"
+        );
+        assert!(matches!(
+            api_error(StatusCode::UNAUTHORIZED, &html, b""),
+            CliError::Unauthorized
+        ));
+    }
 
     #[test]
     fn reads_carry_the_read_token_or_else_the_api_token() {

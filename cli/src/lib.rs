@@ -3,9 +3,11 @@
 //!
 //! `stead plan|pod|config|state ...` talk to the scheduler at `--url` (or `STEAD_URL`),
 //! sending the token from `STEAD_API_TOKEN` with every request (or, for reads, the one
-//! from `STEAD_API_READ_TOKEN` when set). Every read command
-//! takes `--json` to print the API's JSON instead of the human view. `stead state
-//! export|import` work on the stored state itself (see [`state_io`]).
+//! from `STEAD_API_READ_TOKEN` when set). Every operator command takes `--json` to print
+//! JSON with every field of the human view instead. `stead state export|import` work on
+//! the stored state itself (see [`state_io`]); `stead completions SHELL` prints a shell
+//! completion script. The exit codes are [`EXIT_ERROR`], [`EXIT_USAGE`],
+//! [`EXIT_PLAN_FAILED`] and [`EXIT_TIMEOUT`] (0 when the command did what it was asked).
 
 mod client;
 mod confirm;
@@ -16,21 +18,58 @@ mod watch;
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use serde::Serialize;
 use serde_json::Value;
 
 pub use client::{Answer, Client};
 
-use stead::api::{PlanHealth, PodInfo, PodSummary};
-use stead::plan::PlanSnapshot;
+use stead::api::{PodCommand, PodCommandAnswer, PodInfo, PodSummary};
+use stead::plan::{PlanSnapshot, Status};
+
+/// One plan as `stead plan list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanRow {
+    /// The plan's name.
+    pub name: String,
+    /// Its aggregate status.
+    pub status: Status,
+    /// Its generation (see `stead plan watch --generation`).
+    pub generation: u64,
+    /// Its plan-level and step errors.
+    pub errors: Vec<String>,
+}
+
+/// One stored configuration as `stead config list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigRow {
+    /// The configuration's id.
+    pub id: String,
+    /// Whether it is the target configuration.
+    pub target: bool,
+}
 
 /// The API URL used when neither `--url` nor `STEAD_URL` is given.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 /// The exit code of a failed command (unreachable scheduler, 401, unknown name, ...).
 pub const EXIT_ERROR: u8 = 1;
-/// The exit code of `stead plan watch` when the plan ends in error.
-pub const EXIT_PLAN_FAILED: u8 = 2;
+/// The exit code of a usage error (an unknown command or flag, a missing argument), as
+/// clap exits with it.
+pub const EXIT_USAGE: u8 = 2;
+/// The exit code of a watch (`plan watch`, `pod restart|replace --watch`) whose plan
+/// ended in error.
+pub const EXIT_PLAN_FAILED: u8 = 3;
+/// The exit code of a watch that ran out of time (`--timeout`).
+pub const EXIT_TIMEOUT: u8 = 4;
+
+/// The exit codes, as `stead --help` lists them.
+const EXIT_CODES_HELP: &str = "Exit codes:
+  0  the command did what it was asked (a watched plan completed)
+  1  error (unreachable scheduler, refused or unknown request, ...)
+  2  usage error (unknown command or flag, missing argument)
+  3  the watched plan failed
+  4  the watch timed out";
 
 /// Why a command failed; the message is the one line the CLI prints.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +107,17 @@ pub enum CliError {
     /// The API answered with something this CLI does not understand.
     #[error("unexpected answer from the scheduler: {0}")]
     Decode(String),
+    /// The server answered with something that is not the Stead API's JSON (an HTML
+    /// page of a proxy or of another server, a plain-text error, ...).
+    #[error("HTTP {status} from {url}: not a Stead API ({content_type})")]
+    NotStead {
+        /// The HTTP status code.
+        status: u16,
+        /// The URL requested.
+        url: String,
+        /// The answer's content type (`no content type` when it had none).
+        content_type: String,
+    },
     /// A watched plan ended in error.
     #[error("plan {plan} failed: {detail}")]
     PlanFailed {
@@ -106,6 +156,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::PlanFailed { .. } => EXIT_PLAN_FAILED,
+            CliError::WatchTimeout { .. } => EXIT_TIMEOUT,
             _ => EXIT_ERROR,
         }
     }
@@ -116,7 +167,8 @@ impl CliError {
 #[command(
     name = "stead",
     version,
-    about = "Operate Stead services and run the local cluster"
+    about = "Operate Stead services and run the local cluster",
+    after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
     /// The command.
@@ -143,12 +195,33 @@ impl Target {
     }
 }
 
-/// The `--json` flag of read commands.
+/// The `--json` flag of operator commands.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Output {
-    /// Print the API's JSON instead of the human view.
+    /// Print JSON (every field of the human view) instead of the human view.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How `stead pod list` shows the pods (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PodFormat {
+    /// The table with readiness, restarts and age as well.
+    Wide,
+    /// JSON, as `--json`.
+    Json,
+}
+
+/// Following the plan work a mutating command started.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Follow {
+    /// Follow the plan work the command started until it completes (exit 0), fails
+    /// (exit 3) or `--timeout` runs out (exit 4).
+    #[arg(long)]
+    pub watch: bool,
+    /// With `--watch`: give up after this many seconds.
+    #[arg(long, requires = "watch")]
+    pub timeout: Option<u64>,
 }
 
 /// The top-level commands.
@@ -210,9 +283,18 @@ pub enum Command {
         /// Confirms the uninstall without asking.
         #[arg(long)]
         yes: bool,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
     LocalCluster(stead_local::LocalClusterArgs),
+    /// Print a completion script for a shell (e.g. `stead completions bash >
+    /// /etc/bash_completion.d/stead`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `stead debug ...`
@@ -246,16 +328,24 @@ pub enum PlanCmd {
         #[command(flatten)]
         output: Output,
     },
-    /// Follow a plan until it completes (exit 0) or fails (exit 2).
+    /// Follow a plan until it completes (exit 0), fails (exit 3) or times out (exit 4).
     Watch {
         /// The plan's name.
         plan: String,
         /// Seconds between polls.
         #[arg(long, default_value_t = 0.5)]
         interval: f64,
-        /// Give up (exit 1) after this many seconds.
+        /// Give up (exit 4) after this many seconds.
         #[arg(long)]
         timeout: Option<u64>,
+        /// Wait for this generation of the plan (or a later one), as a command answered
+        /// with it (`--json` of `pod restart` and `pod replace`): earlier snapshots are
+        /// not the work that command started.
+        #[arg(long)]
+        generation: Option<u64>,
+        /// Print the final plan as JSON instead of the progress.
+        #[command(flatten)]
+        output: Output,
     },
     /// Stop the plan (or one phase) from starting new work.
     Interrupt {
@@ -264,6 +354,9 @@ pub enum PlanCmd {
         /// The phase (name or id); the whole plan when omitted.
         #[arg(long)]
         phase: Option<String>,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Resume an interrupted plan (or phase).
     Continue {
@@ -272,6 +365,9 @@ pub enum PlanCmd {
         /// The phase (name or id); the whole plan when omitted.
         #[arg(long)]
         phase: Option<String>,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Do the plan, a phase or a step again.
     Restart {
@@ -280,6 +376,9 @@ pub enum PlanCmd {
         /// Which part of it.
         #[command(flatten)]
         at: StepTarget,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Mark the plan, a phase or a step complete without doing it.
     ForceComplete {
@@ -288,6 +387,9 @@ pub enum PlanCmd {
         /// Which part of it.
         #[command(flatten)]
         at: StepTarget,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -295,7 +397,14 @@ pub enum PlanCmd {
 #[derive(Debug, Subcommand)]
 pub enum PodCmd {
     /// List the pod instances.
-    List(#[command(flatten)] Output),
+    List {
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
+        /// `wide` adds readiness, restarts and age; `json` is `--json`.
+        #[arg(short = 'o', long = "output", value_enum)]
+        format: Option<PodFormat>,
+    },
     /// Show a pod instance's task, status, agent, resources and volumes.
     Info {
         /// The instance (e.g. `data-2`).
@@ -308,6 +417,12 @@ pub enum PodCmd {
     Restart {
         /// The instance.
         instance: String,
+        /// Following the relaunch.
+        #[command(flatten)]
+        follow: Follow,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Replace a permanently failed instance: it moves and its volume is destroyed.
     /// Asks for the instance's name on a terminal; needs `--yes` otherwise.
@@ -317,6 +432,12 @@ pub enum PodCmd {
         /// Confirms the replacement without asking.
         #[arg(long)]
         yes: bool,
+        /// Following the replacement.
+        #[command(flatten)]
+        follow: Follow,
+        /// Output format.
+        #[command(flatten)]
+        output: Output,
     },
     /// Print an instance's standard output (or error) from its sandbox.
     Logs(logs::LogsArgs),
@@ -360,7 +481,11 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Config { target, command } => config(&target.client()?, command).await,
         Command::State { target, command } => state(&target, command).await,
         Command::Debug { target, command } => debug(&target.client()?, command).await,
-        Command::Uninstall { target, yes } => {
+        Command::Uninstall {
+            target,
+            yes,
+            output,
+        } => {
             let client = target.client()?;
             let service = service_name(&client).await?;
             confirm::confirm(
@@ -368,14 +493,22 @@ pub async fn run(command: Command) -> Result<(), CliError> {
                 &service,
                 yes,
             )?;
-            client
+            let answer = client
                 .post("/v1/uninstall", &[(stead::http::CONFIRM_PARAM, &service)])
                 .await?;
+            if output.json {
+                return print_json(&answer.body);
+            }
             render::emit("uninstall started: the scheduler stops once everything is released")
         }
         Command::LocalCluster(args) => stead_local::run_standalone(args)
             .await
             .map_err(|e| CliError::LocalCluster(e.to_string())),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "stead", &mut script);
+            render::emit(String::from_utf8_lossy(&script).trim_end())
+        }
     }
 }
 
@@ -392,7 +525,7 @@ fn segment(value: &str) -> String {
     out
 }
 
-fn print_json(value: &Value) -> Result<(), CliError> {
+fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Decode(e.to_string()))?;
     render::emit(&text)
 }
@@ -405,21 +538,28 @@ pub async fn fetch_plan(client: &Client, plan: &str) -> Result<PlanSnapshot, Cli
         .into()
 }
 
+/// Every plan with its status and errors, as `stead plan list` shows them.
+async fn plan_rows(client: &Client) -> Result<Vec<PlanRow>, CliError> {
+    let names: Vec<String> = client.get("/v1/plans").await?.into()?;
+    let mut rows = Vec::with_capacity(names.len());
+    for name in names {
+        let plan = fetch_plan(client, &name).await?;
+        rows.push(PlanRow {
+            errors: stead::api::plan_errors(&plan),
+            name,
+            status: plan.status,
+            generation: plan.generation,
+        });
+    }
+    Ok(rows)
+}
+
 async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
-    let (name, verb, query) = match command {
+    let (name, verb, query, output) = match command {
         PlanCmd::List(output) => {
-            let names: Vec<String> = client.get("/v1/plans").await?.into()?;
+            let rows = plan_rows(client).await?;
             if output.json {
-                return print_json(&Value::from(names));
-            }
-            let mut rows = Vec::new();
-            for name in names {
-                let plan = fetch_plan(client, &name).await?;
-                rows.push(PlanHealth {
-                    errors: stead::api::plan_errors(&plan),
-                    name,
-                    status: plan.status,
-                });
+                return print_json(&rows);
             }
             return render::emit(&render::plan_list(&rows));
         }
@@ -435,14 +575,31 @@ async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
             plan,
             interval,
             timeout,
+            generation,
+            output,
         } => {
             let interval = Duration::from_secs_f64(interval.clamp(0.05, 60.0));
-            return watch::watch(client, &plan, interval, timeout.map(Duration::from_secs)).await;
+            let watch = watch::Watch {
+                plan,
+                interval,
+                timeout: timeout.map(Duration::from_secs),
+                generation: generation.map(|n| (n, None)),
+                json: output.json,
+            };
+            return watch.run(client).await;
         }
-        PlanCmd::Interrupt { plan, phase } => (plan, "interrupt", StepTarget { phase, step: None }),
-        PlanCmd::Continue { plan, phase } => (plan, "continue", StepTarget { phase, step: None }),
-        PlanCmd::Restart { plan, at } => (plan, "restart", at),
-        PlanCmd::ForceComplete { plan, at } => (plan, "forceComplete", at),
+        PlanCmd::Interrupt {
+            plan,
+            phase,
+            output,
+        } => (plan, "interrupt", StepTarget { phase, step: None }, output),
+        PlanCmd::Continue {
+            plan,
+            phase,
+            output,
+        } => (plan, "continue", StepTarget { phase, step: None }, output),
+        PlanCmd::Restart { plan, at, output } => (plan, "restart", at, output),
+        PlanCmd::ForceComplete { plan, at, output } => (plan, "forceComplete", at, output),
     };
     let mut params = Vec::new();
     if let Some(phase) = &query.phase {
@@ -451,9 +608,12 @@ async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
     if let Some(step) = &query.step {
         params.push(("step", step.as_str()));
     }
-    client
+    let answer = client
         .post(&format!("/v1/plans/{}/{verb}", segment(&name)), &params)
         .await?;
+    if output.json {
+        return print_json(&answer.body);
+    }
     let what = match (&query.phase, &query.step) {
         (_, Some(step)) => format!("step {step} of plan {name}"),
         (Some(phase), None) => format!("phase {phase} of plan {name}"),
@@ -464,13 +624,17 @@ async fn plan(client: &Client, command: PlanCmd) -> Result<(), CliError> {
 
 async fn pod(client: &Client, command: PodCmd) -> Result<(), CliError> {
     match command {
-        PodCmd::List(output) => {
+        PodCmd::List { output, format } => {
             let answer = client.get("/v1/pods").await?;
-            if output.json {
+            if output.json || format == Some(PodFormat::Json) {
                 return print_json(&answer.body);
             }
             let pods: Vec<PodSummary> = answer.into()?;
-            render::emit(&render::pod_list(&pods))
+            let now_ms = render::epoch_ms();
+            render::emit(&render::pod_list(
+                &pods,
+                (format == Some(PodFormat::Wide)).then_some(now_ms),
+            ))
         }
         PodCmd::Info { instance, output } => {
             let answer = client
@@ -482,20 +646,32 @@ async fn pod(client: &Client, command: PodCmd) -> Result<(), CliError> {
             let info: PodInfo = answer.into()?;
             render::emit(&render::pod_info(&info))
         }
-        PodCmd::Restart { instance } => pod_command(client, &instance, "restart").await,
-        PodCmd::Replace { instance, yes } => {
+        PodCmd::Restart {
+            instance,
+            follow,
+            output,
+        } => pod_command(client, &instance, PodCommand::Restart, &[], follow, output).await,
+        PodCmd::Replace {
+            instance,
+            yes,
+            follow,
+            output,
+        } => {
             confirm::confirm(
                 &format!("replacing {instance} destroys its volume and the data on it"),
                 &instance,
                 yes,
             )?;
-            client
-                .post(
-                    &format!("/v1/pods/{}/replace", segment(&instance)),
-                    &[(stead::http::CONFIRM_PARAM, &instance)],
-                )
-                .await?;
-            render::emit(&format!("replace: pod {instance}"))
+            let confirmation = [(stead::http::CONFIRM_PARAM, instance.as_str())];
+            pod_command(
+                client,
+                &instance,
+                PodCommand::Replace,
+                &confirmation,
+                follow,
+                output,
+            )
+            .await
         }
         PodCmd::Logs(args) => logs::run(client, args).await,
     }
@@ -512,21 +688,48 @@ async fn service_name(client: &Client) -> Result<String, CliError> {
         .ok_or_else(|| CliError::Decode("no service name in the target configuration".into()))
 }
 
-async fn pod_command(client: &Client, instance: &str, verb: &str) -> Result<(), CliError> {
-    client
-        .post(&format!("/v1/pods/{}/{verb}", segment(instance)), &[])
+/// Restarts or replaces `instance` (with `query`, e.g. a replace's confirmation), then
+/// follows the plan work that does it when asked.
+async fn pod_command(
+    client: &Client,
+    instance: &str,
+    command: PodCommand,
+    query: &[(&str, &str)],
+    follow: Follow,
+    output: Output,
+) -> Result<(), CliError> {
+    let verb = command.as_str();
+    let answer = client
+        .post(&format!("/v1/pods/{}/{verb}", segment(instance)), query)
         .await?;
-    render::emit(&format!("{verb}: pod {instance}"))
+    let body = answer.body.clone();
+    let answered: PodCommandAnswer = answer.into()?;
+    if !follow.watch {
+        if output.json {
+            return print_json(&body);
+        }
+        return render::emit(&format!("{verb}: pod {instance}"));
+    }
+    if !output.json {
+        render::emit(&format!("{verb}: pod {instance}"))?;
+    }
+    // The plan as it was when the command was answered: a later rebuild (a restarted
+    // scheduler) shows the command's work under a new plan id.
+    let id = fetch_plan(client, &answered.plan).await?.id;
+    let watch = watch::Watch {
+        plan: answered.plan,
+        interval: watch::DEFAULT_INTERVAL,
+        timeout: follow.timeout.map(Duration::from_secs),
+        generation: Some((answered.generation, Some(id))),
+        json: output.json,
+    };
+    watch.run(client).await
 }
 
 async fn config(client: &Client, command: ConfigCmd) -> Result<(), CliError> {
     match command {
         ConfigCmd::List(output) => {
-            let answer = client.get("/v1/configurations").await?;
-            if output.json {
-                return print_json(&answer.body);
-            }
-            let ids: Vec<String> = answer.into()?;
+            let ids: Vec<String> = client.get("/v1/configurations").await?.into()?;
             let target = match client.get("/v1/configurations/target").await {
                 Ok(answer) => answer
                     .body
@@ -536,6 +739,16 @@ async fn config(client: &Client, command: ConfigCmd) -> Result<(), CliError> {
                 Err(CliError::Api { status: 404, .. }) => None,
                 Err(e) => return Err(e),
             };
+            if output.json {
+                let rows: Vec<ConfigRow> = ids
+                    .into_iter()
+                    .map(|id| ConfigRow {
+                        target: target.as_deref() == Some(id.as_str()),
+                        id,
+                    })
+                    .collect();
+                return print_json(&rows);
+            }
             render::emit(&render::config_list(&ids, target.as_deref()))
         }
         ConfigCmd::Show { id, output } => {

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use super::CliError;
-use stead::api::{OffersDebug, PlanHealth, PodInfo, PodSummary, ResourceSummary};
+use super::{CliError, PlanRow};
+use stead::api::{OffersDebug, PodInfo, PodSummary, ResourceSummary};
 use stead::plan::PlanSnapshot;
 
 /// Writes `text` and a newline to stdout (a closed pipe is not an error).
@@ -92,7 +92,7 @@ pub fn offers(debug: &OffersDebug) -> String {
 }
 
 /// `stead plan list`.
-pub fn plan_list(plans: &[PlanHealth]) -> String {
+pub fn plan_list(plans: &[PlanRow]) -> String {
     let rows: Vec<Vec<String>> = plans
         .iter()
         .map(|p| {
@@ -154,21 +154,54 @@ fn serde_plain<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-/// `stead pod list`.
-pub fn pod_list(pods: &[PodSummary]) -> String {
+/// Milliseconds since the Unix epoch now (0 if the system clock is before it).
+pub fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// A duration in its largest whole unit, as `kubectl` shows ages: `42s`, `5m`, `3h`, `2d`.
+fn age(millis: u64) -> String {
+    let secs = millis / 1000;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    }
+}
+
+/// `stead pod list`; with `wide_at` (now, in milliseconds since the epoch) also the
+/// readiness, restarts and age (`-o wide`).
+pub fn pod_list(pods: &[PodSummary], wide_at: Option<u64>) -> String {
     let rows: Vec<Vec<String>> = pods
         .iter()
         .map(|p| {
-            vec![
+            let mut row = vec![
                 p.instance.clone(),
                 or_dash(p.state.as_deref()),
                 or_dash(p.hostname.as_deref()),
                 or_dash(p.agent_id.as_deref()),
                 or_dash(p.task_id.as_deref()),
-            ]
+            ];
+            if let Some(now) = wide_at {
+                row.push(if p.ready { "yes" } else { "no" }.into());
+                row.push(p.restarts.to_string());
+                row.push(
+                    p.running_since_ms
+                        .map_or_else(|| "-".into(), |since| age(now.saturating_sub(since))),
+                );
+            }
+            row
         })
         .collect();
-    table(&["POD", "STATE", "HOST", "AGENT", "TASK"], &rows)
+    let mut header = vec!["POD", "STATE", "HOST", "AGENT", "TASK"];
+    if wide_at.is_some() {
+        header.extend(["READY", "RESTARTS", "AGE"]);
+    }
+    table(&header, &rows)
 }
 
 /// `stead pod info`.
@@ -324,6 +357,38 @@ mod tests {
             ],
         );
         assert_eq!(text, "A    LONGER\nxyz  1\nq    22");
+    }
+
+    #[test]
+    fn wide_pod_lists_show_readiness_restarts_and_age() {
+        let pod = |instance: &str, ready, restarts, since| PodSummary {
+            instance: instance.into(),
+            task_type: "data".into(),
+            index: 0,
+            task_id: Some(format!("{instance}__1")),
+            state: Some("TASK_RUNNING".into()),
+            agent_id: Some("a-1".into()),
+            hostname: Some("h".into()),
+            ready,
+            restarts,
+            running_since_ms: since,
+        };
+        let pods = [
+            pod("data-0", true, 2, Some(1_000)),
+            pod("data-1", false, 0, None),
+        ];
+        let text = pod_list(&pods, Some(1_000 + 3 * 3_600_000 + 5_000));
+        assert_eq!(
+            text.lines().next().unwrap(),
+            "POD     STATE         HOST  AGENT  TASK       READY  RESTARTS  AGE"
+        );
+        assert!(text.contains("data-0__1  yes    2         3h"), "{text}");
+        assert!(text.contains("data-1__1  no     0         -"), "{text}");
+        assert!(!pod_list(&pods, None).contains("READY"));
+        assert_eq!(
+            [0, 59_999, 60_000, 86_399_999, 86_400_000].map(age),
+            ["0s", "59s", "1m", "23h", "1d"]
+        );
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct ImportArgs {
     /// Replace any state already at the target (refused by default).
     #[arg(long)]
     pub replace: bool,
+    /// Print `{"imported": <nodes>, "to": <location>}` instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An opened state location.
@@ -172,6 +175,9 @@ pub(super) fn import(args: ImportArgs) -> Result<(), CliError> {
     let dump: StateDump = serde_json::from_str(&text)
         .map_err(|e| CliError::Decode(format!("not a state dump: {e}")))?;
     let n = import_state(&args.to, args.service.as_deref(), &dump, args.replace)?;
+    if args.json {
+        return super::print_json(&serde_json::json!({ "imported": n, "to": args.to }));
+    }
     super::render::emit(&format!("imported {n} nodes into {}", args.to))
 }
 

@@ -1,7 +1,14 @@
-//! `stead plan watch`: live progress of a plan until it completes or fails.
+//! `stead plan watch` (and `stead pod restart|replace --watch`): live progress of a plan
+//! until it completes or fails.
 //!
 //! On a terminal every phase gets a progress bar with its steps' statuses; otherwise
-//! (pipes, logs) a line is printed whenever a step's status changes.
+//! (pipes, logs) a line is printed whenever a step's status changes; with `--json`, only
+//! the final plan is printed, as JSON.
+//!
+//! A watch of the work a command started waits for the plan generation the command
+//! answered with: an older snapshot is not that work, whatever its status. A plan rebuilt
+//! since (a new plan id: the scheduler restarted, and rebuilt its plans from the state
+//! that holds the command) counts as that generation.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -16,62 +23,98 @@ use stead::plan::{PhaseSnapshot, PlanSnapshot, Status};
 /// How long the scheduler may be unreachable (e.g. while it restarts) before giving up.
 const UNREACHABLE_GRACE: Duration = Duration::from_secs(30);
 
-/// Polls `plan` every `interval` until it completes (Ok) or fails.
-pub async fn watch(
-    client: &Client,
-    plan: &str,
-    interval: Duration,
-    timeout: Option<Duration>,
-) -> Result<(), CliError> {
-    let started = Instant::now();
-    let mut view: Box<dyn View> = if std::io::stdout().is_terminal() {
-        Box::new(Bars::default())
-    } else {
-        Box::new(Lines::default())
-    };
-    let mut unreachable_since: Option<Instant> = None;
-    let mut last_status = String::from("unknown");
-    loop {
-        match fetch_plan(client, plan).await {
-            Ok(snapshot) => {
-                unreachable_since = None;
-                last_status = snapshot.status.to_string();
-                view.update(&snapshot)?;
-                let errors = stead::api::plan_errors(&snapshot);
-                if snapshot.status == Status::Error || !errors.is_empty() {
-                    view.finish(&snapshot)?;
-                    let detail = if errors.is_empty() {
-                        snapshot.status.to_string()
-                    } else {
-                        format!("{}: {}", snapshot.status, errors.join("; "))
-                    };
-                    return Err(CliError::PlanFailed {
-                        plan: plan.to_string(),
-                        detail,
-                    });
-                }
-                if snapshot.status.is_complete() {
-                    return view.finish(&snapshot);
-                }
+/// The time between polls unless told otherwise.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A watch of one plan.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// The plan's name.
+    pub plan: String,
+    /// The time between polls.
+    pub interval: Duration,
+    /// Give up after this long.
+    pub timeout: Option<Duration>,
+    /// The generation to wait for, and the id of the plan that generation counts in
+    /// (when known).
+    pub generation: Option<(u64, Option<Uuid>)>,
+    /// Print only the final plan, as JSON.
+    pub json: bool,
+}
+
+impl Watch {
+    /// Whether `snapshot` shows the generation waited for.
+    fn reached(&self, snapshot: &PlanSnapshot) -> bool {
+        match self.generation {
+            None => true,
+            Some((generation, id)) => {
+                snapshot.generation >= generation || id.is_some_and(|id| id != snapshot.id)
             }
-            Err(e @ CliError::Unreachable { .. }) => {
-                let since = *unreachable_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > UNREACHABLE_GRACE {
-                    return Err(e);
+        }
+    }
+
+    /// Polls the plan until it completes (Ok) or fails.
+    pub async fn run(mut self, client: &Client) -> Result<(), CliError> {
+        let plan = self.plan.clone();
+        let started = Instant::now();
+        let mut view: Box<dyn View> = if self.json {
+            Box::new(Json)
+        } else if std::io::stdout().is_terminal() {
+            Box::new(Bars::default())
+        } else {
+            Box::new(Lines::default())
+        };
+        let mut unreachable_since: Option<Instant> = None;
+        let mut last_status = String::from("unknown");
+        loop {
+            match fetch_plan(client, &plan).await {
+                Ok(snapshot) if !self.reached(&snapshot) => {
+                    unreachable_since = None;
+                    if let Some((_, id @ None)) = &mut self.generation {
+                        // The plan the generation counts in is the first one seen.
+                        *id = Some(snapshot.id);
+                    }
                 }
+                Ok(snapshot) => {
+                    unreachable_since = None;
+                    last_status = snapshot.status.to_string();
+                    view.update(&snapshot)?;
+                    let errors = stead::api::plan_errors(&snapshot);
+                    if snapshot.status == Status::Error || !errors.is_empty() {
+                        view.finish(&snapshot)?;
+                        let detail = if errors.is_empty() {
+                            snapshot.status.to_string()
+                        } else {
+                            format!("{}: {}", snapshot.status, errors.join("; "))
+                        };
+                        return Err(CliError::PlanFailed {
+                            plan: plan.clone(),
+                            detail,
+                        });
+                    }
+                    if snapshot.status.is_complete() {
+                        return view.finish(&snapshot);
+                    }
+                }
+                Err(e @ CliError::Unreachable { .. }) => {
+                    let since = *unreachable_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > UNREACHABLE_GRACE {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
+            if let Some(limit) = self.timeout
+                && started.elapsed() >= limit
+            {
+                return Err(CliError::WatchTimeout {
+                    plan: plan.clone(),
+                    seconds: limit.as_secs(),
+                    status: last_status,
+                });
+            }
+            tokio::time::sleep(self.interval).await;
         }
-        if let Some(limit) = timeout
-            && started.elapsed() >= limit
-        {
-            return Err(CliError::WatchTimeout {
-                plan: plan.to_string(),
-                seconds: limit.as_secs(),
-                status: last_status,
-            });
-        }
-        tokio::time::sleep(interval).await;
     }
 }
 
@@ -91,6 +134,19 @@ fn progress(phase: &PhaseSnapshot) -> (u64, u64) {
         .filter(|s| s.status.is_complete())
         .count();
     (done as u64, phase.steps.len() as u64)
+}
+
+/// Nothing while the plan runs; the final plan as JSON.
+struct Json;
+
+impl View for Json {
+    fn update(&mut self, _plan: &PlanSnapshot) -> Result<(), CliError> {
+        Ok(())
+    }
+
+    fn finish(&mut self, plan: &PlanSnapshot) -> Result<(), CliError> {
+        super::print_json(plan)
+    }
 }
 
 /// One line per step status change.

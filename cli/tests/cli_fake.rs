@@ -10,7 +10,7 @@ mod http_support;
 use std::process::Output;
 use std::time::Duration;
 
-use cli_support::run_stead;
+use cli_support::{failure, run_stead, success};
 use http_support::{Fake, sample_state, start};
 use serde_json::{Value, json};
 use stead::api::{PlanCommand, PodCommand};
@@ -19,41 +19,6 @@ use stead::plan::Status;
 /// Runs `stead args...` against `url`, with `token` in the environment.
 async fn stead(url: &str, token: Option<&str>, args: &[&str]) -> Output {
     run_stead(url, token, args, Duration::from_secs(60)).await
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn success(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
-}
-
-/// Asserts exit `code` with exactly one `error: ...` line on stderr; returns that line.
-fn failure(o: &Output, code: i32) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    let err = stderr(o);
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    err.trim_end().to_string()
 }
 
 async fn fresh() -> (Fake, String) {
@@ -78,10 +43,14 @@ async fn plan_list_and_show() {
         "{out}"
     );
 
+    // Every field of the table: the name, the status and the errors (and the generation).
     let out = success(&stead(&url, None, &["plan", "list", "--json"]).await);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap(),
-        json!(["deploy", "recovery"])
+        json!([
+            {"name": "deploy", "status": "IN_PROGRESS", "generation": 1, "errors": []},
+            {"name": "recovery", "status": "COMPLETE", "generation": 1, "errors": []},
+        ])
     );
 
     let out = success(&stead(&url, None, &["plan", "show", "deploy"]).await);
@@ -213,7 +182,7 @@ async fn plan_watch_fails_on_error_and_times_out() {
             .fail("cannot place data-0")
     });
     let out = stead(&url, None, &["plan", "watch", "deploy"]).await;
-    let err = failure(&out, 2);
+    let err = failure(&out, 3);
     assert!(
         err.contains("plan deploy failed") && err.contains("cannot place data-0"),
         "{err}"
@@ -229,7 +198,7 @@ async fn plan_watch_fails_on_error_and_times_out() {
         "--timeout",
         "1",
     ];
-    let err = failure(&stead(&url, None, &args).await, 1);
+    let err = failure(&stead(&url, None, &args).await, 4);
     assert!(err.contains("did not complete within 1 s"), "{err}");
 }
 
@@ -285,10 +254,11 @@ async fn config_and_state_commands() {
     });
     let out = success(&stead(&url, None, &["config", "list"]).await);
     assert_eq!(out, "  cfg-0\n* cfg-1\n");
+    // Every field of the list: the ids, and which one is the target.
     let out = success(&stead(&url, None, &["config", "list", "--json"]).await);
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap(),
-        json!(["cfg-0", "cfg-1"])
+        json!([{"id": "cfg-0", "target": false}, {"id": "cfg-1", "target": true}])
     );
     let out = success(&stead(&url, None, &["config", "target"]).await);
     assert!(out.starts_with("configuration cfg-1\n"), "{out}");

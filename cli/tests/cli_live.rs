@@ -11,7 +11,7 @@ mod live_support;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use cli_support::run_stead;
+use cli_support::{run_stead, success};
 use live_support::Live;
 use serde_json::Value;
 
@@ -21,22 +21,8 @@ async fn stead(url: &str, token: Option<&str>, args: &[&str]) -> Output {
     run_stead(url, token, args, Duration::from_secs(120)).await
 }
 
-fn success(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {out}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
 fn failure(o: &Output) -> String {
-    assert_eq!(o.status.code(), Some(1), "{o:?}");
-    let err = String::from_utf8_lossy(&o.stderr).trim_end().to_string();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    err
+    cli_support::failure(o, 1)
 }
 
 async fn json(url: &str, args: &[&str]) -> Value {
@@ -138,7 +124,8 @@ async fn cli_against_a_live_scheduler() {
 
     // Configurations and state.
     let ids = json(url, &["config", "list", "--json"]).await;
-    let id = ids[0].as_str().unwrap().to_string();
+    assert_eq!(ids[0]["target"], true);
+    let id = ids[0]["id"].as_str().unwrap().to_string();
     let out = success(&stead(url, None, &["config", "list"]).await);
     assert_eq!(out, format!("* {id}\n"));
     let out = success(&stead(url, None, &["config", "target"]).await);

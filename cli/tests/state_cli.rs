@@ -146,3 +146,14 @@ fn bad_inputs_fail_with_one_line() {
         "{help}"
     );
 }
+
+#[test]
+fn import_says_what_it_wrote_in_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("copy.redb").to_string_lossy().to_string();
+    let input = br#"{"format": "stead-state-dump/1", "nodes": [{"path": "FrameworkID", "value": "ZnctNw=="}]}"#;
+    let out = stead(&["state", "import", "--to", &target, "--json"], Some(input));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer, serde_json::json!({"imported": 1, "to": target}));
+}

@@ -127,9 +127,10 @@ async fn plan_commands_resolve_phases_and_steps() {
     // A whole-plan restart.
     let (status, body) = post(&base, "/v1/plans/deploy/restart", None).await;
     assert_eq!(status, 200);
+    // The answer carries the plan's generation after the command as well.
     assert_eq!(
         body,
-        json!({"plan": "deploy", "command": "restart", "phase": null, "step": null})
+        json!({"plan": "deploy", "command": "restart", "phase": null, "step": null, "generation": 1})
     );
 }
 
@@ -196,7 +197,11 @@ async fn pods_list_info_and_commands() {
 
     let (status, body) = post(&base, "/v1/pods/meta-data-0/restart", None).await;
     assert_eq!(status, 200);
-    assert_eq!(body, json!({"pod": "meta-data-0", "command": "restart"}));
+    // The answer carries the plan work that carries the command out as well.
+    assert_eq!(
+        body,
+        json!({"pod": "meta-data-0", "command": "restart", "plan": "recovery", "generation": 2})
+    );
     let (status, _) = post(
         &base,
         "/v1/pods/meta-data-1/replace?confirm=meta-data-1",

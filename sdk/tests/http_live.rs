@@ -299,7 +299,12 @@ async fn every_endpoint_against_a_live_scheduler() {
     let old_info = info;
     let (status, body) = api.post("/v1/pods/node-0/restart", Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body, json!({"pod": "node-0", "command": "restart"}));
+    // The answer carries the plan work that carries the restart out as well: the
+    // recovery plan, whose snapshots show it from now on.
+    assert_eq!(
+        body,
+        json!({"pod": "node-0", "command": "restart", "plan": "recovery", "generation": 2})
+    );
     let pod = api
         .wait_pod("node-0", "relaunched and running", |p| {
             p["task_id"] != before["task_id"] && p["state"] == "TASK_RUNNING"
@@ -356,7 +361,7 @@ async fn plan_commands_against_a_live_scheduler() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({"plan": "deploy", "command": "interrupt", "phase": null})
+        json!({"plan": "deploy", "command": "interrupt", "phase": null, "generation": 1})
     );
     let (status, body) = api.post("/v1/plans/deploy/restart", Some(TOKEN)).await;
     assert_eq!(status, 200, "{body}");

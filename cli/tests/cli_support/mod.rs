@@ -1,5 +1,7 @@
 //! Running the `stead` binary's operator commands in the CLI tests.
 
+#![allow(dead_code)]
+
 use std::process::Output;
 use std::time::Duration;
 
@@ -18,4 +20,31 @@ pub async fn run_stead(url: &str, token: Option<&str>, args: &[&str], limit: Dur
         .await
         .unwrap_or_else(|_| panic!("stead {args:?} finished within {limit:?}"))
         .expect("stead ran")
+}
+
+/// Asserts that `stead` succeeded; returns its stdout.
+pub fn success(o: &Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {out}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// Asserts that `stead` exited with `code` and printed one `error: ...` line on stderr;
+/// returns it.
+pub fn failure(o: &Output, code: i32) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).trim_end().to_string();
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {err}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
 }

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-pub use crate::plan::PlanCommand;
+pub use crate::plan::{PlanCommand, Started};
 use crate::plan::{PlanSnapshot, Status};
 
 /// Why a [`ServiceControl`] call failed; each variant maps to one HTTP status code.
@@ -100,7 +101,7 @@ impl ControlError {
 pub type ControlResult<T> = Result<T, ControlError>;
 
 /// An operator command on a pod instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PodCommand {
     /// Kill the instance's task and relaunch it in place (same agent, same volume).
@@ -118,10 +119,85 @@ impl PodCommand {
             PodCommand::Replace => "replace",
         }
     }
+
+    /// The command named `name` in a URL, if any.
+    pub fn parse(name: &str) -> Option<PodCommand> {
+        [PodCommand::Restart, PodCommand::Replace]
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+}
+
+/// The answer to `POST /v1/pods/{instance}/{command}`: the command and the plan work
+/// that carries it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PodCommandAnswer {
+    /// The instance.
+    pub pod: String,
+    /// The command.
+    pub command: PodCommand,
+    /// The plan that carries it out (e.g. `recovery`).
+    pub plan: String,
+    /// The generation of that plan that holds it: the plan complete at this generation
+    /// or a later one has done it.
+    pub generation: u64,
+}
+
+/// The answer to `POST /v1/plans/{plan}/{command}`: the command as applied, and the
+/// plan's generation after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlanCommandAnswer {
+    /// The plan's name.
+    pub plan: String,
+    /// The command, with the ids of the phase and step it acted on.
+    #[serde(flatten)]
+    pub command: PlanCommand,
+    /// The plan's generation once the command applied (see [`PodCommandAnswer::generation`]).
+    pub generation: u64,
+}
+
+/// A stored configuration: `GET /v1/configurations/target` and `/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConfigurationView {
+    /// The configuration's id.
+    pub id: String,
+    /// The canonical service spec, with secret-looking environment values redacted.
+    pub spec: serde_json::Value,
+}
+
+/// The answer to `GET /v1/state/frameworkId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FrameworkIdView {
+    /// The Mesos framework id.
+    pub framework_id: String,
+}
+
+/// The answer to `GET /v1/health/live`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Liveness {
+    /// Always true: the scheduler serves.
+    pub live: bool,
+}
+
+/// The answer to `POST /v1/uninstall`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UninstallAnswer {
+    /// `started`.
+    pub uninstall: String,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// The kind: `not_found`, `bad_request`, `conflict`, `unavailable`, `internal`,
+    /// `unauthorized` or `method_not_allowed`.
+    pub error: String,
+    /// What went wrong, for people.
+    pub message: String,
 }
 
 /// Which output of a task to read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
     /// Standard output (the sandbox's `stdout` file).
@@ -165,7 +241,7 @@ pub struct LogRequest {
 }
 
 /// A piece of a pod instance's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LogChunk {
     /// The instance.
     pub instance: String,
@@ -180,7 +256,7 @@ pub struct LogChunk {
 }
 
 /// One pod instance in the pod list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PodSummary {
     /// The instance name, `<type>-<index>` (e.g. `data-2`).
     pub instance: String,
@@ -196,10 +272,20 @@ pub struct PodSummary {
     pub agent_id: Option<String>,
     /// That agent's hostname, when known.
     pub hostname: Option<String>,
+    /// Whether its task runs and passed its readiness check (or reached its goal).
+    #[serde(default)]
+    pub ready: bool,
+    /// How many times it was launched again after its first launch.
+    #[serde(default)]
+    pub restarts: u64,
+    /// When the scheduler first saw its current task running, in milliseconds since the
+    /// Unix epoch (the pod's age counts from there).
+    #[serde(default)]
+    pub running_since_ms: Option<u64>,
 }
 
 /// One resource held by a pod instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ResourceSummary {
     /// The resource name (`cpus`, `mem`, `disk`, `ports`, ...).
     pub name: String,
@@ -215,7 +301,7 @@ pub struct ResourceSummary {
 }
 
 /// One persistent volume held by a pod instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VolumeSummary {
     /// Where the task sees it, relative to its sandbox.
     pub container_path: String,
@@ -230,7 +316,7 @@ pub struct VolumeSummary {
 }
 
 /// Everything known about one pod instance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PodInfo {
     /// The instance name, `<type>-<index>`.
     pub instance: String,
@@ -255,7 +341,7 @@ pub struct PodInfo {
 }
 
 /// The overall condition of the service, as told by `GET /v1/health`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HealthState {
     /// The scheduler has not subscribed to the master yet (HTTP 503).
@@ -284,7 +370,7 @@ impl HealthState {
 }
 
 /// One plan's status, as part of the [`Health`] summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PlanHealth {
     /// The plan's name.
     pub name: String,
@@ -296,7 +382,7 @@ pub struct PlanHealth {
 }
 
 /// The health summary: the state and the plan statuses it was derived from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// The overall state.
     pub state: HealthState,
@@ -422,7 +508,7 @@ pub struct MetricsSnapshot {
 }
 
 /// An offer as seen by the scheduler.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OfferSummary {
     /// The offer id.
     pub offer_id: String,
@@ -435,7 +521,7 @@ pub struct OfferSummary {
 }
 
 /// What the scheduler did with one offer for one step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OfferOutcome {
     /// The offer id.
     pub offer_id: String,
@@ -446,7 +532,7 @@ pub struct OfferOutcome {
 }
 
 /// Offer outcomes for one pending step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StepOffers {
     /// The plan the step belongs to.
     pub plan: String,
@@ -459,7 +545,7 @@ pub struct StepOffers {
 }
 
 /// The latest offers and, per pending step, why each was or was not used.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OffersDebug {
     /// The latest batch of offers the scheduler evaluated.
     pub offers: Vec<OfferSummary>,
@@ -489,12 +575,13 @@ pub trait ServiceControl: Send + Sync + 'static {
     /// Everything known about `instance`.
     fn pod_info<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, ControlResult<PodInfo>>;
 
-    /// Restarts or replaces `instance`; returns once the decision is stored.
+    /// Restarts or replaces `instance`; returns once the decision is stored and shows in
+    /// the plans, with the plan work that carries it out.
     fn pod_command<'a>(
         &'a self,
         instance: &'a str,
         command: PodCommand,
-    ) -> BoxFuture<'a, ControlResult<()>>;
+    ) -> BoxFuture<'a, ControlResult<Started>>;
 
     /// The ids of all stored configurations.
     fn configuration_ids(&self) -> BoxFuture<'_, ControlResult<Vec<String>>>;

@@ -12,12 +12,12 @@
 //! |---|---|
 //! | `GET /v1/plans` | plan names |
 //! | `GET /v1/plans/{plan}` | [`PlanSnapshot`](crate::plan::PlanSnapshot); 200 complete, 202 in progress, 417 errors |
-//! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional |
-//! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional |
+//! | `POST /v1/plans/{plan}/interrupt`, `/continue` | `?phase=` optional; [`PlanCommandAnswer`](crate::api::PlanCommandAnswer) with the plan's generation |
+//! | `POST /v1/plans/{plan}/restart`, `/forceComplete` | `?phase=&step=` optional; the same |
 //! | `GET /v1/pods`, `GET /v1/pods/{instance}/info` | [`PodSummary`](crate::api::PodSummary) list, [`PodInfo`](crate::api::PodInfo) |
 //! | `GET /v1/pods/{instance}/logs` | [`LogChunk`](crate::api::LogChunk): `?stream=stdout\|stderr&offset=&length=&previous=` |
-//! | `POST /v1/pods/{instance}/restart` | relaunch in place |
-//! | `POST /v1/pods/{instance}/replace?confirm={instance}` | replace elsewhere (the volume is destroyed) |
+//! | `POST /v1/pods/{instance}/restart` | relaunch in place; [`PodCommandAnswer`](crate::api::PodCommandAnswer): the plan and generation that carry it out |
+//! | `POST /v1/pods/{instance}/replace?confirm={instance}` | replace elsewhere (the volume is destroyed); the same |
 //! | `POST /v1/uninstall?confirm={service}` | uninstall the service |
 //! | `GET /v1/configurations`, `/target`, `/{id}` | ids, `{id, spec}` |
 //! | `GET /v1/state/frameworkId` | `{framework_id}` |
@@ -25,6 +25,7 @@
 //! | `GET /v1/health/live` | `{"live": true}`, 200 while the scheduler serves, whatever its plans say (liveness) |
 //! | `GET /v1/metrics` | Prometheus text |
 //! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
+//! | `GET /v1/openapi.json` | the OpenAPI description of these routes ([`openapi`]) |
 //!
 //! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code; a malformed
 //! path (a name that is `.`, `..`, holds `/` or a control character) is a 400 saying so.
@@ -43,6 +44,7 @@
 //! within 10 seconds (an idle keep-alive connection is closed after as long), a body
 //! within 30 seconds of them, and at most 256 connections are open at once.
 
+pub mod openapi;
 pub mod prometheus;
 mod running;
 mod server;

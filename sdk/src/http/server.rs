@@ -13,18 +13,18 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use serde_json::json;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use stead_proto::server::ServerLimits;
 use stead_state::StateError;
 
-use super::prometheus;
+use super::{openapi, prometheus};
 use crate::api::redact::redact_environment;
 use crate::api::{
-    ControlError, Health, LogRequest, LogStream, PlanCommand, PodCommand, ServiceControl,
-    plan_errors,
+    ConfigurationView, ControlError, ErrorBody, FrameworkIdView, Health, Liveness, LogChunk,
+    LogRequest, LogStream, OffersDebug, PlanCommand, PlanCommandAnswer, PodCommand,
+    PodCommandAnswer, PodInfo, PodSummary, ServiceControl, UninstallAnswer, plan_errors,
 };
 use crate::plan::{PlanSnapshot, Status};
 
@@ -121,8 +121,9 @@ pub async fn serve_with_shutdown(
     Ok(())
 }
 
+/// What every handler reaches: the scheduler and the tokens.
 #[derive(Clone)]
-struct Api {
+pub(super) struct Api {
     control: Arc<dyn ServiceControl>,
     token: Option<Arc<str>>,
     read_token: Option<Arc<str>>,
@@ -152,6 +153,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/metrics", get(metrics))
         .route("/v1/debug/offers", get(debug_offers))
         .route("/v1/uninstall", post(uninstall))
+        .route(openapi::PATH, get(openapi::serve))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -166,7 +168,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
 
 /// An error answer: a status code and a JSON body `{"error", "message"}`.
 #[derive(Debug)]
-struct ApiError {
+pub(super) struct ApiError {
     status: StatusCode,
     kind: &'static str,
     message: String,
@@ -219,7 +221,10 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": self.kind, "message": self.message });
+        let body = ErrorBody {
+            error: self.kind.to_string(),
+            message: self.message,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
@@ -230,7 +235,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 fn ok<T: Serialize>(value: T) -> Response {
     axum::Json(value).into_response()
@@ -311,7 +316,7 @@ fn confirmed(query: &BTreeMap<String, String>, action: &str, expected: &str) -> 
 }
 
 /// Whether `path` is a probe answered without a token.
-fn is_open(path: &str) -> bool {
+pub(super) fn is_open(path: &str) -> bool {
     path.strip_prefix(OPEN_PREFIX)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
@@ -364,7 +369,10 @@ async fn find_plan(api: &Api, name: &str) -> ApiResult<PlanSnapshot> {
         .ok_or_else(|| ApiError::not_found(format!("plan {name:?}")))
 }
 
-async fn list_plans(State(api): State<Api>) -> ApiResult<Response> {
+/// The plans' names.
+#[utoipa::path(get, path = "/v1/plans", tag = "plans",
+    responses((status = 200, description = "The plans' names, deploy first", body = Vec<String>)))]
+pub(super) async fn list_plans(State(api): State<Api>) -> ApiResult<Response> {
     let names: Vec<String> = api
         .control
         .plans()
@@ -386,7 +394,16 @@ fn plan_status_code(plan: &PlanSnapshot) -> StatusCode {
     }
 }
 
-async fn show_plan(
+/// A plan with its phases and steps.
+#[utoipa::path(get, path = "/v1/plans/{plan}", tag = "plans",
+    params(("plan" = String, Path, description = "The plan's name (e.g. `deploy`)")),
+    responses(
+        (status = 200, description = "The plan, complete", body = PlanSnapshot),
+        (status = 202, description = "The plan, in progress", body = PlanSnapshot),
+        (status = 417, description = "The plan, with errors", body = PlanSnapshot),
+        (status = 404, description = "No such plan", body = ErrorBody),
+    ))]
+pub(super) async fn show_plan(
     State(api): State<Api>,
     plan: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
@@ -466,39 +483,107 @@ fn resolve(
     Ok((Some(phase_id), Some(found_step.id)))
 }
 
-async fn plan_command(
+/// The commands on a plan, as named in `POST /v1/plans/{plan}/{command}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub(super) enum PlanVerb {
+    /// Stop starting new work (`?phase=` optional).
+    Interrupt,
+    /// Resume (`?phase=` optional).
+    Continue,
+    /// Do the work again (`?phase=&step=` optional).
+    Restart,
+    /// Mark complete without doing it (`?phase=&step=` optional).
+    ForceComplete,
+}
+
+impl PlanVerb {
+    /// Every command.
+    pub(super) const ALL: [PlanVerb; 4] = [
+        PlanVerb::Interrupt,
+        PlanVerb::Continue,
+        PlanVerb::Restart,
+        PlanVerb::ForceComplete,
+    ];
+
+    /// The command's name in a URL.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            PlanVerb::Interrupt => "interrupt",
+            PlanVerb::Continue => "continue",
+            PlanVerb::Restart => "restart",
+            PlanVerb::ForceComplete => "forceComplete",
+        }
+    }
+
+    /// The command named `name` in a URL, if any.
+    fn parse(name: &str) -> Option<PlanVerb> {
+        PlanVerb::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+
+    /// Whether the command takes a step (`?step=`) besides a phase.
+    pub(super) fn takes_step(self) -> bool {
+        matches!(self, PlanVerb::Restart | PlanVerb::ForceComplete)
+    }
+}
+
+/// An operator command on a plan, a phase or a step.
+#[utoipa::path(post, path = "/v1/plans/{plan}/{command}", tag = "plans",
+    params(
+        ("plan" = String, Path, description = "The plan's name"),
+        ("command" = PlanVerb, Path, description = "`interrupt` and `continue` take `phase`; `restart` and `forceComplete` take `phase` and `step`"),
+        ("phase" = Option<String>, Query, description = "The phase (name or id); the whole plan when omitted", min_length = 1, pattern = r"\S"),
+        ("step" = Option<String>, Query, description = "The step (name or id); the whole phase when omitted (`restart` and `forceComplete` only)", min_length = 1, pattern = r"\S"),
+    ),
+    responses(
+        (status = 200, description = "Applied", body = PlanCommandAnswer),
+        (status = 400, description = "A bad query (an unknown or empty parameter, a step named in several phases)", body = ErrorBody),
+        (status = 404, description = "No such plan, command, phase or step", body = ErrorBody),
+        (status = 503, description = "The scheduler has stopped", body = ErrorBody),
+    ))]
+pub(super) async fn plan_command(
     State(api): State<Api>,
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Path((name, command)) = path?;
     let Query(query) = query?;
-    let allow_step = matches!(command.as_str(), "restart" | "forceComplete");
-    if !allow_step && !matches!(command.as_str(), "interrupt" | "continue") {
-        return Err(ApiError::not_found(format!("plan command {command:?}")));
-    }
-    let (phase, step) = target_query(&query, allow_step)?;
+    let verb = PlanVerb::parse(&command)
+        .ok_or_else(|| ApiError::not_found(format!("plan command {command:?}")))?;
+    let (phase, step) = target_query(&query, verb.takes_step())?;
     let plan = find_plan(&api, &name).await?;
     let (phase, step) = resolve(&plan, phase, step)?;
-    let command = match command.as_str() {
-        "interrupt" => PlanCommand::Interrupt { phase },
-        "continue" => PlanCommand::Continue { phase },
-        "restart" => PlanCommand::Restart { phase, step },
-        _ => PlanCommand::ForceComplete { phase, step },
+    let command = match verb {
+        PlanVerb::Interrupt => PlanCommand::Interrupt { phase },
+        PlanVerb::Continue => PlanCommand::Continue { phase },
+        PlanVerb::Restart => PlanCommand::Restart { phase, step },
+        PlanVerb::ForceComplete => PlanCommand::ForceComplete { phase, step },
     };
     api.control.plan_command(&name, command).await?;
-    let mut body = serde_json::to_value(command).unwrap_or_default();
-    if let Some(map) = body.as_object_mut() {
-        map.insert("plan".into(), name.into());
-    }
-    Ok(ok(body))
+    // The scheduler publishes a command's change before it answers.
+    let generation = find_plan(&api, &name).await?.generation;
+    Ok(ok(PlanCommandAnswer {
+        plan: name,
+        command,
+        generation,
+    }))
 }
 
-async fn list_pods(State(api): State<Api>) -> ApiResult<Response> {
+/// The pod instances.
+#[utoipa::path(get, path = "/v1/pods", tag = "pods",
+    responses((status = 200, description = "Every instance", body = Vec<PodSummary>)))]
+pub(super) async fn list_pods(State(api): State<Api>) -> ApiResult<Response> {
     Ok(ok(api.control.pods().await?))
 }
 
-async fn pod_info(
+/// Everything known about one instance.
+#[utoipa::path(get, path = "/v1/pods/{instance}/info", tag = "pods",
+    params(("instance" = String, Path, description = "The instance (e.g. `data-2`)")),
+    responses(
+        (status = 200, description = "The instance", body = PodInfo),
+        (status = 404, description = "No such instance", body = ErrorBody),
+    ))]
+pub(super) async fn pod_info(
     State(api): State<Api>,
     instance: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
@@ -541,7 +626,22 @@ fn log_request(query: &BTreeMap<String, String>) -> ApiResult<LogRequest> {
     Ok(request)
 }
 
-async fn pod_logs(
+/// A part of a task's output: the current or previous run's stdout or stderr.
+#[utoipa::path(get, path = "/v1/pods/{instance}/logs", tag = "pods",
+    params(
+        ("instance" = String, Path, description = "The instance"),
+        ("stream" = Option<String>, Query, description = "`stdout` (the default) or `stderr`"),
+        ("offset" = Option<i64>, Query, description = "Byte offset (default 0; -1 answers the size)"),
+        ("length" = Option<u64>, Query, description = "At most this many bytes"),
+        ("previous" = Option<bool>, Query, description = "The previous run's output"),
+    ),
+    responses(
+        (status = 200, description = "The part read", body = LogChunk),
+        (status = 400, description = "A bad query", body = ErrorBody),
+        (status = 404, description = "No such instance, task or previous run", body = ErrorBody),
+        (status = 503, description = "The master or agent cannot be reached", body = ErrorBody),
+    ))]
+pub(super) async fn pod_logs(
     State(api): State<Api>,
     instance: Result<Path<String>, PathRejection>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
@@ -553,7 +653,21 @@ async fn pod_logs(
     Ok(ok(api.control.logs(&instance, request).await?))
 }
 
-async fn pod_command(
+/// Restarts (relaunch in place) or replaces (place anew, destroying the old volume) an
+/// instance.
+#[utoipa::path(post, path = "/v1/pods/{instance}/{command}", tag = "pods",
+    params(
+        ("instance" = String, Path, description = "The instance"),
+        ("command" = PodCommand, Path, description = "What to do"),
+        ("confirm" = Option<String>, Query, description = "Replace only: the instance's name, confirming that its volume and data are destroyed"),
+    ),
+    responses(
+        (status = 200, description = "Stored and shown in the plans; the plan work that carries it out", body = PodCommandAnswer),
+        (status = 400, description = "A replace without its confirmation", body = ErrorBody),
+        (status = 404, description = "No such instance or command", body = ErrorBody),
+        (status = 503, description = "The scheduler has stopped", body = ErrorBody),
+    ))]
+pub(super) async fn pod_command(
     State(api): State<Api>,
     path: Result<Path<(String, String)>, PathRejection>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
@@ -561,20 +675,32 @@ async fn pod_command(
     let Path((instance, command)) = path?;
     let instance = checked_name("pod instance", instance)?;
     let Query(query) = query?;
-    let command = match command.as_str() {
-        "restart" => PodCommand::Restart,
-        "replace" => PodCommand::Replace,
-        other => return Err(ApiError::not_found(format!("pod command {other:?}"))),
-    };
+    let command = PodCommand::parse(&command)
+        .ok_or_else(|| ApiError::not_found(format!("pod command {command:?}")))?;
     if command == PodCommand::Replace {
         let action = format!("replacing pod {instance} (its volume and data are destroyed)");
         confirmed(&query, &action, &instance)?;
     }
-    api.control.pod_command(&instance, command).await?;
-    Ok(ok(json!({ "pod": instance, "command": command.as_str() })))
+    let started = api.control.pod_command(&instance, command).await?;
+    Ok(ok(PodCommandAnswer {
+        pod: instance,
+        command,
+        plan: started.plan,
+        generation: started.generation,
+    }))
 }
 
-async fn uninstall(
+/// Uninstalls the service (irreversible).
+#[utoipa::path(post, path = "/v1/uninstall", tag = "service",
+    params(
+        ("confirm" = String, Query, description = "The service's name, confirming the uninstall"),
+    ),
+    responses(
+        (status = 200, description = "The uninstall started", body = UninstallAnswer),
+        (status = 400, description = "No or a wrong confirmation", body = ErrorBody),
+        (status = 409, description = "This scheduler cannot uninstall", body = ErrorBody),
+    ))]
+pub(super) async fn uninstall(
     State(api): State<Api>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> ApiResult<Response> {
@@ -583,35 +709,68 @@ async fn uninstall(
     let action = format!("uninstalling service {service} (every task and volume)");
     confirmed(&query, &action, &service)?;
     api.control.uninstall().await?;
-    Ok(ok(json!({ "uninstall": "started" })))
+    Ok(ok(UninstallAnswer {
+        uninstall: "started".into(),
+    }))
 }
 
-async fn list_configurations(State(api): State<Api>) -> ApiResult<Response> {
+/// The ids of the stored configurations.
+#[utoipa::path(get, path = "/v1/configurations", tag = "configurations",
+    responses((status = 200, description = "The stored configurations' ids", body = Vec<String>)))]
+pub(super) async fn list_configurations(State(api): State<Api>) -> ApiResult<Response> {
     Ok(ok(api.control.configuration_ids().await?))
 }
 
-async fn target_configuration(State(api): State<Api>) -> ApiResult<Response> {
+/// The target configuration.
+#[utoipa::path(get, path = "/v1/configurations/target", tag = "configurations",
+    responses(
+        (status = 200, description = "The target configuration", body = ConfigurationView),
+        (status = 404, description = "None stored yet", body = ErrorBody),
+    ))]
+pub(super) async fn target_configuration(State(api): State<Api>) -> ApiResult<Response> {
     let id = api.control.target_configuration_id().await?;
     let spec = api.control.configuration(&id).await?;
-    redacted(&json!({ "id": id, "spec": spec }))
+    redacted(&ConfigurationView { id, spec })
 }
 
-async fn configuration(
+/// One stored configuration.
+#[utoipa::path(get, path = "/v1/configurations/{id}", tag = "configurations",
+    params(("id" = String, Path, description = "The configuration's id")),
+    responses(
+        (status = 200, description = "The configuration", body = ConfigurationView),
+        (status = 404, description = "No such configuration", body = ErrorBody),
+    ))]
+pub(super) async fn configuration(
     State(api): State<Api>,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let Path(id) = id?;
     let id = checked_name("configuration id", id)?;
     let spec = api.control.configuration(&id).await?;
-    redacted(&json!({ "id": id, "spec": spec }))
+    redacted(&ConfigurationView { id, spec })
 }
 
-async fn framework_id(State(api): State<Api>) -> ApiResult<Response> {
-    let id = api.control.framework_id().await?;
-    Ok(ok(json!({ "framework_id": id })))
+/// The framework id.
+#[utoipa::path(get, path = "/v1/state/frameworkId", tag = "service",
+    responses(
+        (status = 200, description = "The framework id", body = FrameworkIdView),
+        (status = 404, description = "Not assigned yet", body = ErrorBody),
+    ))]
+pub(super) async fn framework_id(State(api): State<Api>) -> ApiResult<Response> {
+    let framework_id = api.control.framework_id().await?;
+    Ok(ok(FrameworkIdView { framework_id }))
 }
 
-async fn health(State(api): State<Api>) -> ApiResult<Response> {
+/// Readiness: the status code tells the service's state.
+#[utoipa::path(get, path = "/v1/health", tag = "health", security(()),
+    responses(
+        (status = 200, description = "Running", body = Health),
+        (status = 202, description = "Deploying", body = Health),
+        (status = 206, description = "Recovering", body = Health),
+        (status = 417, description = "A plan has errors", body = Health),
+        (status = 503, description = "Not subscribed yet", body = Health),
+    ))]
+pub(super) async fn health(State(api): State<Api>) -> ApiResult<Response> {
     let health: Health = api.control.health().await?;
     // Invariant: every code `HealthState::status_code` returns is a valid HTTP status.
     let status = StatusCode::from_u16(health.state.status_code()).expect("valid status code");
@@ -620,18 +779,26 @@ async fn health(State(api): State<Api>) -> ApiResult<Response> {
 
 /// Liveness: 200 while the process serves, whatever its plans say (`/v1/health` is
 /// readiness).
-async fn live() -> Response {
-    ok(json!({ "live": true }))
+#[utoipa::path(get, path = "/v1/health/live", tag = "health", security(()),
+    responses((status = 200, description = "The scheduler serves", body = Liveness)))]
+pub(super) async fn live() -> Response {
+    ok(Liveness { live: true })
 }
 
-async fn metrics(State(api): State<Api>) -> ApiResult<Response> {
+/// The scheduler's metrics in the Prometheus text format.
+#[utoipa::path(get, path = "/v1/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain")))]
+pub(super) async fn metrics(State(api): State<Api>) -> ApiResult<Response> {
     let snapshot = api.control.metrics().await?;
     let plans = api.control.plans().await?;
     let text = prometheus::render(&snapshot, &plans);
     Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response())
 }
 
-async fn debug_offers(State(api): State<Api>) -> ApiResult<Response> {
+/// The latest offers and, per pending step, why each was or was not used.
+#[utoipa::path(get, path = "/v1/debug/offers", tag = "service",
+    responses((status = 200, description = "Offer diagnostics", body = OffersDebug)))]
+pub(super) async fn debug_offers(State(api): State<Api>) -> ApiResult<Response> {
     Ok(ok(api.control.debug_offers().await?))
 }
 

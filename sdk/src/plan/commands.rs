@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Plan, Status};
 
 /// An operator command on a plan. Phase and step ids were checked against the plan's
 /// current snapshot by the API before the command reaches the scheduler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum PlanCommand {
     /// Stop starting new work: the whole plan, or only `phase`.

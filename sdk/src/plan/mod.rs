@@ -17,7 +17,7 @@ pub use model::{
     Strategy,
 };
 pub use status::Status;
-pub use work::{Ended, PlanName, WorkPlan, WorkPlans};
+pub use work::{Ended, PlanName, Started, WorkPlan, WorkPlans};
 
 /// The name of the deploy plan.
 pub const DEPLOY: &str = "deploy";

@@ -5,13 +5,14 @@ use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Status;
 use super::census::Census;
 
 /// How the children of a plan (its phases) or of a phase (its steps) proceed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// One child at a time, in order; each waits for the previous one to complete.
@@ -25,7 +26,7 @@ pub enum Strategy {
 }
 
 /// What a step does to its pod instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StepKind {
     /// Launch the instance (first launch, or relaunch in place where it already has resources).
@@ -324,6 +325,8 @@ pub struct Plan {
     /// Where the first step of each instance is (rebuilt whenever steps are added or
     /// removed).
     index: HashMap<String, StepRef>,
+    /// Counts the times work was started in the plan (see [`Plan::renew`]).
+    generation: u64,
 }
 
 impl Plan {
@@ -337,6 +340,7 @@ impl Plan {
             errors: Vec::new(),
             interrupted: false,
             index: HashMap::new(),
+            generation: 1,
         };
         plan.reindex();
         plan
@@ -345,6 +349,20 @@ impl Plan {
     /// The phases, in order.
     pub fn phases(&self) -> &[Phase] {
         &self.phases
+    }
+
+    /// The plan's generation: 1 when built, one more each time work was started in it
+    /// since ([`Plan::renew`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Counts new work started in the plan (a step added or reset to do its work again)
+    /// and returns the generation that holds it: a snapshot of this generation or a
+    /// later one shows the work, so once such a snapshot is complete the work is done.
+    pub fn renew(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
     }
 
     /// The phase at position `pi`, for change.
@@ -505,6 +523,7 @@ impl Plan {
             name: self.name.clone(),
             strategy: self.strategy,
             status: self.status(),
+            generation: self.generation,
             errors: self.errors.clone(),
             phases: self
                 .phases
@@ -516,7 +535,7 @@ impl Plan {
 }
 
 /// A serializable view of a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StepSnapshot {
     /// The step's id.
     pub id: Uuid,
@@ -535,7 +554,7 @@ pub struct StepSnapshot {
 }
 
 /// A serializable view of a phase.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PhaseSnapshot {
     /// The phase's id.
     pub id: Uuid,
@@ -550,7 +569,7 @@ pub struct PhaseSnapshot {
 }
 
 /// A serializable view of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlanSnapshot {
     /// The plan's id.
     pub id: Uuid,
@@ -560,6 +579,11 @@ pub struct PlanSnapshot {
     pub strategy: Strategy,
     /// Its aggregate status.
     pub status: Status,
+    /// Its generation ([`Plan::generation`]): an operator command answers with the
+    /// generation that holds the work it started; the plan complete at that generation
+    /// or a later one has done it.
+    #[serde(default)]
+    pub generation: u64,
     /// Plan-level errors.
     pub errors: Vec<String>,
     /// Its phases.

@@ -1,9 +1,10 @@
 //! Step, phase and plan statuses.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The progress of a step, or the aggregate progress of a phase or plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// Nothing has been done yet.

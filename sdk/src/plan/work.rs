@@ -5,6 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use super::{
     Applied, Overrides, Plan, PlanCommand, PlanCommandError, Status, StepKind, StepMut, StepRef,
     Strategy, add_recovery, deploy_plan, recovery_plan, select,
@@ -72,6 +75,17 @@ impl WorkPlan {
             WorkPlan::Recovery => PlanName::Recovery,
         }
     }
+}
+
+/// The plan work an operator command started: the plan that carries it and the
+/// generation of that plan that holds it ([`Plan::generation`]). The plan complete at
+/// this generation or a later one has done the work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Started {
+    /// The plan's name (e.g. `recovery`).
+    pub plan: String,
+    /// The plan's generation that holds the work.
+    pub generation: u64,
 }
 
 /// How an instance's task ended, as the plans need to know it.
@@ -197,8 +211,26 @@ impl WorkPlans {
         }
     }
 
+    /// The current generation of the plan `which`, as the work a command started.
+    pub fn started(&self, which: WorkPlan) -> Started {
+        let plan = self.get(which);
+        Started {
+            plan: plan.name.clone(),
+            generation: plan.generation(),
+        }
+    }
+
+    /// Starts new work in the plan `which` (see [`Plan::renew`]).
+    fn renew(&mut self, which: WorkPlan) -> Started {
+        self.get_mut(which).renew();
+        self.started(which)
+    }
+
     /// `instance` runs configuration `from`: its deploy step relaunches it under `to`.
     pub fn mark_update(&mut self, instance: &str, from: &str, to: &str) {
+        if self.deploy.find(instance).is_some() {
+            self.deploy.renew();
+        }
         if let Some(mut step) = self.deploy.find_mut(instance) {
             step.kind = StepKind::Update;
             step.set_status(Status::Pending);
@@ -280,38 +312,49 @@ impl WorkPlans {
     }
 
     /// The step that handles what happened to `instance`'s task: its deploy step while the
-    /// deploy has not done it, else a recovery step of `kind`.
+    /// deploy has not done it, else a recovery step of `kind` (new work of the recovery
+    /// plan when it held no step for the instance).
     fn step_after_deploy(&mut self, instance: &str, kind: StepKind) -> Option<StepMut<'_>> {
-        let deploy_done = self
-            .deploy
-            .find(instance)
-            .and_then(|at| self.deploy.step(at))
-            .is_none_or(|s| {
-                // An update not begun yet: the old task is recovered as it was.
-                s.status().is_complete()
-                    || (s.kind == StepKind::Update && !s.status().is_in_flight())
-            });
-        if deploy_done {
+        if self.recovers(instance) {
             self.recovery.prune_complete();
+            if self.recovery.find(instance).is_none() {
+                self.recovery.renew();
+            }
             Some(add_recovery(&mut self.recovery, instance, kind))
         } else {
             self.deploy.find_mut(instance)
         }
     }
 
+    /// Whether a relaunch of `instance` is the recovery plan's work: its deploy step (if
+    /// any) is done, or is an update not begun yet (the old task is recovered as it was).
+    fn recovers(&self, instance: &str) -> bool {
+        self.deploy
+            .find(instance)
+            .and_then(|at| self.deploy.step(at))
+            .is_none_or(|s| {
+                s.status().is_complete()
+                    || (s.kind == StepKind::Update && !s.status().is_in_flight())
+            })
+    }
+
     /// The instance is to be placed anew (replaced): a pending recovery step, unless one
     /// is in flight already.
-    pub fn replace(&mut self, instance: &str, message: &str) {
+    pub fn replace(&mut self, instance: &str, message: &str) -> Started {
         self.recovery.prune_complete();
+        let started = self.renew(WorkPlan::Recovery);
         let mut step = add_recovery(&mut self.recovery, instance, StepKind::Replace);
         if !step.status().is_in_flight() {
             step.set_status(Status::Pending);
             step.message = message.to_string();
         }
+        started
     }
 
     /// The operator restarted an instance whose task had ended: it is relaunched in place.
     pub fn recover_now(&mut self, instance: &str) {
+        self.recovery.prune_complete();
+        self.recovery.renew();
         add_recovery(&mut self.recovery, instance, StepKind::Recover).set_status(Status::Pending);
     }
 
@@ -325,6 +368,36 @@ impl WorkPlans {
                 step.message =
                     format!("waiting: the master refused to reserve its resources: {reason}");
             }
+        }
+    }
+
+    /// The operator restarted `instance`, whose task runs, and its task is being killed:
+    /// a relaunch the recovery plan does shows at once as a recovery step in flight
+    /// (`message` says so), which the kill's status turns pending. A relaunch that is the
+    /// deploy plan's work (its step is not done) is that plan's current generation.
+    pub fn restarting(&mut self, instance: &str, message: &str) -> Started {
+        if !self.recovers(instance) {
+            return self.started(WorkPlan::Deploy);
+        }
+        self.recovery.prune_complete();
+        if self.recovery.find(instance).is_some() {
+            // Its recovery (or replacement) is under way: that relaunches it.
+            return self.started(WorkPlan::Recovery);
+        }
+        let started = self.renew(WorkPlan::Recovery);
+        let mut step = add_recovery(&mut self.recovery, instance, StepKind::Recover);
+        step.set_status(Status::Starting);
+        step.message = message.to_string();
+        started
+    }
+
+    /// The plan work that relaunches `instance`: the recovery plan's when it holds a
+    /// step for it, else the deploy plan's.
+    pub fn relaunch_of(&self, instance: &str) -> Started {
+        if self.recovery.find(instance).is_some() {
+            self.started(WorkPlan::Recovery)
+        } else {
+            self.started(WorkPlan::Deploy)
         }
     }
 
@@ -360,6 +433,9 @@ impl WorkPlans {
     ) -> Result<Applied, E> {
         let mut next = self.get(which).clone();
         let applied = super::apply(&mut next, command)?;
+        if !applied.restarted.is_empty() {
+            next.renew();
+        }
         keep(&next, &applied)?;
         *self.get_mut(which) = next;
         Ok(applied)
@@ -424,6 +500,49 @@ mod tests {
             Some(Status::Pending)
         );
         assert_eq!(p.select()[0], (WorkPlan::Recovery, (0, 0)));
+    }
+
+    #[test]
+    fn a_restart_shows_at_once_and_each_new_work_is_a_new_generation() {
+        let mut p = plans();
+        assert_eq!(p.recovery().generation(), 1);
+        let started = p.restarting("data-0", "killing data-0__a");
+        let recovery = |generation| Started {
+            plan: "recovery".into(),
+            generation,
+        };
+        assert_eq!(started, recovery(2));
+        assert_eq!(
+            status(&p, WorkPlan::Recovery, "data-0"),
+            Some(Status::Starting)
+        );
+        assert!(!p.recovery().is_complete(), "the restart shows at once");
+        assert!(p.select().iter().all(|(w, _)| *w == WorkPlan::Deploy));
+        // The kill's status: the same work, now to launch.
+        let killed = Ended {
+            replacing: false,
+            delayed_until: None,
+            message: "killed".into(),
+        };
+        p.ended("data-0", killed);
+        assert_eq!(
+            status(&p, WorkPlan::Recovery, "data-0"),
+            Some(Status::Pending)
+        );
+        assert_eq!(p.recovery().generation(), 2);
+        assert_eq!(p.relaunch_of("data-0"), recovery(2));
+        // A restart while one is under way is that one.
+        assert_eq!(p.restarting("data-0", "again"), recovery(2));
+        // data-1 is not deployed yet: relaunching it is the deploy plan's work.
+        let deploy = Started {
+            plan: "deploy".into(),
+            generation: 1,
+        };
+        assert_eq!(p.restarting("data-1", "killing"), deploy);
+        // Once done, a replace is new work.
+        p.reached_goal("data-0", true, "running");
+        assert!(p.recovery().is_complete());
+        assert_eq!(p.replace("data-0", "replace requested"), recovery(3));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::telemetry::Telemetry;
 use crate::Error;
 use crate::api::{
     ControlError, ControlResult, Health, LogChunk, LogRequest, MetricsSnapshot, OffersDebug,
-    PlanCommand, PodCommand, PodInfo, PodSummary, ServiceControl,
+    PlanCommand, PodCommand, PodInfo, PodSummary, ServiceControl, Started,
 };
 use crate::mesos::sandbox::{self, Run, SandboxError};
 use crate::mesos::{MesosClient, MesosError};
@@ -173,6 +173,9 @@ impl ServiceControl for SchedulerControl {
                         state: i.state,
                         agent_id: i.agent_id,
                         hostname: i.hostname,
+                        ready: i.ready,
+                        restarts: i.launch_count.saturating_sub(1),
+                        running_since_ms: i.running_since_ms,
                     })
                 })
                 .collect())
@@ -209,7 +212,7 @@ impl ServiceControl for SchedulerControl {
         &'a self,
         instance: &'a str,
         command: PodCommand,
-    ) -> BoxFuture<'a, ControlResult<()>> {
+    ) -> BoxFuture<'a, ControlResult<Started>> {
         Box::pin(async move {
             self.known(instance)?;
             let name = instance.to_string();

@@ -27,7 +27,7 @@ use super::releases::ReleaseBook;
 use super::stored_task::StoredTask;
 use super::telemetry::Telemetry;
 use crate::mesos::calls;
-use crate::plan::{Overrides, PlanCommand, PlanName, Status, WorkPlan, WorkPlans};
+use crate::plan::{Overrides, PlanCommand, PlanName, Started, Status, WorkPlan, WorkPlans};
 use crate::{Error, Result};
 
 pub(super) mod batch;
@@ -54,10 +54,11 @@ fn overrides_property(plan: WorkPlan) -> String {
 /// An operator request.
 #[derive(Debug)]
 pub enum Command {
-    /// Move the instance elsewhere (new reservations, new volume).
-    Replace(String, oneshot::Sender<Result<()>>),
-    /// Kill the instance and relaunch it in place.
-    Restart(String, oneshot::Sender<Result<()>>),
+    /// Move the instance elsewhere (new reservations, new volume); answers with the plan
+    /// work that does it.
+    Replace(String, oneshot::Sender<Result<Started>>),
+    /// Kill the instance and relaunch it in place; answers with the plan work that does it.
+    Restart(String, oneshot::Sender<Result<Started>>),
     /// Uninstall the service (irreversible).
     Uninstall(oneshot::Sender<Result<()>>),
     /// An operator command on the named plan.
@@ -504,7 +505,7 @@ impl Core {
         Ok(())
     }
 
-    fn mark_replace(&mut self, name: &str, why: GoalOverride) -> Result<()> {
+    fn mark_replace(&mut self, name: &str, why: GoalOverride) -> Result<Started> {
         let Some(inst) = self.instances.get_mut(name) else {
             return Err(Error::UnknownInstance(name.to_string()));
         };
@@ -512,31 +513,35 @@ impl Core {
         Instance::set_replacing(&mut meta, why);
         self.store.store_task_meta(name, &meta)?;
         inst.meta = meta;
-        self.replacement_planned(name, why);
-        Ok(())
+        Ok(self.replacement_planned(name, why))
     }
 
     /// The instance's stored record says it is to be replaced (`why`): the recovery plan
     /// places it anew, and offers keep flowing a while to release what it leaves behind.
-    fn replacement_planned(&mut self, name: &str, why: GoalOverride) {
+    fn replacement_planned(&mut self, name: &str, why: GoalOverride) -> Started {
         let message = match why {
             GoalOverride::Replace => "replace requested by the operator",
             _ => "agent lost: replacing the instance elsewhere",
         };
-        self.plans.replace(name, message);
+        let started = self.plans.replace(name, message);
         self.restarts.remove(name);
         self.flow.cleanup_until = Some(self.clock.now() + CLEANUP_WINDOW);
+        started
     }
 
     /// Handles an operator request.
     pub async fn command(&mut self, command: Command) {
         match command {
+            // Each publishes before it answers, so that the API's answer is followed by
+            // snapshots that show the change.
             Command::Replace(name, reply) => {
                 let r = self.replace(&name).await;
+                self.publish();
                 let _ = reply.send(r);
             }
             Command::Restart(name, reply) => {
-                let r = self.restart(&name).await;
+                let r = self.restart_requested(&name).await;
+                self.publish();
                 let _ = reply.send(r);
             }
             Command::Uninstall(reply) => {
@@ -597,14 +602,34 @@ impl Core {
         }
     }
 
-    async fn replace(&mut self, name: &str) -> Result<()> {
+    async fn replace(&mut self, name: &str) -> Result<Started> {
         tracing::info!(instance = %name, "replace requested");
-        self.mark_replace(name, GoalOverride::Replace)?;
+        let started = self.mark_replace(name, GoalOverride::Replace)?;
         self.kill_current(name).await;
-        Ok(())
+        Ok(started)
     }
 
-    async fn restart(&mut self, name: &str) -> Result<()> {
+    /// The operator's restart of `name`: the plan work that relaunches it shows at once
+    /// (a recovery step in flight while the task is being killed).
+    async fn restart_requested(&mut self, name: &str) -> Result<Started> {
+        let task = self
+            .instances
+            .get(name)
+            .and_then(|i| i.task_id())
+            .unwrap_or("the task")
+            .to_string();
+        if self.restart(name).await? {
+            let message = format!("restart requested: killing {task} to relaunch it in place");
+            Ok(self.plans.restarting(name, &message))
+        } else {
+            Ok(self.plans.relaunch_of(name))
+        }
+    }
+
+    /// Restarts `name`: kills its running task (relaunched in place when the kill's
+    /// status arrives), or relaunches an ended one now. Returns whether a kill was sent
+    /// for a new restart (not one merged into a restart under way, nor a relaunch now).
+    async fn restart(&mut self, name: &str) -> Result<bool> {
         let Some(inst) = self.instances.get_mut(name) else {
             return Err(Error::UnknownInstance(name.to_string()));
         };
@@ -617,7 +642,7 @@ impl Core {
             if !relaunched {
                 self.kill_current(name).await;
             }
-            return Ok(());
+            return Ok(false);
         }
         tracing::info!(instance = %name, "restart requested");
         let restarted = inst.task_id().map(String::from);
@@ -636,7 +661,7 @@ impl Core {
         } else {
             self.kill_current(name).await;
         }
-        Ok(())
+        Ok(!ended)
     }
 
     /// The current task of `name` reports running: a restart under way is complete once
@@ -707,9 +732,18 @@ impl Core {
             ],
             reconciled,
             self.framework_id.as_deref(),
+        )
+        .with_generations([
+            self.plans.deploy().generation(),
+            self.plans.recovery().generation(),
+        ]);
+        let (plans, life, instances, framework_id, spec) = (
+            &self.plans,
+            &self.life,
+            &self.instances,
+            &self.framework_id,
+            &self.spec,
         );
-        let (plans, life, instances, framework_id) =
-            (&self.plans, &self.life, &self.instances, &self.framework_id);
         self.publisher.publish(key, || {
             let mut snapshots = vec![plans.deploy().snapshot(), plans.recovery().snapshot()];
             snapshots.extend(life.snapshots());
@@ -729,6 +763,11 @@ impl Core {
                         agent_id: i.agent_id().map(String::from),
                         hostname: i.hostname().map(String::from),
                         launch_count: i.meta.launch_count,
+                        ready: spec.task_types.get(i.type_idx).is_some_and(|tt| {
+                            i.done(tt)
+                                || matches!(i.progress(tt), Progress::Running { ready: true })
+                        }),
+                        running_since_ms: i.running_since_ms,
                     })
                     .collect(),
             }

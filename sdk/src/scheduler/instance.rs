@@ -45,6 +45,8 @@ pub struct Instance {
     pub meta: TaskMeta,
     /// When the current task was first seen running (this process's clock).
     pub running_since: Option<Instant>,
+    /// The same moment in milliseconds since the Unix epoch, for the operator's views.
+    pub running_since_ms: Option<u64>,
 }
 
 /// Whether a task in `state` is gone (not running and never will again). A task whose
@@ -109,6 +111,7 @@ impl Instance {
             status: None,
             meta: TaskMeta::default(),
             running_since: None,
+            running_since_ms: None,
         }
     }
 

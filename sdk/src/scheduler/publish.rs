@@ -54,12 +54,18 @@ pub struct InstanceSnapshot {
     pub hostname: Option<String>,
     /// How many times the instance was launched.
     pub launch_count: u64,
+    /// Whether its task runs and passed its readiness check (or reached its goal).
+    pub ready: bool,
+    /// When the scheduler first saw its current task running, in milliseconds since the
+    /// Unix epoch.
+    pub running_since_ms: Option<u64>,
 }
 
 /// What must be published at once when it changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishKey {
     plans: [Option<Status>; 3],
+    generations: [u64; 2],
     reconciled: bool,
     framework_id: Option<String>,
 }
@@ -74,9 +80,18 @@ impl PublishKey {
     ) -> PublishKey {
         PublishKey {
             plans,
+            generations: [0; 2],
             reconciled,
             framework_id: framework_id.map(String::from),
         }
+    }
+
+    /// This key with the generations of the deploy and recovery plans: new work in a
+    /// plan is published at once too, so that an operator command's answer is followed
+    /// by snapshots that show the work it started.
+    pub fn with_generations(mut self, generations: [u64; 2]) -> PublishKey {
+        self.generations = generations;
+        self
     }
 }
 

@@ -445,10 +445,10 @@ impl ServiceHandle {
             .map_err(|_| Error::Timeout(timeout))?
     }
 
-    async fn request(
+    async fn request<T>(
         &self,
-        make: impl FnOnce(oneshot::Sender<Result<()>>) -> Command,
-    ) -> Result<()> {
+        make: impl FnOnce(oneshot::Sender<Result<T>>) -> Command,
+    ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(make(tx))
@@ -461,7 +461,8 @@ impl ServiceHandle {
     /// volume are destroyed once offered.
     pub async fn replace(&self, instance: &str) -> Result<()> {
         let name = instance.to_string();
-        self.request(|tx| Command::Replace(name, tx)).await
+        self.request(|tx| Command::Replace(name, tx)).await?;
+        Ok(())
     }
 
     /// Uninstalls the service (irreversible): every task is killed, every volume
@@ -475,7 +476,8 @@ impl ServiceHandle {
     /// Restarts `instance` in place (same agent, same volume).
     pub async fn restart(&self, instance: &str) -> Result<()> {
         let name = instance.to_string();
-        self.request(|tx| Command::Restart(name, tx)).await
+        self.request(|tx| Command::Restart(name, tx)).await?;
+        Ok(())
     }
 
     /// Waits until the scheduler stops by itself (a fatal error).

@@ -13,7 +13,7 @@ use serde_json::json;
 use stead::api::{
     ControlError, ControlResult, Health, Histogram, MetricsSnapshot, OfferOutcome, OfferSummary,
     OffersDebug, PlanCommand, PodCommand, PodInfo, PodSummary, ResourceSummary, ServiceControl,
-    StepOffers, VolumeSummary,
+    Started, StepOffers, VolumeSummary,
 };
 use stead::http::ApiOptions;
 use stead::plan::{Phase, Plan, PlanSnapshot, Status, Step, StepKind, Strategy};
@@ -221,6 +221,9 @@ impl ServiceControl for Fake {
                     state: Some("TASK_RUNNING".into()),
                     agent_id: p.agent_id.clone(),
                     hostname: p.hostname.clone(),
+                    ready: true,
+                    restarts: u64::from(p.index),
+                    running_since_ms: Some(1_000_000),
                 })
                 .collect()
         })))
@@ -240,13 +243,21 @@ impl ServiceControl for Fake {
         &'a self,
         instance: &'a str,
         command: PodCommand,
-    ) -> BoxFuture<'a, ControlResult<()>> {
+    ) -> BoxFuture<'a, ControlResult<Started>> {
         ready(self.with(|s| {
             if !s.pods.iter().any(|p| p.instance == instance) {
                 return Err(ControlError::not_found(format!("pod {instance:?}")));
             }
             s.pod_commands.push((instance.to_string(), command));
-            Ok(())
+            let recovery = s
+                .plans
+                .iter_mut()
+                .find(|p| p.name == "recovery")
+                .ok_or_else(|| ControlError::not_found("plan \"recovery\""))?;
+            Ok(Started {
+                plan: recovery.name.clone(),
+                generation: recovery.renew(),
+            })
         }))
     }
 

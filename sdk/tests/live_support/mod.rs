@@ -107,7 +107,12 @@ impl Live {
 
     /// Starts [`OperatorLive`] and waits until its deploy plan is complete.
     pub async fn start(token: Option<&str>) -> Live {
-        let live = Live::launch(&OperatorLive::default(), token).await;
+        Live::deployed(&OperatorLive::default(), token).await
+    }
+
+    /// Starts `spec` (see [`Live::launch`]) and waits until its deploy plan is complete.
+    pub async fn deployed(spec: &dyn ServiceSpecification, token: Option<&str>) -> Live {
+        let live = Live::launch(spec, token).await;
         live.handle
             .wait_for(Duration::from_secs(120), |s| {
                 s.plan("deploy").is_some_and(|p| p.status.is_complete())

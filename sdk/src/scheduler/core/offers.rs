@@ -369,6 +369,7 @@ impl Core {
             inst.status = None;
             inst.meta = meta;
             inst.running_since = None;
+            inst.running_since_ms = None;
         }
         if config_changes {
             self.retain_configs();

@@ -211,6 +211,7 @@ impl Core {
         inst.meta = assessed.meta;
         if state == TaskState::TaskRunning && inst.running_since.is_none() {
             inst.running_since = Some(now);
+            inst.running_since_ms = Some(self.clock.epoch_ms());
         }
         if previous != Some(state) {
             let message = status.message.as_deref().unwrap_or("");
