@@ -9,6 +9,7 @@ mod views;
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 pub use crate::plan::PlanCommand;
@@ -196,6 +197,9 @@ pub struct PodSummary {
     pub agent_id: Option<String>,
     /// That agent's hostname, when known.
     pub hostname: Option<String>,
+    /// How many times the instance was launched again after its first launch.
+    #[serde(default)]
+    pub restarts: u64,
 }
 
 /// One resource held by a pod instance.
@@ -543,6 +547,13 @@ pub trait ServiceControl: Send + Sync + 'static {
                 "this scheduler cannot read task logs",
             ))
         })
+    }
+
+    /// A stream that yields whenever the service's published state (plans, pods) has
+    /// changed, for live views; it ends when the service stops. The default never yields:
+    /// such a service's live views refresh on their own interval only.
+    fn changes(&self) -> BoxStream<'static, ()> {
+        Box::pin(futures::stream::pending())
     }
 
     /// Begins uninstalling the service (irreversible: every task killed, every volume

@@ -25,6 +25,8 @@
 //! | `GET /v1/health/live` | `{"live": true}`, 200 while the scheduler serves, whatever its plans say (liveness) |
 //! | `GET /v1/metrics` | Prometheus text |
 //! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
+//! | `GET /v1/events` | server-sent events, each a [`DashboardView`](dashboard::DashboardView) (see [`dashboard`]) |
+//! | `GET /` | the web dashboard (its script and style beside it, open without a token) |
 //!
 //! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code; a malformed
 //! path (a name that is `.`, `..`, holds `/` or a control character) is a 400 saying so.
@@ -43,6 +45,7 @@
 //! within 10 seconds (an idle keep-alive connection is closed after as long), a body
 //! within 30 seconds of them, and at most 256 connections are open at once.
 
+pub mod dashboard;
 pub mod prometheus;
 mod running;
 mod server;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use stead_spec::ServiceSpec;
 use stead_state::{ConfigStore, StateStore};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -173,6 +174,7 @@ impl ServiceControl for SchedulerControl {
                         state: i.state,
                         agent_id: i.agent_id,
                         hostname: i.hostname,
+                        restarts: i.launch_count.saturating_sub(1),
                     })
                 })
                 .collect())
@@ -272,6 +274,17 @@ impl ServiceControl for SchedulerControl {
                 data: chunk.data,
             })
         })
+    }
+
+    fn changes(&self) -> BoxStream<'static, ()> {
+        let snapshots = self.snapshots.clone();
+        Box::pin(futures::stream::unfold(
+            snapshots,
+            |mut snapshots| async move {
+                snapshots.changed().await.ok()?;
+                Some(((), snapshots))
+            },
+        ))
     }
 
     fn uninstall(&self) -> BoxFuture<'_, ControlResult<()>> {

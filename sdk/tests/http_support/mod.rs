@@ -221,6 +221,7 @@ impl ServiceControl for Fake {
                     state: Some("TASK_RUNNING".into()),
                     agent_id: p.agent_id.clone(),
                     hostname: p.hostname.clone(),
+                    restarts: 0,
                 })
                 .collect()
         })))
