@@ -36,10 +36,11 @@
 //!
 //! With a token configured, every mutating request needs `Authorization: Bearer <token>`
 //! (else 401); without one, mutating requests are taken only from loopback peers (else
-//! 403, see [`remote_mutation_refusal`]); with a read token (`--api-read-token`), every reading request but
-//! `/v1/health` needs it or the API token. Secret-looking environment values (names
-//! containing `PASSWORD`, `SECRET`, `TOKEN`, `KEY`, ...; see [`crate::api::redact`]) are
-//! replaced by `<redacted>` in pod info and configurations.
+//! 403, see [`remote_mutation_refusal`]); with a read token (`--api-read-token`), every
+//! reading request but `/v1/health` and the dashboard's page and assets needs it or the
+//! API token. Secret-looking environment values (names containing `PASSWORD`, `SECRET`,
+//! `TOKEN`, `KEY`, ...; see [`crate::api::redact`]) are replaced by `<redacted>` in pod
+//! info, configurations and the dashboard's view.
 //!
 //! Slow clients are bounded ([`ServerLimits`]): each request's headers must arrive
 //! within 10 seconds (an idle keep-alive connection is closed after as long), a body

@@ -66,7 +66,8 @@ pub struct ApiArgs {
     /// The token mutating API requests must carry as `Authorization: Bearer <token>`.
     #[arg(long, env = TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
-    /// The token reading API requests must carry (all but `/v1/health`); the API token
+    /// The token reading API requests must carry (all but `/v1/health` and the dashboard's
+    /// page and assets); the API token
     /// is taken for reads too. Without it, reads are open.
     #[arg(long, env = READ_TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
     pub api_read_token: Option<String>,

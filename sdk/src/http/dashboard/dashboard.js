@@ -106,22 +106,36 @@ function age(seconds) {
   return `${Math.floor(s / 86400)}d`;
 }
 
-function renderPlans(plans) {
-  $("plans").replaceChildren(...plans.map((plan) => el("div",
-    { class: "plan", "data-plan": plan.name, "data-status": plan.status },
+function renderStep(step) {
+  return el("tr", { "data-step": step.name, "data-status": step.status },
+    el("td", {}, step.name),
+    el("td", {}, step.kind),
+    el("td", {}, badge(step.status)),
+    el("td", { class: "message" }, step.message),
+    el("td", { class: "errors" }, step.errors.join("; ")));
+}
+
+function renderPhase(phase) {
+  return el("div", { class: "phase", "data-phase": phase.name },
+    el("h3", {}, `${phase.name} `, badge(phase.status),
+      el("span", { class: "message" }, ` ${phase.strategy}`)),
+    el("table", {}, el("tbody", {}, phase.steps.map(renderStep))));
+}
+
+function renderPlan(plan) {
+  return el("div", { class: "plan", "data-plan": plan.name, "data-status": plan.status },
     el("div", { class: "plan-head" },
-      el("strong", {}, plan.name), badge(plan.status, "plan-status"),
+      el("strong", {}, plan.name),
+      badge(plan.status, "plan-status"),
       el("span", { class: "message" }, plan.strategy),
       actionButton("interrupt", { "data-plan": plan.name }, "Interrupt"),
       actionButton("continue", { "data-plan": plan.name }, "Continue")),
     plan.errors.length ? el("div", { class: "errors" }, plan.errors.join("; ")) : null,
-    plan.phases.map((phase) => el("div", { class: "phase", "data-phase": phase.name },
-      el("h3", {}, `${phase.name} `, badge(phase.status), el("span", { class: "message" }, ` ${phase.strategy}`)),
-      el("table", {}, el("tbody", {}, phase.steps.map((step) => el("tr",
-        { "data-step": step.name, "data-status": step.status },
-        el("td", {}, step.name), el("td", {}, step.kind), el("td", {}, badge(step.status)),
-        el("td", { class: "message" }, step.message),
-        el("td", { class: "errors" }, step.errors.join("; "))))))))));
+    plan.phases.map(renderPhase));
+}
+
+function renderPlans(plans) {
+  $("plans").replaceChildren(...plans.map(renderPlan));
 }
 
 function renderPods(pods, targetId) {

@@ -48,7 +48,8 @@ pub struct TargetView {
 pub struct TaskTypeView {
     /// The task type's name.
     pub name: String,
-    /// Its settings other than the name, as compact JSON (long values shortened).
+    /// Its settings other than the name and those unset (`null` or empty), as compact
+    /// JSON (long values shortened).
     pub settings: BTreeMap<String, String>,
 }
 
@@ -247,7 +248,7 @@ fn target_view(id: &str, spec: &Value) -> TargetView {
                 .to_string(),
             settings: t
                 .iter()
-                .filter(|(key, _)| key.as_str() != "name")
+                .filter(|(key, value)| key.as_str() != "name" && !is_unset(value))
                 .map(|(key, value)| (key.clone(), compact(value)))
                 .collect(),
         })
@@ -255,6 +256,16 @@ fn target_view(id: &str, spec: &Value) -> TargetView {
     TargetView {
         id: id.to_string(),
         task_types,
+    }
+}
+
+/// Whether a setting is unset: `null`, or an empty list or map.
+fn is_unset(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(fields) => fields.is_empty(),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => false,
     }
 }
 
@@ -317,7 +328,9 @@ mod tests {
 
     #[test]
     fn the_target_lists_each_task_type_without_its_name() {
-        let spec = json!({"name": "s", "task_types": [{"name": "data", "count": 3}]});
+        let spec = json!({"name": "s", "task_types": [
+            {"name": "data", "count": 3, "health_check": null, "ports": []}
+        ]});
         let view = target_view("c1", &spec);
         assert_eq!(view.id, "c1");
         assert_eq!(view.task_types[0].name, "data");
