@@ -2,8 +2,9 @@
 //! WebDriver (`chromedriver`), on the data-store example's scheduler running as a process
 //! on its embedded cluster. The page follows the deploy plan to COMPLETE without a
 //! reload, refuses an action without the API token, and a restart clicked and confirmed
-//! in the page relaunches the pod (a new task id, in the page and in `/v1/pods`). A
-//! screenshot is written to `target/test-artifacts/dashboard.png`.
+//! in the page relaunches the pod (a new task id, in the page and in `/v1/pods`), and a
+//! replace confirmed in the page is accepted (it carries the API's confirmation) and
+//! places the pod anew. A screenshot is written to `target/test-artifacts/dashboard.png`.
 //!
 //! Chromium and its driver must be installed (`apt-get install chromium
 //! chromium-driver`; `scripts/test.sh` does it): without them the test fails, saying so.
@@ -287,6 +288,40 @@ async fn drive(browser: &WebDriver, api: &str, dir: &Path) -> Result<()> {
         "the recovery plan COMPLETE and data-1 ready",
         "return document.querySelector('.plan[data-plan=\"recovery\"]')?.dataset.status === 'COMPLETE' \
          && document.querySelector('tr[data-instance=\"data-1\"] .ready').textContent === 'yes'",
+    )
+    .await?;
+
+    // A replace is sent with the confirmation the API requires, once confirmed in the page.
+    let replaced = task_id_in_page(browser, "data-2")
+        .await?
+        .context("data-2's task id in the page")?;
+    click_and_confirm(
+        browser,
+        "button[data-action=\"replace\"][data-instance=\"data-2\"]",
+    )
+    .await?;
+    page_until(
+        browser,
+        "the replace accepted",
+        "return document.getElementById('notice').textContent.endsWith('replace?confirm=data-2: done')",
+    )
+    .await?;
+    eventually(
+        "data-2 placed anew, in the page and in /v1/pods",
+        LONG,
+        || async {
+            let now = task_id_in_page(browser, "data-2").await.ok()??;
+            let api_now = task_id_in_api(api, "data-2").await.ok()??;
+            (now != replaced && now == api_now).then_some(())
+        },
+    )
+    .await?;
+    page_until(
+        browser,
+        "every plan COMPLETE and every pod ready",
+        "return [...document.querySelectorAll('.plan')].every(p => p.dataset.status === 'COMPLETE') \
+         && [...document.querySelectorAll('#pods tbody tr .ready')] \
+              .filter(c => c.textContent === 'yes').length === 5",
     )
     .await?;
     let marker = page_value(browser, "return window.steadMarker || null").await?;

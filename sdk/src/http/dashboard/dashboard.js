@@ -18,7 +18,7 @@ function el(tag, attrs, ...children) {
     else if (key.startsWith("data-")) node.setAttribute(key, value);
     else node[key] = value;
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
