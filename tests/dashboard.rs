@@ -86,7 +86,7 @@ fn which(binary: &str) -> Option<PathBuf> {
 
 /// The operator API's base URL, once the scheduler logged that it listens.
 async fn api_url(log: &Path) -> Result<String> {
-    Ok(eventually("the operator API listening", LONG, || async {
+    eventually("the operator API listening", LONG, || async {
         let text = std::fs::read_to_string(log).ok()?;
         text.lines()
             .filter(|l| l.contains("operator API listening"))
@@ -94,7 +94,7 @@ async fn api_url(log: &Path) -> Result<String> {
             .map(|addr| format!("http://{addr}"))
     })
     .await
-    .with_context(|| format!("see {}", log.display()))?)
+    .with_context(|| format!("see {}", log.display()))
 }
 
 /// A headless Chromium session with a window large enough for the whole page.

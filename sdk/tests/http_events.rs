@@ -1,7 +1,7 @@
 //! The dashboard's event stream (`GET /v1/events`) and its page over HTTP: against a
 //! test double (tokens, the view's fields, redaction) and against a live scheduler on
 //! the embedded cluster (a deploy followed to COMPLETE and a restart seen, on one open
-//! stream).
+//! stream that ends when the scheduler stops).
 
 mod http_support;
 mod live_support;
@@ -249,5 +249,15 @@ async fn one_open_stream_follows_a_live_deploy_and_a_restart() {
         .await;
     assert_eq!(pod(&after, "node-0")["restarts"], 1);
     assert_eq!(pod(&after, "node-0")["agent_id"], node["agent_id"]);
-    live.stop().await;
+
+    // The scheduler stops with the stream still open: the stream ends with the server
+    // instead of holding its graceful shutdown.
+    tokio::time::timeout(LONG, live.stop())
+        .await
+        .expect("the scheduler stops with an event stream open");
+    let rest = tokio::time::timeout(LONG, async {
+        while let Ok(Some(_)) = events.response.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the event stream ended");
 }
