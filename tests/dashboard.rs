@@ -15,9 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use serde_json::Value;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
 use stead_suite::{ExampleProcess, eventually};
-use thirtyfour::prelude::*;
 
 /// Generous: CI machines are slow and shared.
 const LONG: Duration = Duration::from_secs(180);
@@ -62,7 +63,8 @@ impl ChromeDriver {
         };
         let status = format!("{}/status", driver.url);
         eventually("chromedriver ready", LONG, || async {
-            let body: Value = reqwest::get(&status).await.ok()?.json().await.ok()?;
+            let text = reqwest::get(&status).await.ok()?.text().await.ok()?;
+            let body: Value = serde_json::from_str(&text).ok()?;
             body["value"]["ready"].as_bool().filter(|ready| *ready)
         })
         .await?;
@@ -84,42 +86,54 @@ fn which(binary: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// The operator API's base URL, once the scheduler logged that it listens.
+/// The operator API's base URL, once the scheduler logged that it listens. Read every
+/// 10 ms: the deploy is to be interrupted before it completes, within about a second.
 async fn api_url(log: &Path) -> Result<String> {
-    eventually("the operator API listening", LONG, || async {
-        let text = std::fs::read_to_string(log).ok()?;
-        text.lines()
+    let deadline = tokio::time::Instant::now() + LONG;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let addr = text
+            .lines()
             .filter(|l| l.contains("operator API listening"))
-            .find_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("addr=")))
-            .map(|addr| format!("http://{addr}"))
-    })
-    .await
-    .with_context(|| format!("see {}", log.display()))
+            .find_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("addr=")));
+        if let Some(addr) = addr {
+            return Ok(format!("http://{addr}"));
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the operator API never listened: see {}",
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// A headless Chromium session with a window large enough for the whole page.
-async fn browser(driver: &ChromeDriver) -> Result<WebDriver> {
-    let mut caps = DesiredCapabilities::chrome();
-    for arg in [
+async fn browser(driver: &ChromeDriver) -> Result<Client> {
+    let args = [
         "--headless=new",
         // The tests run as root, where Chromium's sandbox cannot start.
         "--no-sandbox",
         "--disable-dev-shm-usage",
         "--disable-gpu",
         "--window-size=1500,2300",
-    ] {
-        caps.add_arg(arg)?;
-    }
-    Ok(WebDriver::new(&driver.url, caps).await?)
+    ];
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("browserName".into(), "chrome".into());
+    capabilities.insert("goog:chromeOptions".into(), json!({ "args": args }));
+    Ok(ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await?)
 }
 
 /// The value of `script` (a function body returning something) in the page.
-async fn page_value(browser: &WebDriver, script: &str) -> Result<Value> {
-    Ok(browser.execute(script, Vec::new()).await?.json().clone())
+async fn page_value(browser: &Client, script: &str) -> Result<Value> {
+    Ok(browser.execute(script, Vec::new()).await?)
 }
 
 /// Waits until `script` returns something else than `null`/`false` in the page.
-async fn page_until(browser: &WebDriver, what: &str, script: &str) -> Result<Value> {
+async fn page_until(browser: &Client, what: &str, script: &str) -> Result<Value> {
     Ok(eventually(what, LONG, || async {
         let value = page_value(browser, script).await.ok()?;
         (!value.is_null() && value != Value::Bool(false)).then_some(value)
@@ -128,33 +142,36 @@ async fn page_until(browser: &WebDriver, what: &str, script: &str) -> Result<Val
 }
 
 /// Clicks `selector`, then the confirmation dialog's Confirm button once it is open.
-async fn click_and_confirm(browser: &WebDriver, selector: &str) -> Result<()> {
-    browser.find(By::Css(selector)).await?.click().await?;
+async fn click_and_confirm(browser: &Client, selector: &str) -> Result<()> {
+    browser.find(Locator::Css(selector)).await?.click().await?;
     page_until(
         browser,
         "the confirmation dialog open",
         "return document.getElementById('confirm').open",
     )
     .await?;
-    browser.find(By::Id("confirm-yes")).await?.click().await?;
+    browser
+        .find(Locator::Id("confirm-yes"))
+        .await?
+        .click()
+        .await?;
     Ok(())
 }
 
 /// The task id of `instance` in the page.
 const TASK_ID: &str = "return document.querySelector(`tr[data-instance=\"${arguments[0]}\"] .task-id`)?.textContent || null";
 
-async fn task_id_in_page(browser: &WebDriver, instance: &str) -> Result<Option<String>> {
+async fn task_id_in_page(browser: &Client, instance: &str) -> Result<Option<String>> {
     let value = browser
         .execute(TASK_ID, vec![Value::from(instance)])
-        .await?
-        .json()
-        .clone();
+        .await?;
     Ok(value.as_str().map(String::from))
 }
 
 /// The task id of `instance` as `GET /v1/pods` tells it.
 async fn task_id_in_api(api: &str, instance: &str) -> Result<Option<String>> {
-    let pods: Vec<Value> = reqwest::get(format!("{api}/v1/pods")).await?.json().await?;
+    let text = reqwest::get(format!("{api}/v1/pods")).await?.text().await?;
+    let pods: Vec<Value> = serde_json::from_str(&text)?;
     Ok(pods
         .iter()
         .find(|p| p["instance"] == instance)
@@ -185,13 +202,6 @@ async fn the_dashboard_follows_a_deploy_and_restarts_a_pod_in_a_real_browser() -
         &log,
     )?;
     let api = api_url(&log).await?;
-    let page = reqwest::get(&api).await?;
-    ensure!(
-        page.status().is_success(),
-        "no dashboard at {api} ({}): the data-store example was built before it \
-         (cargo build --example data-store)",
-        page.status()
-    );
     // Held until the page has been seen: the deploy cannot complete before it is open.
     let interrupted = reqwest::Client::new()
         .post(format!("{api}/v1/plans/deploy/interrupt"))
@@ -199,21 +209,28 @@ async fn the_dashboard_follows_a_deploy_and_restarts_a_pod_in_a_real_browser() -
         .send()
         .await?;
     ensure!(interrupted.status().is_success(), "{interrupted:?}");
+    let page = reqwest::get(&api).await?;
+    ensure!(
+        page.status().is_success(),
+        "no dashboard at {api} ({}): the data-store example was built before it \
+         (cargo build --example data-store)",
+        page.status()
+    );
 
     let browser = browser(&driver).await?;
     let outcome = drive(&browser, &api, dir.path()).await;
     if outcome.is_err() {
-        let _ = browser
-            .screenshot(&artifacts()?.join("dashboard-failed.png"))
-            .await;
+        if let Ok(png) = browser.screenshot().await {
+            std::fs::write(artifacts()?.join("dashboard-failed.png"), png)?;
+        }
         eprintln!("{}", std::fs::read_to_string(&log).unwrap_or_default());
     }
-    browser.quit().await?;
+    browser.close().await?;
     outcome
 }
 
 /// What the operator does in the page, and what they see.
-async fn drive(browser: &WebDriver, api: &str, dir: &Path) -> Result<()> {
+async fn drive(browser: &Client, api: &str, dir: &Path) -> Result<()> {
     browser.goto(api).await?;
     let seen = page_until(
         browser,
@@ -223,7 +240,7 @@ async fn drive(browser: &WebDriver, api: &str, dir: &Path) -> Result<()> {
     .await?;
     ensure!(seen != "COMPLETE", "the deploy was held, yet shown {seen}");
     browser
-        .execute(format!("window.steadMarker = '{MARKER}'"), Vec::new())
+        .execute(&format!("window.steadMarker = '{MARKER}'"), Vec::new())
         .await?;
 
     // Without the token the API refuses, and the page says why.
@@ -237,7 +254,7 @@ async fn drive(browser: &WebDriver, api: &str, dir: &Path) -> Result<()> {
     .await?;
 
     browser
-        .find(By::Id("token"))
+        .find(Locator::Id("token"))
         .await?
         .send_keys(TOKEN)
         .await?;
@@ -273,9 +290,7 @@ async fn drive(browser: &WebDriver, api: &str, dir: &Path) -> Result<()> {
                 Vec::new(),
             )
             .await
-            .ok()?
-            .json()
-            .clone();
+            .ok()?;
         (now != before && !now.is_empty() && state == "TASK_RUNNING").then_some(now)
     })
     .await?;
@@ -328,8 +343,8 @@ async fn drive(browser: &WebDriver, api: &str, dir: &Path) -> Result<()> {
     ensure!(marker == MARKER, "the page was reloaded: marker {marker}");
 
     let shot = artifacts()?.join("dashboard.png");
-    browser.screenshot(&shot).await?;
-    let png = std::fs::read(&shot)?;
+    let png = browser.screenshot().await?;
+    std::fs::write(&shot, &png)?;
     ensure!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
         "a screenshot at {}",
