@@ -3,7 +3,8 @@
 //! server-sent events each carrying the whole [`DashboardView`].
 //!
 //! An event is sent when the stream opens, whenever the scheduler publishes a changed
-//! snapshot ([`ServiceControl::changes`]), and every [`REFRESH`] in any case (the offer
+//! snapshot ([`ServiceControl::changes`]; at most one per [`MIN_GAP`], later changes
+//! shown together), and every [`REFRESH`] in any case (the offer
 //! diagnostics change without a snapshot). An event is `event: dashboard` with the view
 //! as JSON, or `event: error` with `{"message"}` when the view cannot be built.
 //! The page sends the API token (asked for in the page) as every client does, so its
@@ -25,6 +26,7 @@ use axum::routing::get;
 use futures::stream::{BoxStream, Stream, StreamExt};
 use serde_json::json;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 pub use view::{DashboardView, PodView, TargetView, TaskTypeView};
 
@@ -32,6 +34,10 @@ use crate::api::{ControlError, ServiceControl};
 
 /// The longest time between two events of the stream.
 pub const REFRESH: Duration = Duration::from_secs(5);
+
+/// The shortest time between two events of the stream: building a view reads every pod,
+/// so changes that come faster are shown together in the next view.
+pub const MIN_GAP: Duration = Duration::from_millis(250);
 
 /// The route of the event stream.
 pub const EVENTS_PATH: &str = "/v1/events";
@@ -120,7 +126,8 @@ struct Feed {
     control: Arc<dyn ServiceControl>,
     changes: BoxStream<'static, ()>,
     closing: Option<Closing>,
-    first: bool,
+    /// When the last view was sent; `None` before the first.
+    sent: Option<Instant>,
 }
 
 /// The views of the service behind `control`: one at once, then one per change or
@@ -134,17 +141,21 @@ fn view_events(
         changes: control.changes(),
         control,
         closing,
-        first: true,
+        sent: None,
     };
     futures::stream::unfold(feed, |mut feed| async move {
-        if !feed.first {
+        if let Some(sent) = feed.sent {
             tokio::select! {
                 change = feed.changes.next() => change?,
                 () = closed(&mut feed.closing) => return None,
                 () = tokio::time::sleep(REFRESH) => {}
             }
+            tokio::select! {
+                () = tokio::time::sleep_until(sent + MIN_GAP) => {}
+                () = closed(&mut feed.closing) => return None,
+            }
         }
-        feed.first = false;
+        feed.sent = Some(Instant::now());
         let event = view_event(&*feed.control).await;
         Some((Ok(event), feed))
     })
