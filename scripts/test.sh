@@ -13,6 +13,7 @@ need_apt=()
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 dpkg -s python3-http-parser >/dev/null 2>&1 || need_apt+=(python3-http-parser)
 /usr/bin/python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

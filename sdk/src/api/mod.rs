@@ -9,6 +9,7 @@ mod views;
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -630,6 +631,13 @@ pub trait ServiceControl: Send + Sync + 'static {
                 "this scheduler cannot read task logs",
             ))
         })
+    }
+
+    /// A stream that yields whenever the service's published state (plans, pods) has
+    /// changed, for live views; it ends when the service stops. The default never yields:
+    /// such a service's live views refresh on their own interval only.
+    fn changes(&self) -> BoxStream<'static, ()> {
+        Box::pin(futures::stream::pending())
     }
 
     /// Begins uninstalling the service (irreversible: every task killed, every volume

@@ -26,6 +26,8 @@
 //! | `GET /v1/metrics` | Prometheus text |
 //! | `GET /v1/debug/offers` | [`OffersDebug`](crate::api::OffersDebug) |
 //! | `GET /v1/openapi.json` | the OpenAPI description of these routes ([`openapi`]) |
+//! | `GET /v1/events` | server-sent events, each a [`DashboardView`](dashboard::DashboardView) (see [`dashboard`]) |
+//! | `GET /` | the web dashboard (its script and style beside it, open without a token) |
 //!
 //! Errors are JSON `{"error": kind, "message": text}` with a 4xx/5xx code; a malformed
 //! path (a name that is `.`, `..`, holds `/` or a control character) is a 400 saying so.
@@ -35,15 +37,17 @@
 //!
 //! With a token configured, every mutating request needs `Authorization: Bearer <token>`
 //! (else 401); without one, mutating requests are taken only from loopback peers (else
-//! 403, see [`remote_mutation_refusal`]); with a read token (`--api-read-token`), every reading request but
-//! `/v1/health` needs it or the API token. Secret-looking environment values (names
-//! containing `PASSWORD`, `SECRET`, `TOKEN`, `KEY`, ...; see [`crate::api::redact`]) are
-//! replaced by `<redacted>` in pod info and configurations.
+//! 403, see [`remote_mutation_refusal`]); with a read token (`--api-read-token`), every
+//! reading request but `/v1/health` and the dashboard's page and assets needs it or the
+//! API token. Secret-looking environment values (names containing `PASSWORD`, `SECRET`,
+//! `TOKEN`, `KEY`, ...; see [`crate::api::redact`]) are replaced by `<redacted>` in pod
+//! info, configurations and the dashboard's view.
 //!
 //! Slow clients are bounded ([`ServerLimits`]): each request's headers must arrive
 //! within 10 seconds (an idle keep-alive connection is closed after as long), a body
 //! within 30 seconds of them, and at most 256 connections are open at once.
 
+pub mod dashboard;
 pub mod openapi;
 pub mod prometheus;
 mod running;

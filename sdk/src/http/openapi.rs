@@ -55,6 +55,7 @@ const BEARER: &str = "bearer";
         server::live,
         server::metrics,
         server::debug_offers,
+        super::dashboard::events,
         server::uninstall,
         serve,
     ),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRef, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use stead_proto::server::ServerLimits;
 use stead_state::StateError;
 
-use super::{openapi, prometheus};
+use super::{dashboard, openapi, prometheus};
 use crate::api::redact::redact_environment;
 use crate::api::{
     ConfigurationView, ControlError, ErrorBody, FrameworkIdView, Health, Liveness, LogChunk,
@@ -66,7 +66,8 @@ pub struct ApiArgs {
     /// The token mutating API requests must carry as `Authorization: Bearer <token>`.
     #[arg(long, env = TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
-    /// The token reading API requests must carry (all but `/v1/health`); the API token
+    /// The token reading API requests must carry (all but `/v1/health` and the dashboard's
+    /// page and assets); the API token
     /// is taken for reads too. Without it, reads are open.
     #[arg(long, env = READ_TOKEN_ENV, value_name = "TOKEN", hide_env_values = true)]
     pub api_read_token: Option<String>,
@@ -117,7 +118,14 @@ pub async fn serve_with_shutdown(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = options.limits;
-    stead_proto::server::serve(listener, router(control, options), limits, shutdown).await;
+    let (close, closing) = dashboard::Closing::new();
+    let router = router(control, options).layer(axum::Extension(closing));
+    let shutdown = async move {
+        shutdown.await;
+        // Open event streams end, so that the open requests can finish.
+        let _ = close.send(true);
+    };
+    stead_proto::server::serve(listener, router, limits, shutdown).await;
     Ok(())
 }
 
@@ -127,6 +135,12 @@ pub(super) struct Api {
     control: Arc<dyn ServiceControl>,
     token: Option<Arc<str>>,
     read_token: Option<Arc<str>>,
+}
+
+impl FromRef<Api> for Arc<dyn ServiceControl> {
+    fn from_ref(api: &Api) -> Arc<dyn ServiceControl> {
+        api.control.clone()
+    }
 }
 
 /// The API's routes, for embedding into another server or for tests.
@@ -154,6 +168,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/debug/offers", get(debug_offers))
         .route("/v1/uninstall", post(uninstall))
         .route(openapi::PATH, get(openapi::serve))
+        .merge(dashboard::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -251,7 +266,10 @@ async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Resp
         |token: &Option<Arc<str>>| token.as_ref().is_some_and(|t| bearer_matches(headers, t));
     let refusal = if !read_only {
         (api.token.is_some() && !given(&api.token)).then_some("the API token")
-    } else if api.read_token.is_some() && !is_open(request.uri().path()) {
+    } else if api.read_token.is_some()
+        && !is_open(request.uri().path())
+        && !dashboard::is_asset(request.uri().path())
+    {
         (!given(&api.read_token) && !given(&api.token)).then_some("the API read token")
     } else {
         None

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use stead_spec::ServiceSpec;
 use stead_state::{ConfigStore, StateStore};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -275,6 +276,17 @@ impl ServiceControl for SchedulerControl {
                 data: chunk.data,
             })
         })
+    }
+
+    fn changes(&self) -> BoxStream<'static, ()> {
+        let snapshots = self.snapshots.clone();
+        Box::pin(futures::stream::unfold(
+            snapshots,
+            |mut snapshots| async move {
+                snapshots.changed().await.ok()?;
+                Some(((), snapshots))
+            },
+        ))
     }
 
     fn uninstall(&self) -> BoxFuture<'_, ControlResult<()>> {
