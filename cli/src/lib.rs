@@ -9,6 +9,7 @@
 
 mod client;
 mod confirm;
+mod endpoints;
 mod logs;
 mod render;
 pub mod state_io;
@@ -211,6 +212,8 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Where the launched instances' named ports can be reached.
+    Endpoints(endpoints::EndpointsArgs),
     /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
     LocalCluster(stead_local::LocalClusterArgs),
 }
@@ -373,6 +376,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
                 .await?;
             render::emit("uninstall started: the scheduler stops once everything is released")
         }
+        Command::Endpoints(args) => endpoints::run(args).await,
         Command::LocalCluster(args) => stead_local::run_standalone(args)
             .await
             .map_err(|e| CliError::LocalCluster(e.to_string())),

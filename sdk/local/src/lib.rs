@@ -25,7 +25,7 @@ mod standalone;
 pub mod state;
 
 pub use cluster::LocalCluster;
-pub use config::{AgentConfig, ExecutorMode, LocalClusterConfig};
+pub use config::{AgentConfig, ExecutorMode, LocalClusterConfig, loopback_address};
 pub use error::{Error, Result};
 pub use http::STREAM_ID_HEADER;
 pub use master::AgentAction;

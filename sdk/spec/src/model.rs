@@ -125,7 +125,9 @@ pub enum Commands {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandSpec {
     /// The shell command line. In a template, `{{index}}` is the instance index,
-    /// `{{name}}` the task type name and `{{instance}}` the instance name.
+    /// `{{name}}` the task type name, `{{instance}}` the instance name, and `{{address}}`
+    /// and `{{hostname}}` the address the task binds and its agent's hostname (known at
+    /// launch, see [`CommandSpec::render_address`]).
     pub value: String,
     /// Artifacts fetched into the sandbox before the command runs.
     pub uris: Vec<UriSpec>,
@@ -269,8 +271,16 @@ impl CheckSpec {
     }
 }
 
-/// Template placeholders understood by [`CommandSpec::render`].
-pub const PLACEHOLDERS: &[&str] = &["index", "name", "instance"];
+/// Template placeholders: those of [`CommandSpec::render`], then those of
+/// [`CommandSpec::render_address`].
+pub const PLACEHOLDERS: &[&str] = &["index", "name", "instance", "address", "hostname"];
+
+/// Replaces `{{address}}` and `{{hostname}}` in `template`.
+pub fn render_address_template(template: &str, address: &str, hostname: &str) -> String {
+    template
+        .replace("{{address}}", address)
+        .replace("{{hostname}}", hostname)
+}
 
 /// Replaces the placeholders of `template`. Unknown placeholders are left as written
 /// (validation rejects them).
@@ -305,6 +315,22 @@ impl CommandSpec {
                 .env
                 .iter()
                 .map(|(k, v)| (k.clone(), render_template(v, task_type, index)))
+                .collect(),
+        }
+    }
+
+    /// The command placed on an agent: `{{address}}` (the address the task binds) and
+    /// `{{hostname}}` (its agent's hostname) replaced in the command line and the
+    /// environment values. [`render`](Self::render) leaves them for this step, so that a
+    /// configuration does not depend on where its instances run.
+    pub fn render_address(&self, address: &str, hostname: &str) -> CommandSpec {
+        CommandSpec {
+            value: render_address_template(&self.value, address, hostname),
+            uris: self.uris.clone(),
+            env: self
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), render_address_template(v, address, hostname)))
                 .collect(),
         }
     }

@@ -20,6 +20,8 @@ use uuid::Uuid;
 use stead_proto::server::ServerLimits;
 use stead_state::StateError;
 
+mod endpoints;
+
 use super::prometheus;
 use crate::api::redact::redact_environment;
 use crate::api::{
@@ -152,6 +154,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/metrics", get(metrics))
         .route("/v1/debug/offers", get(debug_offers))
         .route("/v1/uninstall", post(uninstall))
+        .merge(endpoints::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -3,8 +3,9 @@
 //! UNRESERVE for reservations nobody owns.
 
 use stead_proto::v1::{
-    AgentId, CheckInfo, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Offer,
-    Resource, TaskId, TaskInfo, Volume, check_info, environment, health_check,
+    AgentId, CheckInfo, CommandInfo, DiscoveryInfo, DurationInfo, Environment, HealthCheck,
+    KillPolicy, Offer, Port, Ports, Resource, TaskId, TaskInfo, Volume, check_info, discovery_info,
+    environment, health_check,
     offer::{Operation, operation},
     resource::{AllocationInfo, DiskInfo, disk_info},
     volume,
@@ -12,6 +13,7 @@ use stead_proto::v1::{
 use stead_spec::{CheckSpec, CommandSpec, ServiceSpec, TaskTypeSpec, VolumeType};
 use uuid::Uuid;
 
+use super::address::TaskAddress;
 use super::evaluate::NewFit;
 use crate::mesos::resources::{
     self as res, dynamic_reservation, labels, names, ranges_from_values, reservation_labels,
@@ -180,6 +182,30 @@ fn volume_env(container_path: &str) -> String {
     format!("VOLUME_PATH_{suffix}")
 }
 
+/// The discovery info of `instance`: its named ports (`ports`: name, number), as Mesos
+/// and the endpoints of the operator API read them.
+fn discovery(instance: &str, ports: &[(String, u64)]) -> DiscoveryInfo {
+    DiscoveryInfo {
+        visibility: discovery_info::Visibility::Framework as i32,
+        name: Some(instance.to_string()),
+        ports: Some(Ports {
+            ports: ports
+                .iter()
+                .filter_map(|(name, number)| {
+                    Some(Port {
+                        number: u32::try_from(*number).ok()?,
+                        name: Some(name.clone()),
+                        protocol: Some("tcp".to_string()),
+                        visibility: None,
+                        labels: None,
+                    })
+                })
+                .collect(),
+        }),
+        ..DiscoveryInfo::default()
+    }
+}
+
 /// `r` reserved for the service with a new `resource_id` label (and allocated to its role).
 pub fn fresh_reservation(ctx: &LaunchContext<'_>, mut r: Resource) -> Resource {
     let service = ctx.service;
@@ -267,6 +293,7 @@ pub fn new_instance(
         task_type,
         index,
         &offer.agent_id.value,
+        &TaskAddress::of_offer(offer),
         task_resources,
         &fit.ports,
     )?;
@@ -279,9 +306,9 @@ pub fn new_instance(
 }
 
 /// The TaskInfo of instance `index` of `task_type` under the target configuration, on
-/// agent `agent_id` with `resources` (reserved, volumes included) and `ports` (name,
-/// number, in the task type's order): command, environment, checks, kill policy and the
-/// labels naming its type, index and configuration. A fresh task id.
+/// agent `agent_id` at `address` with `resources` (reserved, volumes included) and `ports`
+/// (name, number, in the task type's order): command, environment, checks, kill policy and
+/// the labels naming its type, index and configuration. A fresh task id.
 ///
 /// Returns `None` if the task type has no command for `index`.
 pub fn task_info(
@@ -289,16 +316,20 @@ pub fn task_info(
     task_type: &TaskTypeSpec,
     index: u32,
     agent_id: &str,
+    address: &TaskAddress,
     resources: Vec<Resource>,
     ports: &[(String, u64)],
 ) -> Option<TaskInfo> {
-    let command = task_type.render_command(index)?;
+    let command = task_type
+        .render_command(index)?
+        .render_address(&address.address, &address.hostname);
     let instance = task_type.instance_name(index);
     let mut env = vec![
         ("TASK_NAME".to_string(), instance.clone()),
         ("POD_INSTANCE_INDEX".to_string(), index.to_string()),
         ("FRAMEWORK_NAME".to_string(), ctx.service.name.clone()),
     ];
+    env.extend(address.env());
     for (p, (_, port)) in task_type.ports.iter().zip(ports) {
         env.push((p.env_name(), port.to_string()));
     }
@@ -316,6 +347,7 @@ pub fn task_info(
         },
         resources,
         command: Some(command_with_env(&command, &env)),
+        discovery: Some(Box::new(discovery(&instance, ports))),
         check: task_type
             .readiness_check
             .as_ref()

@@ -662,6 +662,7 @@ impl Core {
                         agent_id: i.agent_id().map(String::from),
                         hostname: i.hostname().map(String::from),
                         launch_count: i.meta.launch_count,
+                        endpoints: i.task.as_ref().and_then(|t| t.endpoints().cloned()),
                     })
                     .collect(),
             }
