@@ -550,6 +550,60 @@ mod tests {
     }
 
     #[test]
+    fn a_task_learns_its_agents_address_and_declares_its_named_ports() {
+        let mut spec = test_spec(1, 1.0, "./data --bind {{address}} --host {{hostname}}");
+        let tt = &mut spec.task_types[0];
+        if let stead_spec::Commands::Template(c) = &mut tt.command {
+            c.env
+                .insert("LISTEN".into(), "{{address}}:$PORT_HTTP".into());
+        }
+        let mut o = offer();
+        o.url = Some(stead_proto::v1::Url {
+            scheme: "http".into(),
+            address: stead_proto::v1::Address {
+                hostname: None,
+                ip: Some("127.0.1.2".into()),
+                port: 5051,
+            },
+            ..stead_proto::v1::Url::default()
+        });
+        let offers = vec![o];
+        let tt = &spec.task_types[0];
+        let mut ev = Evaluator::new(&offers, &spec.role);
+        let p = ev
+            .place(&Requirement {
+                instance: "data-0",
+                task_type: tt,
+                need: Need::New,
+            })
+            .unwrap();
+        let Fit::New(fit) = p.fit else { panic!("new") };
+        let ctx = LaunchContext {
+            service: &spec,
+            framework_id: "fw-1",
+            config_id: "cfg",
+        };
+        let task = new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap().task;
+        assert_eq!(
+            task.command.as_ref().unwrap().value.as_deref(),
+            Some("./data --bind 127.0.1.2 --host h1")
+        );
+        assert_eq!(env(&task, "TASK_ADDRESS").as_deref(), Some("127.0.1.2"));
+        assert_eq!(env(&task, "TASK_HOSTNAME").as_deref(), Some("h1"));
+        assert_eq!(
+            env(&task, "LISTEN").as_deref(),
+            Some("127.0.1.2:$PORT_HTTP")
+        );
+        let endpoints = crate::api::InstanceEndpoints::of_task(&task).unwrap();
+        assert_eq!(endpoints.instance, "data-0");
+        assert_eq!(endpoints.task_type, "data");
+        assert_eq!(endpoints.index, 0);
+        assert_eq!(endpoints.address, "127.0.1.2");
+        assert_eq!(endpoints.hostname, "h1");
+        assert_eq!(endpoints.ports.get("http"), Some(&31000));
+    }
+
+    #[test]
     fn cleanup_destroys_then_unreserves() {
         let mut vol = res::scalar("disk", 100.0);
         vol.reservations.push(dynamic_reservation(

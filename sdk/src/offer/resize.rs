@@ -503,4 +503,18 @@ mod tests {
         assert_eq!(err, UpdateError::PortChanged("http".into()));
         assert!(err.to_string().contains("port `http` changed"), "{err}");
     }
+
+    #[test]
+    fn an_update_in_place_keeps_the_address_and_renders_it_anew() {
+        let old = spec(1.0, "./data");
+        let (task, _) = launched(&old, 0.0);
+        let new = spec(1.0, "./data --bind {{address}}");
+        let id = new.id().to_string();
+        let target = target_task(&ctx(&new, &id), &new.task_types[0], 0, &task).unwrap();
+        assert_eq!(TaskAddress::of_task(&target), TaskAddress::of_task(&task));
+        assert_eq!(
+            target.command.as_ref().unwrap().value.as_deref(),
+            Some("./data --bind 127.0.1.1")
+        );
+    }
 }
