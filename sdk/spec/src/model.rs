@@ -308,15 +308,7 @@ impl CommandSpec {
     /// The command of instance `index` of `task_type`: placeholders replaced in the
     /// command line and the environment values.
     pub fn render(&self, task_type: &str, index: u32) -> CommandSpec {
-        CommandSpec {
-            value: render_template(&self.value, task_type, index),
-            uris: self.uris.clone(),
-            env: self
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), render_template(v, task_type, index)))
-                .collect(),
-        }
+        self.map_templates(|t| render_template(t, task_type, index))
     }
 
     /// The command placed on an agent: `{{address}}` (the address the task binds) and
@@ -324,13 +316,18 @@ impl CommandSpec {
     /// environment values. [`render`](Self::render) leaves them for this step, so that a
     /// configuration does not depend on where its instances run.
     pub fn render_address(&self, address: &str, hostname: &str) -> CommandSpec {
+        self.map_templates(|t| render_address_template(t, address, hostname))
+    }
+
+    /// This command with `render` applied to the command line and the environment values.
+    fn map_templates(&self, render: impl Fn(&str) -> String) -> CommandSpec {
         CommandSpec {
-            value: render_address_template(&self.value, address, hostname),
+            value: render(&self.value),
             uris: self.uris.clone(),
             env: self
                 .env
                 .iter()
-                .map(|(k, v)| (k.clone(), render_address_template(v, address, hostname)))
+                .map(|(k, v)| (k.clone(), render(v)))
                 .collect(),
         }
     }

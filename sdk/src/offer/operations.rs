@@ -482,10 +482,9 @@ mod tests {
             .and_then(|v| v.value.clone())
     }
 
-    #[test]
-    fn new_instance_reserves_creates_and_launches() {
-        let spec = spec();
-        let offers = vec![offer()];
+    /// The launch of `data-0` of `spec` placed in `offer`.
+    fn launch_in(spec: &ServiceSpec, offer: Offer) -> Launch {
+        let offers = vec![offer];
         let tt = &spec.task_types[0];
         let mut ev = Evaluator::new(&offers, &spec.role);
         let p = ev
@@ -497,11 +496,16 @@ mod tests {
             .unwrap();
         let Fit::New(fit) = p.fit else { panic!("new") };
         let ctx = LaunchContext {
-            service: &spec,
+            service: spec,
             framework_id: "fw-1",
             config_id: "cfg",
         };
-        let launch = new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap();
+        new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap()
+    }
+
+    #[test]
+    fn new_instance_reserves_creates_and_launches() {
+        let launch = launch_in(&spec(), offer());
         let types: Vec<i32> = launch.operations.iter().filter_map(|o| o.r#type).collect();
         assert_eq!(
             types,
@@ -567,23 +571,7 @@ mod tests {
             },
             ..stead_proto::v1::Url::default()
         });
-        let offers = vec![o];
-        let tt = &spec.task_types[0];
-        let mut ev = Evaluator::new(&offers, &spec.role);
-        let p = ev
-            .place(&Requirement {
-                instance: "data-0",
-                task_type: tt,
-                need: Need::New,
-            })
-            .unwrap();
-        let Fit::New(fit) = p.fit else { panic!("new") };
-        let ctx = LaunchContext {
-            service: &spec,
-            framework_id: "fw-1",
-            config_id: "cfg",
-        };
-        let task = new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap().task;
+        let task = launch_in(&spec, o).task;
         assert_eq!(
             task.command.as_ref().unwrap().value.as_deref(),
             Some("./data --bind 127.0.1.2 --host h1")
