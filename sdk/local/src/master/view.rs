@@ -41,8 +41,8 @@ fn task_view(
 }
 
 /// The URL of agent `name` as its offers carry it (`Offer.url`): the agent's own `address`
-/// (what its tasks bind), the master's port (the embedded agents answer there) and the
-/// agent's process id as the path.
+/// (what its tasks bind), the master's port and the agent's process id as the path. The
+/// address names the agent; its endpoints answer on the master's address (see its `pid`).
 pub(super) fn agent_url(
     master: &stead_proto::v1::MasterInfo,
     name: &str,
