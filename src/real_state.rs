@@ -131,6 +131,12 @@ fn agent(a: &Value) -> AgentState {
     AgentState {
         id: text(&a["id"]),
         pid: text(&a["pid"]),
+        // Mesos writes the agent's address in its pid: `slave(1)@127.0.0.1:5051`.
+        address: text(&a["pid"])
+            .split_once('@')
+            .and_then(|(_, at)| at.rsplit_once(':'))
+            .map(|(ip, _)| ip.to_string())
+            .unwrap_or_default(),
         name: text(&a["hostname"]),
         hostname: text(&a["hostname"]),
         active: a["active"].as_bool().unwrap_or(false),

@@ -11,6 +11,7 @@
 
 mod client;
 mod confirm;
+mod endpoints;
 mod logs;
 mod render;
 pub mod state_io;
@@ -287,6 +288,8 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// Where the launched instances' named ports can be reached.
+    Endpoints(endpoints::EndpointsArgs),
     /// Run the embedded Mesos-compatible cluster until Ctrl-C or SIGTERM.
     LocalCluster(stead_local::LocalClusterArgs),
     /// Print a completion script for a shell (e.g. `stead completions bash >
@@ -501,6 +504,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
             }
             render::emit("uninstall started: the scheduler stops once everything is released")
         }
+        Command::Endpoints(args) => endpoints::run(args).await,
         Command::LocalCluster(args) => stead_local::run_standalone(args)
             .await
             .map_err(|e| CliError::LocalCluster(e.to_string())),

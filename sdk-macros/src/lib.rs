@@ -35,7 +35,7 @@ use proc_macro::TokenStream;
 ///     MetaData {
 ///         name: "meta-data",                  // required: DNS-1123 label
 ///         count: 2,                           // required: >= 1
-///         command: "./meta-data {{index}}",   // required: {{index}}, {{name}}, {{instance}}
+///         command: "./meta-data {{index}}",   // required: {{index}}, {{name}}, {{instance}}, {{address}}, {{hostname}}
 ///         uris: ["http://storage/meta-data.zip"],
 ///         cpus: 1.0,                          // required: > 0
 ///         mem: 512 MiB,                       // required: KiB/MiB/GiB/TiB or KB/MB/GB/TB

@@ -1,6 +1,6 @@
 //! Configuration of the local cluster and of its agents.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub struct AgentConfig {
     pub id: String,
     /// The hostname the agent reports (all agents run on this host).
     pub hostname: String,
+    /// The address the agent reports in its offers and gives its tasks to bind
+    /// (`MESOS_CONTAINER_IP`). Agents on one host tell their tasks apart by it.
+    pub address: IpAddr,
     /// CPUs offered.
     pub cpus: f64,
     /// Memory offered, in MiB.
@@ -39,15 +42,17 @@ pub struct AgentConfig {
 }
 
 impl AgentConfig {
-    /// The `index`-th default agent: `agent-<i>`, hostname `agent-<i>.local`, 4 cpus,
-    /// 8192 MiB memory, 65536 MiB disk, a port range of its own (`31000 + 1000 i` and up,
-    /// so that agents sharing this host never hand out the same port) and zone `a`, `b`, `c`...
+    /// The `index`-th default agent: `agent-<i>`, hostname `agent-<i>.local`, address
+    /// [`loopback_address`]`(i)`, 4 cpus, 8192 MiB memory, 65536 MiB disk, a port range of
+    /// its own (`31000 + 1000 i` and up, so that tasks binding the wildcard address on
+    /// agents sharing this host never get the same port) and zone `a`, `b`, `c`...
     pub fn numbered(index: usize) -> Self {
         let zone = char::from(b'a' + u8::try_from(index % 26).unwrap_or(0)).to_string();
         let base = 31000 + 1000 * index as u64;
         Self {
             id: format!("agent-{index}"),
             hostname: format!("agent-{index}.local"),
+            address: loopback_address(index),
             cpus: 4.0,
             mem_mib: 8192.0,
             disk_mib: 65536.0,
@@ -55,6 +60,17 @@ impl AgentConfig {
             attributes: vec![("zone".to_string(), zone)],
         }
     }
+}
+
+/// The loopback address of the `index`-th agent: `127.0.1.(index + 1)` for the first 255
+/// agents, counting on through `127.0.2.0` and up after them (Linux routes all of
+/// `127.0.0.0/8` to the loopback device, so each agent's tasks bind an address of their own
+/// and static ports on different agents never collide, as on separate hosts).
+pub fn loopback_address(index: usize) -> IpAddr {
+    const FIRST: u32 = u32::from_be_bytes([127, 0, 1, 1]);
+    const LAST: u32 = u32::from_be_bytes([127, 255, 255, 254]);
+    let offset = u32::try_from(index).unwrap_or(u32::MAX);
+    IpAddr::V4(Ipv4Addr::from(FIRST.saturating_add(offset).min(LAST)))
 }
 
 /// Configuration of a [`LocalCluster`](crate::LocalCluster).

@@ -50,6 +50,8 @@ pub(crate) enum Control {
 pub(crate) struct LaunchSpec {
     pub seq: u64,
     pub agent_id: String,
+    /// The agent's address, given to the task as `MESOS_CONTAINER_IP`.
+    pub address: std::net::IpAddr,
     pub framework_id: String,
     pub task: Arc<TaskInfo>,
     pub container_id: String,
@@ -226,7 +228,10 @@ impl Run {
                 "MESOS_CONTAINER_ID".to_string(),
                 self.spec.container_id.clone(),
             ),
-            ("MESOS_CONTAINER_IP".to_string(), "127.0.0.1".to_string()),
+            (
+                "MESOS_CONTAINER_IP".to_string(),
+                self.spec.address.to_string(),
+            ),
         ];
         if let Some(vars) = self
             .spec

@@ -27,6 +27,7 @@ pub mod state;
 pub use cluster::LocalCluster;
 pub use config::{
     AgentConfig, Credential, Credentials, ExecutorMode, LocalClusterConfig, TlsFiles,
+    loopback_address,
 };
 pub use error::{Error, Result};
 pub use http::{SCHEDULER_CHALLENGE, STREAM_ID_HEADER};

@@ -90,6 +90,9 @@ pub struct AgentState {
     pub name: String,
     /// Hostname.
     pub hostname: String,
+    /// The agent's address: what its offers carry in `url.address.ip` and its tasks bind.
+    #[serde(default)]
+    pub address: String,
     /// Whether the agent is running (not stopped).
     pub active: bool,
     /// Attributes.

@@ -125,7 +125,9 @@ pub enum Commands {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandSpec {
     /// The shell command line. In a template, `{{index}}` is the instance index,
-    /// `{{name}}` the task type name and `{{instance}}` the instance name.
+    /// `{{name}}` the task type name, `{{instance}}` the instance name, and `{{address}}`
+    /// and `{{hostname}}` the address the task binds and its agent's hostname (known at
+    /// launch, see [`CommandSpec::render_address`]).
     pub value: String,
     /// Artifacts fetched into the sandbox before the command runs.
     pub uris: Vec<UriSpec>,
@@ -269,8 +271,16 @@ impl CheckSpec {
     }
 }
 
-/// Template placeholders understood by [`CommandSpec::render`].
-pub const PLACEHOLDERS: &[&str] = &["index", "name", "instance"];
+/// Template placeholders: those of [`CommandSpec::render`], then those of
+/// [`CommandSpec::render_address`].
+pub const PLACEHOLDERS: &[&str] = &["index", "name", "instance", "address", "hostname"];
+
+/// Replaces `{{address}}` and `{{hostname}}` in `template`.
+pub fn render_address_template(template: &str, address: &str, hostname: &str) -> String {
+    template
+        .replace("{{address}}", address)
+        .replace("{{hostname}}", hostname)
+}
 
 /// Replaces the placeholders of `template`. Unknown placeholders are left as written
 /// (validation rejects them).
@@ -298,13 +308,26 @@ impl CommandSpec {
     /// The command of instance `index` of `task_type`: placeholders replaced in the
     /// command line and the environment values.
     pub fn render(&self, task_type: &str, index: u32) -> CommandSpec {
+        self.map_templates(|t| render_template(t, task_type, index))
+    }
+
+    /// The command placed on an agent: `{{address}}` (the address the task binds) and
+    /// `{{hostname}}` (its agent's hostname) replaced in the command line and the
+    /// environment values. [`render`](Self::render) leaves them for this step, so that a
+    /// configuration does not depend on where its instances run.
+    pub fn render_address(&self, address: &str, hostname: &str) -> CommandSpec {
+        self.map_templates(|t| render_address_template(t, address, hostname))
+    }
+
+    /// This command with `render` applied to the command line and the environment values.
+    fn map_templates(&self, render: impl Fn(&str) -> String) -> CommandSpec {
         CommandSpec {
-            value: render_template(&self.value, task_type, index),
+            value: render(&self.value),
             uris: self.uris.clone(),
             env: self
                 .env
                 .iter()
-                .map(|(k, v)| (k.clone(), render_template(v, task_type, index)))
+                .map(|(k, v)| (k.clone(), render(v)))
                 .collect(),
         }
     }

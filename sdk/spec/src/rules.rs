@@ -251,6 +251,19 @@ pub fn normalize_path(path: &str) -> String {
         .join("/")
 }
 
+/// The known placeholders as a message lists them: `{{index}}, ... and {{hostname}}`.
+fn known_placeholders() -> String {
+    let all: Vec<String> = PLACEHOLDERS
+        .iter()
+        .map(|p| format!("{{{{{p}}}}}"))
+        .collect();
+    match all.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// The placeholders of a template are known and closed.
 pub fn template(what: &str, template: &str) -> Result<(), RuleError> {
     let mut rest = template;
@@ -262,8 +275,9 @@ pub fn template(what: &str, template: &str) -> Result<(), RuleError> {
         let name = after[..end].trim();
         if !PLACEHOLDERS.contains(&name) {
             return err(format!(
-                "{what} uses unknown placeholder `{{{{{name}}}}}`{}; known placeholders are {{{{index}}}}, {{{{name}}}} and {{{{instance}}}}",
-                suggestion(name, PLACEHOLDERS.iter().copied())
+                "{what} uses unknown placeholder `{{{{{name}}}}}`{}; known placeholders are {}",
+                suggestion(name, PLACEHOLDERS.iter().copied()),
+                known_placeholders()
             ));
         }
         rest = &after[end + 2..];
@@ -548,7 +562,7 @@ mod tests {
         assert_eq!(msg(command("  ")), "command must not be empty");
         assert_eq!(
             msg(command("./x {{idx}}")),
-            "command uses unknown placeholder `{{idx}}` (did you mean `index`?); known placeholders are {{index}}, {{name}} and {{instance}}"
+            "command uses unknown placeholder `{{idx}}` (did you mean `index`?); known placeholders are {{index}}, {{name}}, {{instance}}, {{address}} and {{hostname}}"
         );
         assert!(msg(command("./x {{index")).contains("unclosed `{{`"));
     }

@@ -157,7 +157,7 @@ fn task_level_rules() {
     let expected = [
         "task type `data`: URI `ftp://x/y` has unsupported scheme `ftp`; expected http, https or file",
         "task type `data`: environment variable name `A=B` must be non-empty and contain no `=`",
-        "task type `data`: environment variable `A=B` uses unknown placeholder `{{port}}`; known placeholders are {{index}}, {{name}} and {{instance}}",
+        "task type `data`: environment variable `A=B` uses unknown placeholder `{{port}}`; known placeholders are {{index}}, {{name}}, {{instance}}, {{address}} and {{hostname}}",
         "task type `data`: resource `cpus` is reserved for role `other` but the service registers with role `data-store-role`",
         "task type `data`: `mem` is missing; every task type declares cpus and mem",
         "task type `data`: port name `9x` must be letters, digits and `_`, not start with a digit, and be at most 63 characters",

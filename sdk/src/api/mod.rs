@@ -3,6 +3,7 @@
 //! serializable views it returns. Free of any transport: [`crate::http`] serves it over
 //! HTTP, and the scheduler implements it.
 
+pub mod endpoints;
 pub mod redact;
 mod views;
 
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 
 pub use crate::plan::{PlanCommand, Started};
 use crate::plan::{PlanSnapshot, Status};
+pub use endpoints::{Endpoint, Endpoints, InstanceEndpoints};
 
 /// Why a [`ServiceControl`] call failed; each variant maps to one HTTP status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -645,5 +647,11 @@ pub trait ServiceControl: Send + Sync + 'static {
     /// once the decision is stored. Schedulers that cannot uninstall answer a conflict.
     fn uninstall(&self) -> BoxFuture<'_, ControlResult<()>> {
         Box::pin(async { Err(ControlError::conflict("this scheduler cannot uninstall")) })
+    }
+
+    /// Where the launched instances can be reached (addresses, hostnames, named ports).
+    /// Schedulers that do not know answer that there are none.
+    fn endpoints(&self) -> BoxFuture<'_, ControlResult<Endpoints>> {
+        Box::pin(async { Ok(Endpoints::default()) })
     }
 }

@@ -56,6 +56,8 @@ const BEARER: &str = "bearer";
         server::metrics,
         server::debug_offers,
         super::dashboard::events,
+        server::endpoints::list_endpoints,
+        server::endpoints::endpoint,
         server::uninstall,
         serve,
     ),

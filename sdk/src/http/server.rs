@@ -19,6 +19,8 @@ use uuid::Uuid;
 use stead_proto::server::ServerLimits;
 use stead_state::StateError;
 
+pub(super) mod endpoints;
+
 use super::{dashboard, openapi, prometheus};
 use crate::api::redact::redact_environment;
 use crate::api::{
@@ -169,6 +171,7 @@ pub fn router(control: Arc<dyn ServiceControl>, options: ApiOptions) -> Router {
         .route("/v1/uninstall", post(uninstall))
         .route(openapi::PATH, get(openapi::serve))
         .merge(dashboard::routes())
+        .merge(endpoints::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

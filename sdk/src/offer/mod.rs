@@ -7,12 +7,14 @@
 //! into Mesos operations; [`resize`] builds the relaunch in place of an instance under a
 //! new configuration.
 
+pub mod address;
 mod evaluate;
 pub mod operations;
 mod placement;
 pub mod resize;
 mod view;
 
+pub use address::TaskAddress;
 pub use evaluate::{
     Evaluator, Fit, Mismatch, Need, NewFit, Placement, Rejections, Requirement, Unplaced,
 };

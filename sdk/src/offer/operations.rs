@@ -3,8 +3,9 @@
 //! UNRESERVE for reservations nobody owns.
 
 use stead_proto::v1::{
-    AgentId, CheckInfo, CommandInfo, DurationInfo, Environment, HealthCheck, KillPolicy, Offer,
-    OperationId, Resource, TaskId, TaskInfo, Volume, check_info, environment, health_check,
+    AgentId, CheckInfo, CommandInfo, DiscoveryInfo, DurationInfo, Environment, HealthCheck,
+    KillPolicy, Offer, OperationId, Port, Ports, Resource, TaskId, TaskInfo, Volume, check_info,
+    discovery_info, environment, health_check,
     offer::{Operation, operation},
     resource::{AllocationInfo, DiskInfo, disk_info},
     volume,
@@ -12,6 +13,7 @@ use stead_proto::v1::{
 use stead_spec::{CheckSpec, CommandSpec, ServiceSpec, TaskTypeSpec, VolumeType};
 use uuid::Uuid;
 
+use super::address::TaskAddress;
 use super::evaluate::NewFit;
 use crate::mesos::resources::{
     self as res, dynamic_reservation, labels, names, ranges_from_values, reservation_labels,
@@ -194,6 +196,30 @@ fn volume_env(container_path: &str) -> String {
     format!("VOLUME_PATH_{suffix}")
 }
 
+/// The discovery info of `instance`: its named ports (`ports`: name, number), as Mesos
+/// and the endpoints of the operator API read them.
+fn discovery(instance: &str, ports: &[(String, u64)]) -> DiscoveryInfo {
+    DiscoveryInfo {
+        visibility: discovery_info::Visibility::Framework as i32,
+        name: Some(instance.to_string()),
+        ports: Some(Ports {
+            ports: ports
+                .iter()
+                .filter_map(|(name, number)| {
+                    Some(Port {
+                        number: u32::try_from(*number).ok()?,
+                        name: Some(name.clone()),
+                        protocol: Some("tcp".to_string()),
+                        visibility: None,
+                        labels: None,
+                    })
+                })
+                .collect(),
+        }),
+        ..DiscoveryInfo::default()
+    }
+}
+
 /// `r` reserved for the service with a new `resource_id` label (and allocated to its role).
 pub fn fresh_reservation(ctx: &LaunchContext<'_>, mut r: Resource) -> Resource {
     let service = ctx.service;
@@ -281,6 +307,7 @@ pub fn new_instance(
         task_type,
         index,
         &offer.agent_id.value,
+        &TaskAddress::of_offer(offer),
         task_resources,
         &fit.ports,
     )?;
@@ -294,9 +321,9 @@ pub fn new_instance(
 }
 
 /// The TaskInfo of instance `index` of `task_type` under the target configuration, on
-/// agent `agent_id` with `resources` (reserved, volumes included) and `ports` (name,
-/// number, in the task type's order): command, environment, checks, kill policy and the
-/// labels naming its type, index and configuration. A fresh task id.
+/// agent `agent_id` at `address` with `resources` (reserved, volumes included) and `ports`
+/// (name, number, in the task type's order): command, environment, checks, kill policy and
+/// the labels naming its type, index and configuration. A fresh task id.
 ///
 /// Returns `None` if the task type has no command for `index`.
 pub fn task_info(
@@ -304,16 +331,20 @@ pub fn task_info(
     task_type: &TaskTypeSpec,
     index: u32,
     agent_id: &str,
+    address: &TaskAddress,
     resources: Vec<Resource>,
     ports: &[(String, u64)],
 ) -> Option<TaskInfo> {
-    let command = task_type.render_command(index)?;
+    let command = task_type
+        .render_command(index)?
+        .render_address(&address.address, &address.hostname);
     let instance = task_type.instance_name(index);
     let mut env = vec![
         ("TASK_NAME".to_string(), instance.clone()),
         ("POD_INSTANCE_INDEX".to_string(), index.to_string()),
         ("FRAMEWORK_NAME".to_string(), ctx.service.name.clone()),
     ];
+    env.extend(address.env());
     for (p, (_, port)) in task_type.ports.iter().zip(ports) {
         env.push((p.env_name(), port.to_string()));
     }
@@ -331,6 +362,7 @@ pub fn task_info(
         },
         resources,
         command: Some(command_with_env(&command, &env)),
+        discovery: Some(Box::new(discovery(&instance, ports))),
         check: task_type
             .readiness_check
             .as_ref()
@@ -465,10 +497,9 @@ mod tests {
             .and_then(|v| v.value.clone())
     }
 
-    #[test]
-    fn new_instance_reserves_creates_and_launches() {
-        let spec = spec();
-        let offers = vec![offer()];
+    /// The launch of `data-0` of `spec` placed in `offer`.
+    fn launch_in(spec: &ServiceSpec, offer: Offer) -> Launch {
+        let offers = vec![offer];
         let tt = &spec.task_types[0];
         let mut ev = Evaluator::new(&offers, &spec.role);
         let p = ev
@@ -480,11 +511,16 @@ mod tests {
             .unwrap();
         let Fit::New(fit) = p.fit else { panic!("new") };
         let ctx = LaunchContext {
-            service: &spec,
+            service: spec,
             framework_id: "fw-1",
             config_id: "cfg",
         };
-        let launch = new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap();
+        new_instance(&ctx, &offers[0], tt, 0, &fit).unwrap()
+    }
+
+    #[test]
+    fn new_instance_reserves_creates_and_launches() {
+        let launch = launch_in(&spec(), offer());
         let types: Vec<i32> = launch.operations.iter().filter_map(|o| o.r#type).collect();
         assert_eq!(
             types,
@@ -530,6 +566,44 @@ mod tests {
             .find(|r| res::persistence_id(r).is_some());
         assert!(vol.is_some(), "the task mounts its volume");
         assert_eq!(task.resources.len(), 4);
+    }
+
+    #[test]
+    fn a_task_learns_its_agents_address_and_declares_its_named_ports() {
+        let mut spec = test_spec(1, 1.0, "./data --bind {{address}} --host {{hostname}}");
+        let tt = &mut spec.task_types[0];
+        if let stead_spec::Commands::Template(c) = &mut tt.command {
+            c.env
+                .insert("LISTEN".into(), "{{address}}:$PORT_HTTP".into());
+        }
+        let mut o = offer();
+        o.url = Some(stead_proto::v1::Url {
+            scheme: "http".into(),
+            address: stead_proto::v1::Address {
+                hostname: None,
+                ip: Some("127.0.1.2".into()),
+                port: 5051,
+            },
+            ..stead_proto::v1::Url::default()
+        });
+        let task = launch_in(&spec, o).task;
+        assert_eq!(
+            task.command.as_ref().unwrap().value.as_deref(),
+            Some("./data --bind 127.0.1.2 --host h1")
+        );
+        assert_eq!(env(&task, "TASK_ADDRESS").as_deref(), Some("127.0.1.2"));
+        assert_eq!(env(&task, "TASK_HOSTNAME").as_deref(), Some("h1"));
+        assert_eq!(
+            env(&task, "LISTEN").as_deref(),
+            Some("127.0.1.2:$PORT_HTTP")
+        );
+        let endpoints = crate::api::InstanceEndpoints::of_task(&task).unwrap();
+        assert_eq!(endpoints.instance, "data-0");
+        assert_eq!(endpoints.task_type, "data");
+        assert_eq!(endpoints.index, 0);
+        assert_eq!(endpoints.address, "127.0.1.2");
+        assert_eq!(endpoints.hostname, "h1");
+        assert_eq!(endpoints.ports.get("http"), Some(&31000));
     }
 
     #[test]

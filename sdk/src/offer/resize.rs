@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use stead_proto::v1::{Offer, Resource, TaskInfo, offer::Operation, offer::operation, value};
 use stead_spec::TaskTypeSpec;
 
+use super::address::{TaskAddress, task_env};
 use super::operations::{self, Launch, LaunchContext, op_reserve, op_unreserve};
 use super::{Evaluator, Fit, Unplaced};
 use crate::mesos::resources as res;
@@ -60,17 +61,7 @@ fn carried_ports(
     tt: &TaskTypeSpec,
     previous: &TaskInfo,
 ) -> Result<Vec<(String, u64)>, UpdateError> {
-    let env: BTreeMap<&str, &str> = previous
-        .command
-        .as_ref()
-        .and_then(|c| c.environment.as_ref())
-        .map(|e| {
-            e.variables
-                .iter()
-                .filter_map(|v| Some((v.name.as_str(), v.value.as_deref()?)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let env = task_env(previous);
     tt.ports
         .iter()
         .map(|p| {
@@ -124,12 +115,19 @@ pub fn target_task(
             ));
         }
     }
-    operations::task_info(ctx, tt, index, &previous.agent_id.value, resources, &ports).ok_or_else(
-        || UpdateError::NoCommand {
-            index,
-            task_type: tt.name.clone(),
-        },
+    operations::task_info(
+        ctx,
+        tt,
+        index,
+        &previous.agent_id.value,
+        &TaskAddress::of_task(previous),
+        resources,
+        &ports,
     )
+    .ok_or_else(|| UpdateError::NoCommand {
+        index,
+        task_type: tt.name.clone(),
+    })
 }
 
 /// Plain scalar amounts of `resources` by resource name.
@@ -359,6 +357,10 @@ pub(crate) mod testing {
             tt,
             0,
             "a1",
+            &TaskAddress {
+                address: "127.0.1.1".into(),
+                hostname: "h1".into(),
+            },
             resources.clone(),
             &[("http".into(), 31000)],
         )
@@ -500,5 +502,19 @@ mod tests {
         let err = target_task(&ctx(&new, &id), &new.task_types[0], 0, &task).unwrap_err();
         assert_eq!(err, UpdateError::PortChanged("http".into()));
         assert!(err.to_string().contains("port `http` changed"), "{err}");
+    }
+
+    #[test]
+    fn an_update_in_place_keeps_the_address_and_renders_it_anew() {
+        let old = spec(1.0, "./data");
+        let (task, _) = launched(&old, 0.0);
+        let new = spec(1.0, "./data --bind {{address}}");
+        let id = new.id().to_string();
+        let target = target_task(&ctx(&new, &id), &new.task_types[0], 0, &task).unwrap();
+        assert_eq!(TaskAddress::of_task(&target), TaskAddress::of_task(&task));
+        assert_eq!(
+            target.command.as_ref().unwrap().value.as_deref(),
+            Some("./data --bind 127.0.1.1")
+        );
     }
 }

@@ -16,8 +16,8 @@ use super::publish::ServiceSnapshot;
 use super::telemetry::Telemetry;
 use crate::Error;
 use crate::api::{
-    ControlError, ControlResult, Health, LogChunk, LogRequest, MetricsSnapshot, OffersDebug,
-    PlanCommand, PodCommand, PodInfo, PodSummary, ServiceControl, Started,
+    ControlError, ControlResult, Endpoints, Health, LogChunk, LogRequest, MetricsSnapshot,
+    OffersDebug, PlanCommand, PodCommand, PodInfo, PodSummary, ServiceControl, Started,
 };
 use crate::mesos::sandbox::{self, Run, SandboxError};
 use crate::mesos::{MesosClient, MesosError};
@@ -181,6 +181,10 @@ impl ServiceControl for SchedulerControl {
                 })
                 .collect())
         })
+    }
+
+    fn endpoints(&self) -> BoxFuture<'_, ControlResult<Endpoints>> {
+        Box::pin(async move { Ok(self.snapshot().endpoints()) })
     }
 
     fn pod_info<'a>(&'a self, instance: &'a str) -> BoxFuture<'a, ControlResult<PodInfo>> {

@@ -768,6 +768,7 @@ impl Core {
                                 || matches!(i.progress(tt), Progress::Running { ready: true })
                         }),
                         running_since_ms: i.running_since_ms,
+                        endpoints: i.task.as_ref().and_then(|t| t.endpoints().cloned()),
                     })
                     .collect(),
             }

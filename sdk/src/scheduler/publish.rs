@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::api::{Endpoints, InstanceEndpoints};
 use crate::plan::{PlanSnapshot, Status};
 
 /// A snapshot is published at most once per this many times its own cost, unless the
@@ -37,6 +38,17 @@ impl ServiceSnapshot {
     pub fn instance(&self, name: &str) -> Option<&InstanceSnapshot> {
         self.instances.iter().find(|i| i.name == name)
     }
+
+    /// Where every launched instance can be reached.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            instances: self
+                .instances
+                .iter()
+                .filter_map(|i| i.endpoints.clone())
+                .collect(),
+        }
+    }
 }
 
 /// A view of one instance.
@@ -59,6 +71,8 @@ pub struct InstanceSnapshot {
     /// When the scheduler first saw its current task running, in milliseconds since the
     /// Unix epoch.
     pub running_since_ms: Option<u64>,
+    /// Where the current task can be reached.
+    pub endpoints: Option<InstanceEndpoints>,
 }
 
 /// What must be published at once when it changes.

@@ -22,6 +22,7 @@ use super::options::{Options, StateLocation};
 use super::publish::ServiceSnapshot;
 use super::telemetry::{Telemetry, TimedPersister};
 use super::zk;
+use crate::api::Endpoints;
 use crate::args::{SchedulerArgs, env_vars};
 use crate::http::{ApiArgs, ApiServer};
 use crate::mesos::MesosClient;
@@ -408,6 +409,12 @@ impl ServiceHandle {
     /// A receiver of every new snapshot.
     pub fn watch(&self) -> watch::Receiver<ServiceSnapshot> {
         self.snapshots.clone()
+    }
+
+    /// Where every launched instance can be reached: addresses, hostnames and named
+    /// ports (what `GET /v1/endpoints` serves).
+    pub fn endpoints(&self) -> Endpoints {
+        self.snapshots.borrow().endpoints()
     }
 
     /// The snapshots of every plan.

@@ -3,6 +3,7 @@
 use prost::Message;
 use stead_proto::v1::TaskInfo;
 
+use crate::api::InstanceEndpoints;
 use crate::offer::operations;
 
 /// A launched task kept as its protobuf encoding (a decoded `TaskInfo` takes about five
@@ -15,6 +16,8 @@ pub struct StoredTask {
     agent_id: String,
     config_id: Option<String>,
     resource_ids: Box<[String]>,
+    /// Where it can be reached (boxed: most readers never ask).
+    endpoints: Option<Box<InstanceEndpoints>>,
 }
 
 impl StoredTask {
@@ -31,6 +34,7 @@ impl StoredTask {
             agent_id: info.agent_id.value.clone(),
             config_id: crate::offer::operations::config_id_of(info).map(String::from),
             resource_ids: operations::resource_ids(info).into_boxed_slice(),
+            endpoints: InstanceEndpoints::of_task(info).map(Box::new),
         }
     }
 
@@ -63,6 +67,11 @@ impl StoredTask {
     /// The ids of its reserved resources and volumes.
     pub fn resource_ids(&self) -> &[String] {
         &self.resource_ids
+    }
+
+    /// Where it can be reached: its address, hostname and named ports.
+    pub fn endpoints(&self) -> Option<&InstanceEndpoints> {
+        self.endpoints.as_deref()
     }
 }
 

@@ -102,6 +102,11 @@ impl Master {
                             value: agent_id.clone(),
                         },
                         hostname: agent.config.hostname.clone(),
+                        url: Some(super::view::agent_url(
+                            &self.master_info,
+                            &agent.name,
+                            agent.config.address,
+                        )),
                         resources: offerable
                             .as_slice()
                             .iter()

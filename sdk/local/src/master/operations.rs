@@ -542,6 +542,7 @@ impl Master {
             return;
         };
         let name = agent.name.clone();
+        let address = agent.config.address;
         let volumes: Vec<_> = task
             .resources
             .iter()
@@ -566,6 +567,7 @@ impl Master {
         let spec = LaunchSpec {
             seq,
             agent_id: agent_id.to_string(),
+            address,
             framework_id: fid.to_string(),
             task: task.clone(),
             container_id,

@@ -40,6 +40,27 @@ fn task_view(
     }
 }
 
+/// The URL of agent `name` as its offers carry it (`Offer.url`): the agent's own `address`
+/// (what its tasks bind), the master's port and the agent's process id as the path. The
+/// address names the agent; its endpoints answer on the master's address (see its `pid`).
+pub(super) fn agent_url(
+    master: &stead_proto::v1::MasterInfo,
+    name: &str,
+    address: std::net::IpAddr,
+) -> stead_proto::v1::Url {
+    stead_proto::v1::Url {
+        scheme: "http".to_string(),
+        address: stead_proto::v1::Address {
+            hostname: None,
+            ip: Some(address.to_string()),
+            port: master.address.as_ref().map_or(0, |a| a.port),
+        },
+        path: Some(format!("/slave({name})")),
+        query: vec![],
+        fragment: None,
+    }
+}
+
 impl Master {
     /// The libprocess id and address of agent `name`, as Mesos writes an agent's `pid`
     /// (`slave(1)@10.0.0.1:5051`): the embedded agents answer on the master's address,
@@ -168,6 +189,7 @@ impl Master {
                     pid: self.agent_pid(&a.name),
                     name: a.name.clone(),
                     hostname: a.config.hostname.clone(),
+                    address: a.config.address.to_string(),
                     active: a.status == AgentStatus::Active,
                     attributes: a.config.attributes.iter().cloned().collect(),
                     resources: totals,

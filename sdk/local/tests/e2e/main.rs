@@ -1,6 +1,7 @@
 //! End-to-end tests of the local cluster over real HTTP.
 
 // Not every test module uses every helper.
+mod addresses;
 mod api;
 #[allow(dead_code)]
 mod client;
