@@ -9,11 +9,13 @@
 //! not refused, a 405 for an undescribed method, a 401 without the token. The phases are
 //! the description's examples, the coverage of its parameters' boundaries and random
 //! fuzzing; not the stateful phase, which chains operations through links that the
-//! description does not declare. `POST /v1/uninstall` is left out: it would remove the
-//! service in the middle of the run; so is `GET /v1/events`, a stream that never ends
-//! (`http_events.rs` tests it) (restarts, replaces and plan commands are fuzzed: the
-//! service survives them). The scheduler takes a token, given to the fuzzer, so the
-//! `ignored_auth` check sees the 401 of a request without it. `STEAD_OPENAPI_FUZZ_SEED`
+//! description does not declare. Restarts and plan commands are fuzzed (the service
+//! survives them); left out are `POST /v1/uninstall` and `POST
+//! /v1/pods/{instance}/replace`, which need a confirmation naming what they destroy that a
+//! description cannot express (any other value is a 400, which `http_safety.rs` tests; the
+//! first would also remove the service in the middle of the run), and `GET /v1/events`, a
+//! stream that never ends (`http_events.rs` tests it). The scheduler takes a token, given
+//! to the fuzzer, so the `ignored_auth` check sees the 401 of a request without it. `STEAD_OPENAPI_FUZZ_SEED`
 //! and `STEAD_OPENAPI_FUZZ_EXAMPLES` change the seed (18) and the test cases per operation
 //! (25).
 
@@ -65,6 +67,7 @@ async fn schemathesis_finds_no_5xx_and_no_undocumented_answer() {
     let run = tokio::process::Command::new("st")
         .args(["run", &schema, "--checks", "all"])
         .args(["--exclude-path", "/v1/uninstall"])
+        .args(["--exclude-path", "/v1/pods/{instance}/replace"])
         // A stream of server-sent events never ends: its own tests read it.
         .args(["--exclude-path", "/v1/events"])
         .args(["--header", &auth])

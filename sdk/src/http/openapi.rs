@@ -13,10 +13,11 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::server;
+use super::{CONFIRM_PARAM, server};
+use crate::api::PodCommand;
 
 /// Where the description is served.
 pub const PATH: &str = "/v1/openapi.json";
@@ -61,7 +62,7 @@ const BEARER: &str = "bearer";
         server::uninstall,
         serve,
     ),
-    modifiers(&Shared, &PlanCommands)
+    modifiers(&Shared, &Commands)
 )]
 pub struct ApiDoc;
 
@@ -80,28 +81,70 @@ pub(super) async fn serve() -> Response {
 /// The path of the plan commands' handler, described as one path per command.
 const PLAN_COMMAND: &str = "/v1/plans/{plan}/{command}";
 
-/// Describes `POST /v1/plans/{plan}/{command}` as one operation per command, each with
-/// the query parameters it takes (`step` only for `restart` and `forceComplete`: the
-/// others refuse it with a 400).
-struct PlanCommands;
+/// The path of the pod commands' handler, described as one path per command.
+const POD_COMMAND: &str = "/v1/pods/{instance}/{command}";
 
-impl Modify for PlanCommands {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let Some(item) = openapi.paths.paths.remove(PLAN_COMMAND) else {
-            return;
-        };
-        for verb in server::PlanVerb::ALL {
-            let mut item = item.clone();
-            if let Some(operation) = item.post.as_mut() {
-                operation.operation_id = Some(format!("plan_{}", verb.as_str()));
-                if let Some(parameters) = operation.parameters.as_mut() {
-                    parameters
-                        .retain(|p| p.name != "command" && (verb.takes_step() || p.name != "step"));
+/// Describes the operation at `path`, whose `{command}` path parameter names a command,
+/// as one operation per command in `commands` (`operation_id` prefixed with `prefix`),
+/// each with the query parameters `takes(command, parameter)` allows; `required(command,
+/// parameter)` marks the ones the command cannot do without.
+fn split_by_command(
+    openapi: &mut utoipa::openapi::OpenApi,
+    path: &str,
+    prefix: &str,
+    commands: &[&str],
+    takes: impl Fn(&str, &str) -> bool,
+    required: impl Fn(&str, &str) -> bool,
+) {
+    let Some(item) = openapi.paths.paths.remove(path) else {
+        return;
+    };
+    for &command in commands {
+        let mut item = item.clone();
+        if let Some(operation) = item.post.as_mut() {
+            operation.operation_id = Some(format!("{prefix}_{command}"));
+            if let Some(parameters) = operation.parameters.as_mut() {
+                parameters.retain(|p| p.name != "command" && takes(command, &p.name));
+                for p in parameters.iter_mut() {
+                    if required(command, &p.name) {
+                        p.required = Required::True;
+                    }
                 }
             }
-            let path = PLAN_COMMAND.replace("{command}", verb.as_str());
-            openapi.paths.paths.insert(path, item);
         }
+        openapi
+            .paths
+            .paths
+            .insert(path.replace("{command}", command), item);
+    }
+}
+
+/// Describes `POST /v1/plans/{plan}/{command}` as one operation per command, each with
+/// the query parameters it takes (`step` only for `restart` and `forceComplete`: the
+/// others refuse it with a 400), and `POST /v1/pods/{instance}/{command}` likewise
+/// (`confirm` only for, and required by, `replace`).
+struct Commands;
+
+impl Modify for Commands {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let verbs = server::PlanVerb::ALL.map(server::PlanVerb::as_str);
+        split_by_command(
+            openapi,
+            PLAN_COMMAND,
+            "plan",
+            &verbs,
+            |verb, p| server::PlanVerb::parse(verb).is_none_or(|v| v.takes_step()) || p != "step",
+            |_, _| false,
+        );
+        let replace = PodCommand::Replace.as_str();
+        split_by_command(
+            openapi,
+            POD_COMMAND,
+            "pod",
+            &[PodCommand::Restart.as_str(), replace],
+            |command, p| command == replace || p != CONFIRM_PARAM,
+            |command, p| command == replace && p == CONFIRM_PARAM,
+        );
     }
 }
 
@@ -196,7 +239,8 @@ mod tests {
             "/v1/plans/{plan}/forceComplete",
             "/v1/pods",
             "/v1/pods/{instance}/info",
-            "/v1/pods/{instance}/{command}",
+            "/v1/pods/{instance}/restart",
+            "/v1/pods/{instance}/replace",
             "/v1/configurations",
             "/v1/configurations/target",
             "/v1/configurations/{id}",

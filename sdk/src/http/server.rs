@@ -538,7 +538,7 @@ impl PlanVerb {
     }
 
     /// The command named `name` in a URL, if any.
-    fn parse(name: &str) -> Option<PlanVerb> {
+    pub(super) fn parse(name: &str) -> Option<PlanVerb> {
         PlanVerb::ALL.into_iter().find(|v| v.as_str() == name)
     }
 
@@ -651,8 +651,8 @@ fn log_request(query: &BTreeMap<String, String>) -> ApiResult<LogRequest> {
 #[utoipa::path(get, path = "/v1/pods/{instance}/logs", tag = "pods",
     params(
         ("instance" = String, Path, description = "The instance"),
-        ("stream" = Option<String>, Query, description = "`stdout` (the default) or `stderr`"),
-        ("offset" = Option<i64>, Query, description = "Byte offset (default 0; -1 answers the size)"),
+        ("stream" = Option<LogStream>, Query, description = "`stdout` (the default) or `stderr`"),
+        ("offset" = Option<i64>, Query, description = "Byte offset (default 0; -1 answers the size)", minimum = -1),
         ("length" = Option<u64>, Query, description = "At most this many bytes"),
         ("previous" = Option<bool>, Query, description = "The previous run's output"),
     ),
