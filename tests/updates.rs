@@ -58,10 +58,23 @@ async fn start_with(
 ) -> stead::Result<ServiceHandle> {
     let mut opts = test_options(cluster.master_url());
     tune(&mut opts);
-    DefaultService::with_options(0, opts)
-        .state_dir(dir.join("state"))
-        .start_spec(spec)
-        .await
+    // A scheduler stopped (or refused) a moment ago in this process may not have let go of
+    // the state's lock yet: a start refused for that alone is tried again, within a bound.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let started = DefaultService::with_options(0, opts.clone())
+            .state_dir(dir.join("state"))
+            .start_spec(spec.clone())
+            .await;
+        match started {
+            Err(stead::Error::State(stead::state::StateError::InUse { .. }))
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn start(cluster: &LocalCluster, dir: &Path, spec: ServiceSpec) -> Result<ServiceHandle> {
